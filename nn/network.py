@@ -1,0 +1,202 @@
+"""A fully connected network with a softmax output, written out in NumPy.
+
+Shapes follow the classic tutorial: a layer's weights ``W`` are (units out, units in) and its
+bias ``b`` is (units out,). Samples are rows, so a layer computes ``Z = A_prev @ W.T + b``.
+
+Backprop at the output uses dL/dZ = A - Y (softmax + cross-entropy), averaged over the batch;
+hidden layers follow by the chain rule. All work happens in buffers that are allocated once
+per batch size, so a training step allocates (almost) nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .activations import ACTIVATIONS, DERIVATIVES, softmax_inplace
+
+INITS = ("auto", "tutorial", "he", "xavier")
+DTYPES = ("float32", "float64")
+
+
+def resolve_init(init: str, activation: str) -> str:
+    """'auto' picks He for ReLU and the tutorial's 1/sqrt(fan_in) (LeCun) scaling otherwise."""
+    if init == "auto":
+        return "he" if activation == "relu" else "tutorial"
+    return init
+
+
+def initial_parameters(layer_sizes: Sequence[int], init: str, seed: int, dtype) -> list[np.ndarray]:
+    """[W1, b1, W2, b2, ...], drawn in layer order from one seeded stream, biases zero.
+
+    ``RandomState(seed).randn`` draws exactly what the tutorial's ``np.random.seed(seed)`` then
+    ``np.random.randn`` draws, without touching NumPy's global random state.
+    """
+    rng = np.random.RandomState(seed)
+    params = []
+    for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+        if init == "tutorial":
+            w = rng.randn(fan_out, fan_in) / np.sqrt(fan_in)
+        elif init == "he":
+            w = rng.randn(fan_out, fan_in) * np.sqrt(2.0 / fan_in)
+        elif init == "xavier":
+            limit = np.sqrt(6.0 / (fan_in + fan_out))
+            w = rng.uniform(-limit, limit, size=(fan_out, fan_in))
+        else:
+            raise ValueError(f"unknown initialisation {init!r}; choose one of {', '.join(INITS)}")
+        params += [w.astype(dtype), np.zeros(fan_out, dtype=dtype)]
+    return params
+
+
+@dataclass
+class _Buffers:
+    """Per-batch-size work arrays: each layer's output and each hidden layer's gradient."""
+
+    activations: list[np.ndarray]
+    deltas: list[np.ndarray]
+
+
+class Network:
+    def __init__(self, layer_sizes: Sequence[int], activation: str = "sigmoid",
+                 params: Sequence[np.ndarray] | None = None, dtype="float32"):
+        if len(layer_sizes) < 2:
+            raise ValueError("a network needs at least an input and an output layer")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+        self.layer_sizes = tuple(int(n) for n in layer_sizes)
+        self.activation = activation
+        self.dtype = np.dtype(dtype)
+        if params is None:
+            params = initial_parameters(self.layer_sizes, "tutorial", 1, self.dtype)
+        self.params = [np.ascontiguousarray(p, dtype=self.dtype) for p in params]
+        expected = self.param_shapes()
+        if [p.shape for p in self.params] != expected:
+            raise ValueError(f"parameter shapes {[p.shape for p in self.params]} do not match {expected}")
+        self.grads = [np.zeros_like(p) for p in self.params]
+        self._buffers: dict[int, _Buffers] = {}
+        self._activate = ACTIVATIONS[activation]
+        self._derivative = DERIVATIVES[activation]
+
+    @classmethod
+    def initialized(cls, layer_sizes: Sequence[int], activation: str = "sigmoid", init: str = "auto",
+                    seed: int = 1, dtype="float32") -> "Network":
+        init = resolve_init(init, activation)
+        return cls(layer_sizes, activation, initial_parameters(layer_sizes, init, seed, dtype), dtype)
+
+    # -- structure ---------------------------------------------------------------------------
+    @property
+    def n_layers(self) -> int:
+        return len(self.layer_sizes) - 1
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return self.params[0::2]
+
+    @property
+    def biases(self) -> list[np.ndarray]:
+        return self.params[1::2]
+
+    def param_shapes(self) -> list[tuple[int, ...]]:
+        shapes: list[tuple[int, ...]] = []
+        for fan_in, fan_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):
+            shapes += [(fan_out, fan_in), (fan_out,)]
+        return shapes
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.size for p in self.params)
+
+    def _buffers_for(self, n: int) -> _Buffers:
+        buffers = self._buffers.get(n)
+        if buffers is None:
+            # Only a couple of batch sizes occur (the batch and the epoch's last, shorter batch).
+            if len(self._buffers) >= 8:
+                self._buffers.clear()
+            buffers = _Buffers(
+                activations=[np.empty((n, size), dtype=self.dtype) for size in self.layer_sizes[1:]],
+                deltas=[np.empty((n, size), dtype=self.dtype) for size in self.layer_sizes[1:-1]],
+            )
+            self._buffers[n] = buffers
+        return buffers
+
+    def release_buffers(self) -> None:
+        self._buffers.clear()
+
+    # -- math --------------------------------------------------------------------------------
+    def _forward(self, x: np.ndarray, labels: np.ndarray | None = None) -> tuple[list[np.ndarray], float | None]:
+        """Every layer's output for ``x`` (in shared buffers), and the summed loss if labelled."""
+        acts = self._buffers_for(x.shape[0]).activations
+        a_prev = x
+        for layer in range(self.n_layers):
+            w, b = self.params[2 * layer], self.params[2 * layer + 1]
+            z = acts[layer]
+            np.matmul(a_prev, w.T, out=z)
+            z += b
+            if layer < self.n_layers - 1:
+                self._activate(z)
+            a_prev = z
+        loss_sum = softmax_inplace(acts[-1], labels)
+        return acts, loss_sum
+
+    def loss_and_gradients(self, x: np.ndarray, Y: np.ndarray, labels: np.ndarray,
+                           l2: float = 0.0) -> tuple[float, int]:
+        """Mean cross-entropy and the number of correct predictions on (x, Y); fills ``self.grads``.
+
+        ``Y`` is the one-hot target and ``labels`` the same classes as integers.
+        """
+        n = x.shape[0]
+        acts, loss_sum = self._forward(x, labels)
+        probs = acts[-1]
+        correct = int(np.count_nonzero(probs.argmax(axis=1) == labels))
+        delta = probs
+        delta -= Y  # dL/dZ = A - Y for softmax with cross-entropy ...
+        delta *= 1.0 / n  # ... averaged over the batch
+        deltas = self._buffers_for(n).deltas
+        for layer in range(self.n_layers - 1, -1, -1):
+            a_prev = x if layer == 0 else acts[layer - 1]
+            grad_w, grad_b = self.grads[2 * layer], self.grads[2 * layer + 1]
+            np.matmul(delta.T, a_prev, out=grad_w)
+            np.sum(delta, axis=0, out=grad_b)
+            if layer > 0:  # the input layer needs no gradient
+                w = self.params[2 * layer]
+                np.matmul(delta, w, out=deltas[layer - 1])
+                self._derivative(acts[layer - 1], deltas[layer - 1])
+                delta = deltas[layer - 1]
+        loss = loss_sum / n
+        if l2:
+            for w, grad_w in zip(self.weights, self.grads[0::2]):
+                grad_w += l2 * w
+                loss += 0.5 * l2 * float(np.vdot(w, w))
+        return loss, correct
+
+    def predict_proba(self, x: np.ndarray, chunk: int = 4096) -> np.ndarray:
+        """Softmax outputs for every row of ``x``, as a new array (computed in chunks)."""
+        x = np.asarray(x, dtype=self.dtype)
+        out = np.empty((x.shape[0], self.layer_sizes[-1]), dtype=self.dtype)
+        for start in range(0, x.shape[0], chunk):
+            stop = min(start + chunk, x.shape[0])
+            acts, _ = self._forward(x[start:stop])
+            out[start:stop] = acts[-1]
+        return out
+
+    def hidden_activations(self, x: np.ndarray) -> list[np.ndarray]:
+        """Copies of every hidden layer's output for a few samples (for inspection panels)."""
+        acts, _ = self._forward(np.asarray(x, dtype=self.dtype))
+        return [a.copy() for a in acts[:-1]]
+
+    def evaluate(self, x: np.ndarray, labels: np.ndarray, chunk: int = 4096) -> tuple[float, float, np.ndarray]:
+        """(mean cross-entropy, accuracy in [0, 1], softmax outputs) on a whole split."""
+        probs = np.empty((x.shape[0], self.layer_sizes[-1]), dtype=self.dtype)
+        loss_sum = 0.0
+        for start in range(0, x.shape[0], chunk):
+            stop = min(start + chunk, x.shape[0])
+            acts, part = self._forward(x[start:stop], labels[start:stop])
+            probs[start:stop] = acts[-1]
+            loss_sum += part
+        accuracy = float(np.count_nonzero(probs.argmax(axis=1) == labels)) / x.shape[0]
+        return loss_sum / x.shape[0], accuracy, probs
+
+    def parameters_finite(self) -> bool:
+        return all(np.isfinite(p).all() for p in self.params)

@@ -1,0 +1,331 @@
+"""The trainer: advances training in small chunks and hands out immutable snapshots.
+
+A GUI thread may read any snapshot while training goes on, because a snapshot holds only copies
+(or arrays that are never written again). Learning rate, momentum and batch size can change
+between chunks; structural settings need a new trainer.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .config import ConfigError, TrainConfig, format_number, validate
+from .data import Dataset
+from .history import Curve, MetricHistory
+from .network import Network
+from .optimizers import make_optimizer
+
+EVAL_BUDGET = 0.10  # test evaluation may cost at most this share of training time
+MIN_EVAL_INTERVAL_S = 0.2  # ... and runs at most this often
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The network's outputs on a whole split at one moment. Arrays are read-only."""
+
+    step: int
+    samples_seen: int
+    loss: float
+    accuracy: float
+    probs: np.ndarray  # (n, classes) softmax outputs
+    predictions: np.ndarray  # (n,) argmax
+    confidences: np.ndarray  # (n,) probability of the predicted class
+    class_mean_probs: np.ndarray  # (classes, classes): row t = mean softmax over samples of class t
+
+    @classmethod
+    def from_probs(cls, step, samples_seen, loss, accuracy, probs, labels, n_classes) -> "Evaluation":
+        predictions = probs.argmax(axis=1)
+        confidences = probs[np.arange(len(probs)), predictions]
+        counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+        sums = np.zeros((n_classes, n_classes))
+        np.add.at(sums, labels, probs)
+        class_mean = sums / np.maximum(counts, 1)[:, None]
+        return cls(step, samples_seen, float(loss), float(accuracy), _frozen(probs), _frozen(predictions),
+                   _frozen(confidences), _frozen(class_mean))
+
+
+@dataclass(frozen=True)
+class Event:
+    """A live hyperparameter change, to be marked on the curves."""
+
+    step: int
+    samples_seen: int
+    text: str  # e.g. "lr 0.1 -> 0.03"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    config: TrainConfig
+    layer_sizes: tuple[int, ...]
+    image_shape: tuple[int, ...]
+    n_train: int
+    step: int
+    epoch: float  # samples seen / training set size
+    samples_seen: int
+    train_seconds: float
+    samples_per_s: float  # over the chunks since the previous snapshot
+    progress: float  # 0..1 of the configured run
+    finished: bool
+    diverged: str | None
+    train_loss: float | None  # running mean over the batches since the previous snapshot
+    train_accuracy: float | None
+    test: Evaluation | None  # the latest test evaluation
+    train_curve: Curve
+    test_curve: Curve
+    events: tuple[Event, ...]
+    probe_indices: tuple[int, ...]
+    probe_probs: np.ndarray  # (len(probe_indices), classes)
+    first_layer_weights: np.ndarray  # (units, features) copy
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if self.progress <= 0 or self.finished or self.train_seconds <= 0:
+            return None
+        return self.train_seconds * (1 - self.progress) / self.progress
+
+
+class Trainer:
+    def __init__(self, dataset: Dataset, config: TrainConfig, probe_indices: Sequence[int] = ()):
+        validate(config, dataset.n_features, dataset.n_classes, len(dataset.train_y))
+        self.dataset = dataset
+        self.config = config
+        self.layer_sizes = config.layer_sizes(dataset.n_features, dataset.n_classes)
+        self.net = Network.initialized(self.layer_sizes, config.activation, config.init, config.seed, config.dtype)
+        self.optimizer = make_optimizer(config.optimizer, self.net.params, config.lr, config.momentum)
+        self.train_x, self.train_Y, self.test_x, self.test_Y = dataset.arrays(config.dtype)
+        self.train_y, self.test_y = dataset.train_y, dataset.test_y
+        self.n_train = len(self.train_y)
+        # Data order has its own stream, so reshuffling never disturbs the initial weights' seed.
+        self.rng = np.random.default_rng(config.seed)
+        self.order: np.ndarray | None = None
+        self.position = 0  # next index into self.order within the current epoch
+        self.step_count = 0
+        self.samples_seen = 0
+        self.train_seconds = 0.0
+        self.eval_seconds = 0.0
+        self.train_history = MetricHistory()
+        self.test_history = MetricHistory(capacity=1024)
+        self.events: list[Event] = []
+        self.diverged: str | None = None
+        self.last_test: Evaluation | None = None
+        self._last_eval_time = -math.inf
+        self._last_eval_cost = 0.0
+        self._batch_buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._window = [0.0, 0, 0, 0, 0.0]  # loss sum, correct, samples, samples since snapshot, seconds
+        self.probe_indices: tuple[int, ...] = ()
+        self.set_probes(probe_indices)
+
+    # -- live hyperparameters -----------------------------------------------------------------
+    def _record(self, name: str, old, new) -> None:
+        self.events.append(Event(self.step_count, self.samples_seen,
+                                 f"{name} {format_number(old) if old is not None else 'full'} -> "
+                                 f"{format_number(new) if new is not None else 'full'}"))
+
+    def set_lr(self, lr: float) -> None:
+        validate(self.config.replace(lr=float(lr)))
+        if float(lr) != self.config.lr:
+            self._record("lr", self.config.lr, float(lr))
+            self.config = self.config.replace(lr=float(lr))
+            self.optimizer.lr = float(lr)
+
+    def set_momentum(self, momentum: float) -> None:
+        validate(self.config.replace(momentum=float(momentum)))
+        if float(momentum) != self.config.momentum:
+            self._record("momentum", self.config.momentum, float(momentum))
+            self.config = self.config.replace(momentum=float(momentum))
+            if hasattr(self.optimizer, "momentum"):
+                self.optimizer.momentum = float(momentum)
+
+    def set_batch_size(self, batch_size: int | None) -> None:
+        candidate = self.config.replace(batch_size=batch_size)
+        validate(candidate, self.dataset.n_features, self.dataset.n_classes, self.n_train)
+        if batch_size != self.config.batch_size:
+            self._record("batch", self.config.batch_size, batch_size)
+            self.config = candidate
+
+    def set_run_length(self, epochs: float | None = None, iterations: int | None = None) -> None:
+        self.config = validate(self.config.replace(epochs=epochs, iterations=iterations))
+
+    def set_probes(self, indices: Sequence[int]) -> None:
+        indices = tuple(int(i) for i in indices)
+        for i in indices:
+            if not 0 <= i < len(self.test_y):
+                raise ConfigError(f"digit index {i} is outside the test set (0-{len(self.test_y) - 1})")
+        self.probe_indices = indices
+
+    # -- progress -----------------------------------------------------------------------------
+    @property
+    def epoch(self) -> float:
+        return self.samples_seen / self.n_train
+
+    @property
+    def progress(self) -> float:
+        if self.config.iterations is not None:
+            return min(1.0, self.step_count / self.config.iterations)
+        return min(1.0, self.samples_seen / (self.config.epochs * self.n_train))
+
+    @property
+    def finished(self) -> bool:
+        return self.progress >= 1.0
+
+    @property
+    def can_step(self) -> bool:
+        return self.diverged is None
+
+    # -- training -----------------------------------------------------------------------------
+    def _next_batch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self.config.batch_size is None or self.config.batch_size >= self.n_train:
+            if self.position != 0:  # switched to full batch mid-epoch: finish the epoch's remainder
+                return self._gather(self.n_train - self.position)
+            return self.train_x, self.train_Y, self.train_y
+        return self._gather(self.config.batch_size)
+
+    def _gather(self, size: int):
+        if self.order is None or self.position >= self.n_train:
+            self.order = self.rng.permutation(self.n_train)
+            self.position = 0
+        size = min(size, self.n_train - self.position)
+        if self.config.epochs is not None:  # stop exactly at a fractional epoch count
+            remaining = int(round(self.config.epochs * self.n_train)) - self.samples_seen
+            size = max(1, min(size, remaining))
+        idx = self.order[self.position: self.position + size]
+        self.position += size
+        buffers = self._batch_buffers.get(size)
+        if buffers is None:
+            if len(self._batch_buffers) >= 4:
+                self._batch_buffers.clear()
+            buffers = (np.empty((size, self.train_x.shape[1]), self.train_x.dtype),
+                       np.empty((size, self.train_Y.shape[1]), self.train_Y.dtype))
+            self._batch_buffers[size] = buffers
+        x, Y = buffers
+        np.take(self.train_x, idx, axis=0, out=x)
+        np.take(self.train_Y, idx, axis=0, out=Y)
+        return x, Y, self.train_y[idx]
+
+    def step(self) -> float | None:
+        """One iteration (one batch). Returns the batch loss, or None if training cannot go on."""
+        if not self.can_step:
+            return None
+        started = time.perf_counter()
+        x, Y, labels = self._next_batch()
+        n = x.shape[0]
+        with np.errstate(all="ignore"):  # divergence is detected below; no warning floods
+            loss, correct = self.net.loss_and_gradients(x, Y, labels, self.config.l2)
+            if math.isfinite(loss):
+                self.optimizer.step(self.net.params, self.net.grads)
+        if x is self.train_x:
+            self.position = 0
+        elif self.position >= self.n_train:
+            self.order = None  # the epoch is complete; reshuffle at the next batch
+        elapsed = time.perf_counter() - started
+        self.train_seconds += elapsed
+        if not math.isfinite(loss):
+            self.diverged = (
+                f"Training diverged at step {self.step_count + 1}: the loss became "
+                f"{'NaN' if math.isnan(loss) else 'infinite'} with learning rate "
+                f"{format_number(self.config.lr)}. Lower the learning rate and press Reset."
+            )
+            return None
+        self.step_count += 1
+        self.samples_seen += n
+        accuracy = correct / n
+        self.train_history.add(self.step_count, self.samples_seen, loss, accuracy, n)
+        w = self._window
+        w[0] += loss * n
+        w[1] += correct
+        w[2] += n
+        w[3] += n
+        w[4] += elapsed
+        return loss
+
+    def run(self, max_steps: int | None = None, max_seconds: float | None = None) -> int:
+        """Train until ``max_steps`` steps or ``max_seconds`` have passed, the run is finished, or
+        training diverged; test evaluations happen along the way on their budget. Returns steps done.
+        """
+        started = time.perf_counter()
+        done = 0
+        while not self.finished and self.can_step:
+            if max_steps is not None and done >= max_steps:
+                break
+            if max_seconds is not None and done > 0 and time.perf_counter() - started >= max_seconds:
+                break
+            self.step()
+            done += 1 if self.can_step else 0
+            if self.finished or self._evaluation_due():
+                self.evaluate_test()
+        return done
+
+    def _evaluation_due(self) -> bool:
+        now = time.perf_counter()
+        if now - self._last_eval_time < MIN_EVAL_INTERVAL_S:
+            return False
+        if self.last_test is None:
+            return True
+        return self.eval_seconds + self._last_eval_cost <= EVAL_BUDGET * self.train_seconds
+
+    def evaluate_test(self) -> Evaluation:
+        """Evaluate on the whole test set now (skipped if nothing changed since the last one)."""
+        if self.last_test is not None and self.last_test.step == self.step_count:
+            return self.last_test
+        started = time.perf_counter()
+        with np.errstate(all="ignore"):
+            loss, accuracy, probs = self.net.evaluate(self.test_x, self.test_y)
+        self.last_test = Evaluation.from_probs(self.step_count, self.samples_seen, loss, accuracy, probs,
+                                               self.test_y, self.dataset.n_classes)
+        self.test_history.add(self.step_count, self.samples_seen, loss, accuracy, 1)
+        elapsed = time.perf_counter() - started
+        self.eval_seconds += elapsed
+        self._last_eval_cost = elapsed
+        self.train_seconds += elapsed
+        self._window[4] += elapsed
+        self._last_eval_time = time.perf_counter()
+        return self.last_test
+
+    def evaluate_train(self) -> Evaluation:
+        with np.errstate(all="ignore"):
+            loss, accuracy, probs = self.net.evaluate(self.train_x, self.train_y)
+        return Evaluation.from_probs(self.step_count, self.samples_seen, loss, accuracy, probs,
+                                     self.train_y, self.dataset.n_classes)
+
+    # -- snapshots ----------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        loss_sum, correct, n, samples, seconds = self._window
+        self._window = [0.0, 0, 0, 0, 0.0]
+        if self.probe_indices:
+            with np.errstate(all="ignore"):
+                probe_probs = self.net.predict_proba(self.test_x[list(self.probe_indices)])
+        else:
+            probe_probs = np.zeros((0, self.dataset.n_classes), dtype=self.net.dtype)
+        return Snapshot(
+            config=self.config,
+            layer_sizes=self.layer_sizes,
+            image_shape=self.dataset.image_shape,
+            n_train=self.n_train,
+            step=self.step_count,
+            epoch=self.epoch,
+            samples_seen=self.samples_seen,
+            train_seconds=self.train_seconds,
+            samples_per_s=samples / seconds if seconds > 0 else 0.0,
+            progress=self.progress,
+            finished=self.finished,
+            diverged=self.diverged,
+            train_loss=loss_sum / n if n else None,
+            train_accuracy=correct / n if n else None,
+            test=self.last_test,
+            train_curve=self.train_history.curve(),
+            test_curve=self.test_history.curve(),
+            events=tuple(self.events),
+            probe_indices=self.probe_indices,
+            probe_probs=_frozen(probe_probs),
+            first_layer_weights=_frozen(self.net.weights[0].copy()),
+        )
