@@ -186,6 +186,16 @@ class Dataset:
     def n_features(self) -> int:
         return self.train_x.shape[1]
 
+    def subset(self, n_train: int, n_test: int) -> "Dataset":
+        """The first ``n_train`` training and ``n_test`` test samples (for quick runs and tests)."""
+        return Dataset(
+            train_images=self.train_images[:n_train], train_y=self.train_y[:n_train],
+            test_images=self.test_images[:n_test], test_y=self.test_y[:n_test],
+            train_x=self.train_x[:n_train], test_x=self.test_x[:n_test],
+            train_Y=self.train_Y[:n_train], test_Y=self.test_Y[:n_test],
+            n_classes=self.n_classes, source=f"{self.source} (first {n_train} train / {n_test} test)",
+        )
+
     def arrays(self, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(train_x, train_Y, test_x, test_Y) in ``dtype``; converted once and cached."""
         dtype = np.dtype(dtype)
