@@ -1,0 +1,141 @@
+"""Shared fixtures for the engine and GUI tests.
+
+* ``mnist`` / ``small_mnist``: the bundled data set, loaded once per session (read-only arrays).
+* ``write_idx``: write one IDX file (raw or gzip) from a uint8 array.
+* ``tmp_idx_dir``: a factory that writes an MNIST-format folder (the four standard files).
+* ``small_mnist_dir``: a session-wide MNIST-format folder with the first bundled samples.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before anything can import Qt: GUI tests must run without a display (CI, ssh, containers).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import gzip  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Callable  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import nn.data  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def idx_bytes(array: np.ndarray, magic: int | None = None) -> bytes:
+    """The IDX encoding of a uint8 array: big-endian magic, one 32-bit size per dimension, data.
+
+    ``magic`` overrides the standard one (0x0801 for 1-d, 0x0803 for 3-d), to write bad files.
+    """
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    if magic is None:
+        magic = 0x00000800 | array.ndim
+    header = int(magic).to_bytes(4, "big") + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + array.tobytes()
+
+
+def write_idx(path: Path | str, array: np.ndarray, gz: bool = False, magic: int | None = None) -> Path:
+    """Write ``array`` as an IDX file at ``path`` (``.gz`` appended when ``gz``); return the path."""
+    path = Path(path)
+    content = idx_bytes(array, magic)
+    if gz:
+        if path.suffix != ".gz":
+            path = path.with_name(path.name + ".gz")
+        path.write_bytes(gzip.compress(content, compresslevel=1))
+    else:
+        path.write_bytes(content)
+    return path
+
+
+def random_idx_arrays(n_train: int = 200, n_test: int = 50, shape: tuple[int, int] = (28, 28),
+                      n_classes: int = 10, seed: int = 0):
+    """Random (train_images, train_labels, test_images, test_labels) with every class present."""
+    rng = np.random.default_rng(seed)
+    train_labels = (np.arange(n_train) % n_classes).astype(np.uint8)
+    test_labels = (np.arange(n_test) % n_classes).astype(np.uint8)
+    rng.shuffle(train_labels)
+    rng.shuffle(test_labels)
+    train_images = rng.integers(0, 256, size=(n_train, *shape), dtype=np.uint8)
+    test_images = rng.integers(0, 256, size=(n_test, *shape), dtype=np.uint8)
+    return train_images, train_labels, test_images, test_labels
+
+
+@pytest.fixture(name="write_idx")
+def write_idx_fixture() -> Callable[..., Path]:
+    return write_idx
+
+
+@pytest.fixture
+def tmp_idx_dir(tmp_path) -> Callable[..., Path]:
+    """Factory: ``tmp_idx_dir(train_images, train_labels, test_images, test_labels, gz=False,
+    name="idx", skip=(), magic={})`` writes the four standard IDX files into a new folder under
+    ``tmp_path`` and returns the folder.
+
+    Any array left as None comes from :func:`random_idx_arrays` (200 train / 50 test 28x28).
+    ``gz`` may be a bool or a set of standard names to compress; ``skip`` names files not to write;
+    ``magic`` maps a standard name to a magic number to write instead of the right one.
+    """
+    counter = iter(range(1_000_000))
+
+    def make(train_images=None, train_labels=None, test_images=None, test_labels=None, *,
+             gz=False, name: str | None = None, skip=(), magic: dict | None = None) -> Path:
+        defaults = random_idx_arrays()
+        arrays = {
+            nn.data.TRAIN_IMAGES: defaults[0] if train_images is None else train_images,
+            nn.data.TRAIN_LABELS: defaults[1] if train_labels is None else train_labels,
+            nn.data.TEST_IMAGES: defaults[2] if test_images is None else test_images,
+            nn.data.TEST_LABELS: defaults[3] if test_labels is None else test_labels,
+        }
+        folder = tmp_path / (name or f"idx{next(counter)}")
+        folder.mkdir(parents=True, exist_ok=True)
+        for file_name, array in arrays.items():
+            if file_name in skip:
+                continue
+            compress = gz if isinstance(gz, bool) else file_name in gz
+            write_idx(folder / file_name, array, gz=compress, magic=(magic or {}).get(file_name))
+        return folder
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def mnist() -> nn.data.Dataset:
+    """The bundled MNIST (60000 train / 10000 test), loaded and SHA-checked once per session."""
+    return nn.data.load_mnist()
+
+
+@pytest.fixture(scope="session")
+def small_mnist(mnist) -> nn.data.Dataset:
+    """The first 3000 training and 1000 test samples of the bundled MNIST."""
+    return mnist.subset(3000, 1000)
+
+
+def write_mnist_subset(folder: Path, dataset: nn.data.Dataset, n_train: int, n_test: int,
+                       gz: bool = False) -> Path:
+    """Write the first samples of ``dataset`` as an MNIST-format folder; return the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_idx(folder / nn.data.TRAIN_IMAGES, dataset.train_images[:n_train], gz=gz)
+    write_idx(folder / nn.data.TRAIN_LABELS, dataset.train_y[:n_train].astype(np.uint8), gz=gz)
+    write_idx(folder / nn.data.TEST_IMAGES, dataset.test_images[:n_test], gz=gz)
+    write_idx(folder / nn.data.TEST_LABELS, dataset.test_y[:n_test].astype(np.uint8), gz=gz)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def small_mnist_dir(mnist, tmp_path_factory) -> Path:
+    """An MNIST-format folder (raw IDX) with the first 2000 train / 500 test bundled samples."""
+    return write_mnist_subset(tmp_path_factory.mktemp("small_mnist"), mnist, 2000, 500)
+
+
+@pytest.fixture
+def mnist_subset_dir(mnist, tmp_path) -> Callable[..., Path]:
+    """Factory: ``mnist_subset_dir(n_train, n_test, gz=False, name="mnist_subset")`` writes the
+    first bundled samples as an MNIST-format folder under ``tmp_path`` and returns it."""
+
+    def make(n_train: int, n_test: int, gz: bool = False, name: str = "mnist_subset") -> Path:
+        return write_mnist_subset(tmp_path / name, mnist, n_train, n_test, gz=gz)
+
+    return make
