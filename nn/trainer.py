@@ -10,15 +10,17 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from .config import ConfigError, TrainConfig, format_number, validate
-from .data import Dataset
 from .history import Curve, MetricHistory
 from .network import Network
 from .optimizers import make_optimizer
+
+if TYPE_CHECKING:  # nn.data imports scikit-learn (~1 s); the GUI must not wait for it to show a window
+    from .data import Dataset
 
 EVAL_BUDGET = 0.10  # test evaluation may cost at most this share of training time
 MIN_EVAL_INTERVAL_S = 0.2  # ... and runs at most this often
@@ -86,6 +88,7 @@ class Snapshot:
     probe_indices: tuple[int, ...]
     probe_probs: np.ndarray  # (len(probe_indices), classes)
     first_layer_weights: np.ndarray  # (units, features) copy
+    seconds_to_98: float | None  # training seconds until a test evaluation first reached 98 %
 
     @property
     def eta_seconds(self) -> float | None:
@@ -95,7 +98,7 @@ class Snapshot:
 
 
 class Trainer:
-    def __init__(self, dataset: Dataset, config: TrainConfig, probe_indices: Sequence[int] = ()):
+    def __init__(self, dataset: "Dataset", config: TrainConfig, probe_indices: Sequence[int] = ()):
         validate(config, dataset.n_features, dataset.n_classes, len(dataset.train_y))
         self.dataset = dataset
         self.config = config
@@ -118,6 +121,7 @@ class Trainer:
         self.events: list[Event] = []
         self.diverged: str | None = None
         self.last_test: Evaluation | None = None
+        self.seconds_to_98: float | None = None
         self._last_eval_time = -math.inf
         self._last_eval_cost = 0.0
         self._batch_buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -289,6 +293,8 @@ class Trainer:
         self.train_seconds += elapsed
         self._window[4] += elapsed
         self._last_eval_time = time.perf_counter()
+        if self.seconds_to_98 is None and accuracy >= 0.98:
+            self.seconds_to_98 = self.train_seconds
         return self.last_test
 
     def evaluate_train(self) -> Evaluation:
@@ -328,4 +334,5 @@ class Trainer:
             probe_indices=self.probe_indices,
             probe_probs=_frozen(probe_probs),
             first_layer_weights=_frozen(self.net.weights[0].copy()),
+            seconds_to_98=self.seconds_to_98,
         )
