@@ -1,0 +1,357 @@
+"""The network's math: gradients, softmax/cross-entropy, dtypes, initialisation, optimisers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nn.activations import softmax, softmax_inplace
+from nn.network import Network, initial_parameters
+from nn.optimizers import OPTIMIZERS, make_optimizer
+
+N_SAMPLES, N_FEATURES, N_CLASSES = 20, 12, 4
+FD_EPS = 1e-6
+
+
+def make_problem(seed: int, n: int = N_SAMPLES, features: int = N_FEATURES, classes: int = N_CLASSES,
+                 dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, features)).astype(dtype)
+    labels = rng.integers(0, classes, size=n)
+    labels[:classes] = np.arange(classes)  # every class present
+    Y = np.eye(classes, dtype=dtype)[labels]
+    return x, Y, labels
+
+
+def random_network(hidden, activation, seed, dtype="float64", scale=1.0):
+    """A network with random weights *and biases* (zero biases would hide bias-gradient bugs)."""
+    sizes = (N_FEATURES, *hidden, N_CLASSES)
+    rng = np.random.default_rng(1000 + seed)
+    params = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        params.append(rng.normal(size=(fan_out, fan_in)) * scale / np.sqrt(fan_in))
+        params.append(rng.normal(size=fan_out) * 0.5)
+    return Network(sizes, activation, [p.astype(dtype) for p in params], dtype)
+
+
+# -- an independent reference implementation ---------------------------------------------------
+
+def reference_forward(params, activation, x):
+    """Pre-activations of every hidden layer, and the softmax output, written plainly."""
+    act = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh, "relu": lambda z: np.maximum(z, 0)}[activation]
+    a = x
+    pre = []
+    n_layers = len(params) // 2
+    for layer in range(n_layers):
+        z = a @ params[2 * layer].T + params[2 * layer + 1]
+        if layer < n_layers - 1:
+            pre.append(z)
+            a = act(z)
+        else:
+            a = z
+    z = a - a.max(axis=1, keepdims=True)
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    return pre, p
+
+
+def reference_loss(params, activation, x, labels, l2=0.0):
+    _, p = reference_forward(params, activation, x)
+    loss = -np.mean(np.log(p[np.arange(len(labels)), labels]))
+    return loss + 0.5 * l2 * sum(float(np.sum(w * w)) for w in params[0::2])
+
+
+# -- gradient check ---------------------------------------------------------------------------
+
+def numerical_gradients(net: Network, x, Y, labels, l2):
+    grads = []
+    for p in net.params:
+        g = np.zeros_like(p)
+        flat, gflat = p.reshape(-1), g.reshape(-1)
+        for j in range(flat.size):
+            original = flat[j]
+            flat[j] = original + FD_EPS
+            plus, _ = net.loss_and_gradients(x, Y, labels, l2)
+            flat[j] = original - FD_EPS
+            minus, _ = net.loss_and_gradients(x, Y, labels, l2)
+            flat[j] = original
+            gflat[j] = (plus - minus) / (2 * FD_EPS)
+        grads.append(g)
+    return grads
+
+
+def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    denominator = np.linalg.norm(a) + np.linalg.norm(b)
+    return float(np.linalg.norm(a - b) / denominator) if denominator else 0.0
+
+
+HIDDEN_CASES = [(), (7,), (7, 5)]
+
+
+@pytest.mark.parametrize("l2", [0.0, 0.05], ids=["no-l2", "l2"])
+@pytest.mark.parametrize("hidden", HIDDEN_CASES, ids=["0-hidden", "1-hidden", "2-hidden"])
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
+def test_gradients_match_finite_differences(activation, hidden, l2):
+    x, Y, labels = make_problem(seed=3)
+    net = random_network(hidden, activation, seed=len(hidden))
+    pre, _ = reference_forward(net.params, activation, x)
+    if activation == "relu":
+        # Central differences straddling the kink at 0 would be meaningless; the seed avoids them.
+        closest = min((float(np.abs(z).min()) for z in pre), default=np.inf)
+        assert closest > 100 * FD_EPS, f"seed puts a pre-activation at {closest} from the ReLU kink"
+        # ... and the check must exercise both sides of the kink.
+        assert all((z > 0).any() and (z < 0).any() for z in pre)
+
+    loss, correct = net.loss_and_gradients(x, Y, labels, l2)
+    analytic = [g.copy() for g in net.grads]
+    assert loss == pytest.approx(reference_loss(net.params, activation, x, labels, l2), rel=1e-12)
+    _, p = reference_forward(net.params, activation, x)
+    assert correct == int(np.count_nonzero(p.argmax(axis=1) == labels))
+
+    numeric = numerical_gradients(net, x, Y, labels, l2)
+    for i, (a, n) in enumerate(zip(analytic, numeric)):
+        assert np.abs(a).max() > 1e-6, f"gradient {i} is all zero; the check would prove nothing"
+        err = relative_error(a, n)
+        assert err < 1e-6, f"param {i} ({a.shape}): relative error {err:.2e}"
+
+
+def test_gradient_check_catches_a_wrong_gradient():
+    """The check above can fail: a deliberately wrong derivative is detected."""
+    x, Y, labels = make_problem(seed=3)
+    net = random_network((7,), "tanh", seed=1)
+    net._derivative = lambda a, delta: None  # pretend tanh' == 1
+    net.loss_and_gradients(x, Y, labels)
+    analytic = [g.copy() for g in net.grads]
+    numeric = numerical_gradients(net, x, Y, labels, 0.0)
+    assert relative_error(analytic[0], numeric[0]) > 1e-3
+
+
+def test_loss_and_gradients_are_means_over_the_batch():
+    """Duplicating every sample leaves the (mean) loss and the gradients unchanged."""
+    x, Y, labels = make_problem(seed=4)
+    net = random_network((6,), "sigmoid", seed=2)
+    loss1, _ = net.loss_and_gradients(x, Y, labels)
+    g1 = [g.copy() for g in net.grads]
+    loss2, correct2 = net.loss_and_gradients(np.vstack([x, x]), np.vstack([Y, Y]), np.concatenate([labels, labels]))
+    assert loss2 == pytest.approx(loss1, rel=1e-12)
+    for a, b in zip(g1, net.grads):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-15)
+
+
+# -- softmax and cross-entropy ----------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_rows_sum_to_one_for_extreme_and_mixed_logits(dtype):
+    z = np.array([
+        [1000.0, 1000.0, -1000.0, 0.0],
+        [-1000.0, -1000.0, -1000.0, -1000.0],
+        [1000.0, -1000.0, 999.0, 0.0],
+        [1e-3, 2e-3, -1e-3, 0.0],
+        [-1000.0, -999.0, -998.0, -1000.0],
+        [88.0, 89.0, -88.0, 1e4],
+    ], dtype=dtype)
+    p = softmax(z)
+    assert p.dtype == dtype
+    assert np.isfinite(p).all()
+    assert (p >= 0).all() and (p <= 1).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_allclose(p[0], [0.5, 0.5, 0, 0], atol=1e-7)
+    np.testing.assert_allclose(p[1], 0.25, rtol=1e-6)
+    e = np.exp(np.array([1.0, 0.0]))
+    np.testing.assert_allclose(p[2, [0, 2]], e / e.sum(), rtol=1e-6)
+    np.testing.assert_allclose(p[5], [0, 0, 0, 1], atol=1e-7)
+    assert z[0, 0] == 1000  # softmax() returns a new array
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_stays_finite_when_a_probability_underflows(dtype):
+    z = np.array([[0.0, -1000.0, 5.0], [2000.0, 0.0, -2000.0], [1.0, 2.0, 3.0]], dtype=dtype)
+    labels = np.array([1, 2, 2])
+    loss_sum = softmax_inplace(z, labels)
+    # The true classes of the first two rows got probability 0 (underflow), yet the loss is exact.
+    assert z[0, 1] == 0 and z[1, 2] == 0
+    assert np.isfinite(loss_sum)
+    expected = (1000 + 5 + np.log1p(np.exp(-5) + np.exp(-1005))) + 4000 + (np.log(np.exp([-2, -1, 0]).sum()))
+    assert loss_sum == pytest.approx(expected, rel=1e-5)
+    assert softmax_inplace(np.array([[3.0, 1.0]], dtype=dtype)) is None
+
+
+def test_network_loss_finite_with_saturated_outputs():
+    """A network so confident that the true class gets probability 0 reports a finite loss."""
+    x, Y, labels = make_problem(seed=5, dtype=np.float32)
+    net = random_network((), "sigmoid", seed=0, dtype="float32", scale=5000.0)
+    loss, _ = net.loss_and_gradients(x, Y, labels)
+    assert np.isfinite(loss) and loss > 100
+    assert all(np.isfinite(g).all() for g in net.grads)
+    probs = net.predict_proba(x)
+    assert np.isfinite(probs).all()
+    np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
+    eval_loss, accuracy, eval_probs = net.evaluate(x, labels)
+    assert np.isfinite(eval_loss) and eval_loss == pytest.approx(loss, rel=1e-4)
+    assert 0 <= accuracy <= 1
+
+
+# -- dtypes -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
+def test_float32_stays_float32(optimizer, activation):
+    x, Y, labels = make_problem(seed=6, n=64, dtype=np.float32)
+    net = Network.initialized((N_FEATURES, 9, 6, N_CLASSES), activation, "auto", seed=2, dtype="float32")
+    opt = make_optimizer(optimizer, net.params, 0.05, 0.9)
+    for _ in range(5):
+        loss, _ = net.loss_and_gradients(x, Y, labels, l2=1e-3)
+        assert np.isfinite(loss)
+        opt.step(net.params, net.grads)
+    net.loss_and_gradients(x, Y, labels, l2=1e-3)
+    for a in [*net.params, *net.grads, *opt.state().values()]:
+        assert a.dtype == np.float32, a.dtype
+    assert net.predict_proba(x).dtype == np.float32
+    assert net.evaluate(x, labels)[2].dtype == np.float32
+    assert all(h.dtype == np.float32 for h in net.hidden_activations(x[:3]))
+    assert net.params[0] is net.weights[0]  # updates happened in place, on the network's own arrays
+
+
+def test_float64_network_stays_float64():
+    x, Y, labels = make_problem(seed=6, n=32)
+    net = Network.initialized((N_FEATURES, 5, N_CLASSES), "relu", seed=1, dtype="float64")
+    opt = make_optimizer("adam", net.params, 0.01)
+    net.loss_and_gradients(x, Y, labels)
+    opt.step(net.params, net.grads)
+    assert all(a.dtype == np.float64 for a in [*net.params, *net.grads, *opt.state().values()])
+
+
+# -- initialisation ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", [0, 1, 42])
+def test_tutorial_init_matches_the_classic_recipe(seed):
+    sizes = (784, 50, 20, 10)
+    np.random.seed(seed)
+    expected = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        expected += [np.random.randn(fan_out, fan_in) / np.sqrt(fan_in), np.zeros(fan_out)]
+    np.random.seed(12345)
+    before = np.random.get_state()[1].copy()
+    net = Network.initialized(sizes, "sigmoid", "tutorial", seed=seed, dtype="float64")
+    assert (np.random.get_state()[1] == before).all(), "initialisation must not touch the global random state"
+    assert len(net.params) == len(expected)
+    for got, want in zip(net.params, expected):
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+    net32 = Network.initialized(sizes, "sigmoid", "tutorial", seed=seed, dtype="float32")
+    for got, want in zip(net32.params, expected):
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, want.astype(np.float32))
+
+
+@pytest.mark.parametrize("init", ["tutorial", "he", "xavier"])
+def test_same_seed_same_parameters(init):
+    sizes = (30, 20, 10, 5)
+    a = Network.initialized(sizes, "relu", init, seed=7)
+    b = Network.initialized(sizes, "relu", init, seed=7)
+    c = Network.initialized(sizes, "relu", init, seed=8)
+    for pa, pb in zip(a.params, b.params):
+        np.testing.assert_array_equal(pa, pb)
+    assert not np.array_equal(a.params[0], c.params[0])
+    assert all((b == 0).all() for b in a.biases)
+
+
+def test_he_and_xavier_scales():
+    fan_in, fan_out = 784, 256
+    he = initial_parameters((fan_in, fan_out), "he", 3, np.float64)[0]
+    assert he.std() == pytest.approx(np.sqrt(2 / fan_in), rel=0.02)
+    assert abs(he.mean()) < 0.05 * he.std()
+    xavier = initial_parameters((fan_in, fan_out), "xavier", 3, np.float64)[0]
+    limit = np.sqrt(6 / (fan_in + fan_out))
+    assert np.abs(xavier).max() <= limit
+    assert np.abs(xavier).max() > 0.99 * limit  # uniform up to the limit
+    assert xavier.std() == pytest.approx(limit / np.sqrt(3), rel=0.02)
+    tutorial = initial_parameters((fan_in, fan_out), "tutorial", 3, np.float64)[0]
+    assert tutorial.std() == pytest.approx(1 / np.sqrt(fan_in), rel=0.02)
+
+
+def test_auto_init_picks_he_for_relu_and_tutorial_otherwise():
+    sizes = (40, 30, 10)
+    for activation, init in (("relu", "he"), ("sigmoid", "tutorial"), ("tanh", "tutorial")):
+        auto = Network.initialized(sizes, activation, "auto", seed=5)
+        explicit = Network.initialized(sizes, activation, init, seed=5)
+        for a, b in zip(auto.params, explicit.params):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_bad_structure_is_refused():
+    with pytest.raises(ValueError):
+        Network((10,), "sigmoid")
+    with pytest.raises(ValueError):
+        Network((10, 3), "softplus")
+    with pytest.raises(ValueError):
+        Network((10, 3), "sigmoid", params=[np.zeros((10, 3)), np.zeros(3)])
+    with pytest.raises(ValueError):
+        initial_parameters((10, 3), "orthogonal", 1, np.float32)
+
+
+# -- optimisers -------------------------------------------------------------------------------
+
+def test_sgd_step_on_a_quadratic():
+    p = np.array([3.0, -2.0, 0.5])
+    opt = make_optimizer("sgd", [p], lr=0.1)
+    for _ in range(3):
+        opt.step([p], [p.copy()])  # L = |p|^2 / 2, dL/dp = p
+    np.testing.assert_allclose(p, np.array([3.0, -2.0, 0.5]) * 0.9 ** 3)
+
+
+def test_momentum_step_on_a_quadratic():
+    p = np.array([1.0, -4.0])
+    opt = make_optimizer("momentum", [p], lr=0.1, momentum=0.5)
+    ref_p, ref_v = p.copy(), np.zeros(2)
+    for _ in range(4):
+        ref_v = 0.5 * ref_v - 0.1 * ref_p
+        ref_p = ref_p + ref_v
+        opt.step([p], [p.copy()])
+        np.testing.assert_allclose(p, ref_p, rtol=1e-12)
+
+
+def test_adam_step_on_a_quadratic():
+    p = np.array([2.0, -3.0, 0.5])
+    opt = make_optimizer("adam", [p], lr=0.01)
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    ref_p, m, v = p.copy(), np.zeros(3), np.zeros(3)
+    for t in range(1, 6):
+        g = ref_p.copy()
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        ref_p = ref_p - 0.01 * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+        opt.step([p], [p.copy()])
+        np.testing.assert_allclose(p, ref_p, rtol=1e-6, atol=1e-9)
+        if t == 1:  # the first Adam step moves every coordinate by lr, whatever the gradient's size
+            np.testing.assert_allclose(p, [1.99, -2.99, 0.49], rtol=1e-6)
+
+
+@pytest.mark.parametrize("optimizer,lr", [("gd", 0.5), ("sgd", 0.5), ("momentum", 0.1), ("adam", 0.01)])
+def test_optimisers_decrease_the_loss_of_a_small_network(optimizer, lr):
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(200, N_FEATURES))
+    labels = (x @ rng.normal(size=(N_FEATURES, N_CLASSES))).argmax(axis=1)  # learnable
+    Y = np.eye(N_CLASSES)[labels]
+    net = Network.initialized((N_FEATURES, 16, N_CLASSES), "tanh", seed=3, dtype="float64")
+    opt = make_optimizer(optimizer, net.params, lr, 0.9)
+    first, _ = net.loss_and_gradients(x, Y, labels)
+    for _ in range(100):
+        net.loss_and_gradients(x, Y, labels)
+        opt.step(net.params, net.grads)
+    last, correct = net.loss_and_gradients(x, Y, labels)
+    assert last < 0.5 * first
+    assert correct / len(labels) > 0.8
+
+
+def test_optimiser_reads_hyperparameters_at_every_step():
+    p = np.array([1.0])
+    opt = make_optimizer("sgd", [p], lr=0.1)
+    opt.step([p], [np.array([1.0])])
+    opt.lr = 0.5
+    opt.step([p], [np.array([1.0])])
+    assert p[0] == pytest.approx(1.0 - 0.1 - 0.5)
+
+
+def test_unknown_optimiser_is_refused():
+    with pytest.raises(ValueError):
+        make_optimizer("rmsprop", [np.zeros(2)], 0.1)
