@@ -1,0 +1,504 @@
+"""The control column: preset, network structure, hyperparameters, and Start/Pause/Step/Reset.
+
+Controls never talk to the trainer. They validate what the person types (with the same parsers
+as the CLI, so both accept and refuse the same things), show problems at the field, and emit
+commands. Learning rate, momentum, batch size and run length apply live; structure (layers,
+activation, optimiser, seed) applies at Reset, and until then the field shows it is pending.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QGroupBox,
+                             QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QSlider, QToolButton,
+                             QVBoxLayout, QWidget)
+
+from nn.activations import ACTIVATIONS
+from nn.config import (PRESETS, ConfigError, TrainConfig, format_number, parse_batch_size, parse_hidden,
+                       parse_int, parse_positive_float, validate)
+from nn.optimizers import OPTIMIZERS
+
+from .worker import State
+
+LR_MIN, LR_MAX = 1e-5, 100.0
+LIVE_APPLY_DELAY_MS = 350  # a dragged slider applies once it rests, not at every pixel
+STRUCTURAL = ("hidden", "activation", "optimizer", "seed")
+ERROR_STYLE = "border: 1px solid #c62828; border-radius: 2px; background: #fff4f4;"
+OPTIMIZER_LABELS = {"gd": "gd (plain gradient descent)", "sgd": "sgd (plain, mini-batch)",
+                    "momentum": "momentum", "adam": "adam"}
+
+
+def _nice_ladder() -> list[float]:
+    """1, 2, 5 x powers of ten: the values the learning-rate arrows step through."""
+    values = []
+    for exponent in range(-5, 3):
+        for mantissa in (1, 2, 3, 5):
+            v = float(f"{mantissa}e{exponent}")
+            if LR_MIN <= v <= LR_MAX:
+                values.append(v)
+    return values
+
+
+class LogSpinBox(QDoubleSpinBox):
+    """A spin box for values spanning decades: shows '0.001' not '0.00', steps 1-2-3-5 x 10^k."""
+
+    LADDER = _nice_ladder()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setDecimals(8)
+        self.setRange(LR_MIN, LR_MAX)
+        self.setKeyboardTracking(False)
+        self.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToPreviousValue)
+
+    def textFromValue(self, value: float) -> str:
+        return format_number(float(f"{value:.4g}"))
+
+    def valueFromText(self, text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):
+        from PyQt6.QtGui import QValidator
+
+        try:
+            value = float(text)
+        except ValueError:
+            return QValidator.State.Intermediate, text, pos
+        ok = math.isfinite(value) and LR_MIN <= value <= LR_MAX
+        return (QValidator.State.Acceptable if ok else QValidator.State.Intermediate), text, pos
+
+    def stepBy(self, steps: int) -> None:
+        ladder, value = self.LADDER, self.value()
+        if steps > 0:
+            above = [v for v in ladder if v > value * (1 + 1e-9)]
+            self.setValue(above[min(steps, len(above)) - 1] if above else ladder[-1])
+        elif steps < 0:
+            below = [v for v in ladder if v < value * (1 - 1e-9)]
+            self.setValue(below[max(steps, -len(below))] if below else ladder[0])
+
+
+class LearningRateControl(QWidget):
+    """A logarithmic slider and a spin box that stay in step; emits ``value_changed`` at rest."""
+
+    value_changed = pyqtSignal(float)
+    validity_changed = pyqtSignal(str)  # "" when valid, else the message
+
+    SLIDER_STEPS = 700  # log10(lr) from -5 to +2 in 0.01 steps
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, self.SLIDER_STEPS)
+        self.slider.setToolTip("Learning rate on a logarithmic scale (1e-5 to 100). Applies live.")
+        self.spin = LogSpinBox()
+        self.spin.setToolTip("Learning rate: type a value or use the arrows (1, 2, 3, 5 x 10^k). Applies live.")
+        self.spin.setMinimumWidth(82)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.spin)
+        self._syncing = False
+        self._emit_timer = QTimer(self, singleShot=True, interval=LIVE_APPLY_DELAY_MS)
+        self._emit_timer.timeout.connect(lambda: self.value_changed.emit(self.value()))
+        self.slider.valueChanged.connect(self._from_slider)
+        self.spin.valueChanged.connect(self._from_spin)
+        self.spin.lineEdit().textEdited.connect(self._check_text)
+
+    def value(self) -> float:
+        return self.spin.value()
+
+    def set_value(self, value: float, emit: bool = False) -> None:
+        self._syncing = True
+        self.spin.setValue(value)
+        self.slider.setValue(self._to_slider(value))
+        self._syncing = False
+        self.validity_changed.emit("")
+        if emit:
+            self._emit_timer.start()
+
+    def _to_slider(self, value: float) -> int:
+        return round((math.log10(value) + 5) * 100)
+
+    def _from_slider(self, position: int) -> None:
+        if self._syncing:
+            return
+        self._syncing = True
+        self.spin.setValue(float(f"{10 ** (position / 100 - 5):.3g}"))
+        self._syncing = False
+        self._emit_timer.start()
+
+    def _from_spin(self, value: float) -> None:
+        self.validity_changed.emit("")
+        if self._syncing:
+            return
+        self._syncing = True
+        self.slider.setValue(self._to_slider(value))
+        self._syncing = False
+        self._emit_timer.start()
+
+    def _check_text(self, text: str) -> None:
+        try:
+            value = parse_positive_float(text, "learning rate")
+            if not LR_MIN <= value <= LR_MAX:
+                raise ConfigError(f"learning rate: must be between {LR_MIN:g} and {LR_MAX:g}")
+            self.validity_changed.emit("")
+        except ConfigError as exc:
+            self.validity_changed.emit(str(exc))
+
+
+class _Field:
+    """A row of the form: its widget, the label (which marks pending changes) and an error line."""
+
+    def __init__(self, name: str, title: str, widget: QWidget, error: QLabel, label: QLabel):
+        self.name, self.title, self.widget, self.error, self.label = name, title, widget, error, label
+
+    def show_error(self, message: str) -> None:
+        self.error.setText(message)
+        self.error.setVisible(bool(message))
+        target = self.widget.spin if isinstance(self.widget, LearningRateControl) else self.widget
+        target.setStyleSheet(ERROR_STYLE if message else "")
+
+    def mark_pending(self, pending: bool) -> None:
+        self.label.setText(f"{self.title} •" if pending else self.title)
+        self.label.setStyleSheet("color: #b26a00; font-weight: 600;" if pending else "")
+        self.label.setToolTip("Changed: applies when you press Reset" if pending else "")
+
+
+class ControlPanel(QWidget):
+    reset_requested = pyqtSignal(object)  # TrainConfig from the fields
+    structure_edited = pyqtSignal(object)  # TrainConfig, when a structural field changed validly
+    lr_changed = pyqtSignal(float)
+    momentum_changed = pyqtSignal(float)
+    batch_size_changed = pyqtSignal(object)  # int or None (full batch)
+    run_length_changed = pyqtSignal(object, object)  # epochs, iterations
+    start_requested = pyqtSignal()
+    pause_requested = pyqtSignal()
+    resume_requested = pyqtSignal()
+    step_requested = pyqtSignal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self._data_shape: tuple[int, int, int] | None = None  # features, classes, training samples
+        self._applied: TrainConfig | None = None
+        self._has_progress = False
+        self._state = State.LOADING
+        self._loading_preset = False
+        self._errors: dict[str, str] = {}
+        self._fields: dict[str, _Field] = {}
+        self._build_actions()
+        self._build_form()
+        self.load_preset("fast")
+        self.set_state(State.LOADING)
+
+    # -- construction ---------------------------------------------------------------------------
+    def _build_actions(self) -> None:
+        def action(text, shortcut, tip, slot):
+            a = QAction(text, self)
+            a.setToolTip(tip)
+            if shortcut:
+                a.setShortcut(QKeySequence(shortcut))
+                a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+                a.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
+            a.triggered.connect(slot)
+            return a
+
+        # Space toggles start/pause/resume. It is its own action because a disabled action (Start,
+        # while training) would swallow the shortcut.
+        self.toggle_action = action("Start / Pause", "Space", "Start, pause or resume training", self._start_or_pause)
+        self.start_action = action("Start", "", "Start training with these settings (Space)", self.start_requested)
+        self.pause_action = action("Pause", "", "Pause or resume training (Space)", self._pause_or_resume)
+        self.step_action = action("Step", "S", "Train exactly one iteration (one batch), then evaluate", self.step_requested)
+        self.reset_action = action("Reset", "Ctrl+R", "Build a new network from the fields; the current run is cleared",
+                                   self._request_reset)
+
+    def _build_form(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(8, 8, 8, 8)
+        outer.setSpacing(10)
+
+        buttons = QHBoxLayout()
+        for a in (self.start_action, self.pause_action, self.step_action, self.reset_action):
+            b = QToolButton()
+            b.setDefaultAction(a)
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            b.setMinimumHeight(30)
+            buttons.addWidget(b)
+        self.start_button = buttons.itemAt(0).widget()
+        self.start_button.setStyleSheet("QToolButton:enabled { font-weight: 600; }")
+
+        self.preset = QComboBox()
+        self.preset.addItems([*PRESETS, "custom"])
+        self.preset.setToolTip("fast: a ReLU network with Adam that passes 98 % in seconds.\n"
+                               "tutorial: the classic 784-50-10 sigmoid network, full-batch gradient descent.")
+        self.preset.activated.connect(lambda _: self.load_preset(self.preset.currentText()))
+
+        network = QGroupBox("Network (applies at Reset)")
+        network_form = self._form(network)
+        self.hidden = QLineEdit()
+        self.hidden.setPlaceholderText("empty = softmax regression")
+        self._add(network_form, "hidden", "Hidden layers", self.hidden,
+                  'Hidden layer sizes, e.g. "50" or "128, 64". Empty: no hidden layer (softmax regression).')
+        self.activation = QComboBox()
+        self.activation.addItems(list(ACTIVATIONS))
+        self._add(network_form, "activation", "Activation", self.activation, "Hidden-layer activation function")
+        self.optimizer = QComboBox()
+        for name in OPTIMIZERS:
+            self.optimizer.addItem(OPTIMIZER_LABELS[name], name)
+        self._add(network_form, "optimizer", "Optimiser", self.optimizer,
+                  "Update rule. gd and sgd are plain gradient descent; momentum and Adam keep state.")
+        self.seed = QLineEdit()
+        self._add(network_form, "seed", "Seed", self.seed, "Random seed for the initial weights and the data order")
+
+        live = QGroupBox("Training (applies live)")
+        live_form = self._form(live)
+        self.lr = LearningRateControl()
+        self._add(live_form, "lr", "Learning rate", self.lr, "Step size of gradient descent; applies at once")
+        self.batch = QComboBox()
+        self.batch.setEditable(True)
+        self.batch.addItems(["full", "32", "64", "128", "256", "512", "1024"])
+        self._add(live_form, "batch", "Batch size", self.batch,
+                  "Samples per step: a number, or 'full' for full-batch gradient descent. Applies live.")
+        self.momentum = QDoubleSpinBox()
+        self.momentum.setRange(0.0, 0.999)
+        self.momentum.setSingleStep(0.05)
+        self.momentum.setDecimals(3)
+        self._add(live_form, "momentum", "Momentum", self.momentum, "Momentum coefficient (momentum optimiser only)")
+        length_row = QWidget()
+        length_layout = QHBoxLayout(length_row)
+        length_layout.setContentsMargins(0, 0, 0, 0)
+        self.length_value = QLineEdit()
+        self.length_unit = QComboBox()
+        self.length_unit.addItems(["epochs", "iterations"])
+        self.length_unit.setToolTip("Count the run in passes over the training set or in steps")
+        length_layout.addWidget(self.length_value, 1)
+        length_layout.addWidget(self.length_unit)
+        self._add(live_form, "length", "Run length", length_row, "How long the run lasts; can be extended live")
+        self._fields["length"].widget = self.length_value
+
+        self.pending_note = QLabel("• changed: press Reset (Ctrl+R) to apply")
+        self.pending_note.setStyleSheet("color: #b26a00;")
+        self.pending_note.setWordWrap(True)
+        self.pending_note.hide()
+
+        preset_row = QFormLayout()
+        preset_row.addRow("Preset", self.preset)
+        outer.addLayout(buttons)
+        outer.addLayout(preset_row)
+        outer.addWidget(network)
+        outer.addWidget(live)
+        outer.addWidget(self.pending_note)
+        outer.addStretch(1)
+
+        self.hidden.textChanged.connect(lambda _: self._edited("hidden"))
+        self.activation.currentIndexChanged.connect(lambda _: self._edited("activation"))
+        self.optimizer.currentIndexChanged.connect(lambda _: self._edited("optimizer"))
+        self.seed.textChanged.connect(lambda _: self._edited("seed"))
+        self.lr.value_changed.connect(lambda _: self._edited("lr"))
+        self.lr.validity_changed.connect(lambda message: self._set_error("lr", message))
+        self.batch.currentTextChanged.connect(lambda _: self._edited("batch"))
+        self.momentum.valueChanged.connect(lambda _: self._edited("momentum"))
+        self.length_value.textChanged.connect(lambda _: self._edited("length"))
+        self.length_unit.currentIndexChanged.connect(lambda _: self._edited("length"))
+
+    def _form(self, box: QGroupBox) -> QFormLayout:
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setVerticalSpacing(4)
+        return form
+
+    def _add(self, form: QFormLayout, name: str, title: str, widget: QWidget, tip: str) -> None:
+        label = QLabel(title)
+        widget.setToolTip(widget.toolTip() or tip)
+        label.setToolTip(tip)
+        error = QLabel()
+        error.setStyleSheet("color: #c62828;")
+        error.setWordWrap(True)
+        error.hide()
+        column = QWidget()
+        column_layout = QVBoxLayout(column)
+        column_layout.setContentsMargins(0, 0, 0, 0)
+        column_layout.setSpacing(2)
+        column_layout.addWidget(widget)
+        column_layout.addWidget(error)
+        form.addRow(label, column)
+        self._fields[name] = _Field(name, title, widget, error, label)
+
+    # -- reading the fields -----------------------------------------------------------------------
+    def _parse(self) -> tuple[TrainConfig | None, dict[str, str]]:
+        """The config the fields describe, and the error message of every invalid field."""
+        errors: dict[str, str] = {}
+        values: dict = {}
+
+        def read(name, fn):
+            try:
+                return fn()
+            except ConfigError as exc:
+                errors[name] = str(exc)
+                return None
+
+        values["hidden"] = read("hidden", lambda: parse_hidden(self.hidden.text()))
+        values["seed"] = read("seed", lambda: parse_int(self.seed.text(), "seed", 0))
+        values["batch_size"] = read("batch", lambda: parse_batch_size(self.batch.currentText()))
+        if self.length_unit.currentText() == "epochs":
+            values["epochs"] = read("length", lambda: parse_positive_float(self.length_value.text(), "epochs"))
+            values["iterations"] = None
+        else:
+            values["iterations"] = read("length", lambda: parse_int(self.length_value.text(), "iterations", 1))
+            values["epochs"] = None
+        if "lr" in self._errors:
+            errors["lr"] = self._errors["lr"]
+        if errors:
+            return None, errors
+        base = self._applied or PRESETS["fast"]
+        config = base.replace(hidden=values["hidden"], activation=self.activation.currentText(),
+                              optimizer=self.optimizer.currentData(), seed=values["seed"],
+                              lr=self.lr.value(), momentum=self.momentum.value(),
+                              batch_size=values["batch_size"], epochs=values["epochs"],
+                              iterations=values["iterations"])
+        if config.hidden != base.hidden or config.activation != base.activation:
+            config = config.replace(init="auto")  # the preset's init was chosen for its own network
+        try:
+            shape = self._data_shape or (None, None, None)
+            validate(config, *shape)
+        except ConfigError as exc:
+            message = str(exc)
+            field = {"hidden layers": "hidden", "batch size": "batch", "seed": "seed",
+                     "epochs": "length", "iterations": "length"}.get(message.split(":")[0], "hidden")
+            return None, {field: message}
+        return config, {}
+
+    def current_config(self) -> TrainConfig | None:
+        return self._parse()[0]
+
+    @property
+    def is_valid(self) -> bool:
+        return self.current_config() is not None
+
+    # -- reacting to edits --------------------------------------------------------------------------
+    def _set_error(self, name: str, message: str) -> None:
+        if message:
+            self._errors[name] = message
+        else:
+            self._errors.pop(name, None)
+        self._refresh()
+
+    def _edited(self, name: str) -> None:
+        if self._loading_preset:
+            return
+        self._refresh()
+        config = self.current_config()
+        if config is None or self._applied is None:
+            return
+        if name == "lr" and config.lr != self._applied.lr:
+            self.lr_changed.emit(config.lr)
+        elif name == "momentum" and config.momentum != self._applied.momentum:
+            self.momentum_changed.emit(config.momentum)
+        elif name == "batch" and config.batch_size != self._applied.batch_size:
+            self.batch_size_changed.emit(config.batch_size)
+        elif name == "length" and (config.epochs, config.iterations) != (self._applied.epochs, self._applied.iterations):
+            self.run_length_changed.emit(config.epochs, config.iterations)
+        elif name in STRUCTURAL:
+            self.structure_edited.emit(config)
+        if name != "preset":
+            self._sync_preset_name(config)
+
+    def _sync_preset_name(self, config: TrainConfig) -> None:
+        for index, (name, preset) in enumerate(PRESETS.items()):
+            if config.replace(init=preset.init) == preset:
+                self.preset.setCurrentIndex(index)
+                return
+        self.preset.setCurrentIndex(self.preset.count() - 1)
+
+    def _refresh(self) -> None:
+        config, errors = self._parse()
+        for name, field in self._fields.items():
+            field.show_error(errors.get(name, ""))
+        pending = []
+        if config is not None and self._applied is not None and self._has_progress:
+            pending = [name for name in STRUCTURAL if getattr(config, name) != getattr(self._applied, name)]
+        for name in STRUCTURAL:
+            self._fields[name].mark_pending(name in pending)
+        self.pending_note.setVisible(bool(pending))
+        self.momentum.setEnabled(self.optimizer.currentData() == "momentum")
+        self._update_actions(config is not None)
+
+    # -- called by the main window ----------------------------------------------------------------
+    def load_preset(self, name: str) -> None:
+        if name not in PRESETS:
+            return
+        config = PRESETS[name]
+        self._loading_preset = True
+        self.hidden.setText(", ".join(str(h) for h in config.hidden))
+        self.activation.setCurrentText(config.activation)
+        self.optimizer.setCurrentIndex(self.optimizer.findData(config.optimizer))
+        self.seed.setText(str(config.seed))
+        self.lr.set_value(config.lr)
+        self.batch.setCurrentText("full" if config.batch_size is None else str(config.batch_size))
+        self.momentum.setValue(config.momentum)
+        if config.epochs is not None:
+            self.length_unit.setCurrentText("epochs")
+            self.length_value.setText(format_number(config.epochs))
+        else:
+            self.length_unit.setCurrentText("iterations")
+            self.length_value.setText(str(config.iterations))
+        self.preset.setCurrentText(name)
+        self._loading_preset = False
+        self._refresh()
+        parsed = self.current_config()
+        if parsed is not None and self._applied is not None:
+            self.structure_edited.emit(config if parsed.replace(init=config.init) == config else parsed)
+
+    def set_data_shape(self, n_features: int, n_classes: int, n_train: int) -> None:
+        self._data_shape = (n_features, n_classes, n_train)
+        self._refresh()
+
+    def set_applied_config(self, config: TrainConfig) -> None:
+        """The trainer now runs ``config``; live fields follow it (e.g. after a preset Reset)."""
+        self._applied = config
+        self._refresh()
+
+    def set_progress(self, has_progress: bool) -> None:
+        if has_progress != self._has_progress:
+            self._has_progress = has_progress
+            self._refresh()
+
+    def set_state(self, state: str) -> None:
+        self._state = state
+        self.pause_action.setText("Resume" if state == State.PAUSED else "Pause")
+        self._update_actions(self.is_valid)
+
+    def _update_actions(self, valid: bool) -> None:
+        state, ready = self._state, self._applied is not None
+        self.toggle_action.setEnabled(ready and state in (State.IDLE, State.TRAINING, State.PAUSED))
+        self.start_action.setEnabled(ready and valid and state == State.IDLE)
+        self.pause_action.setEnabled(state in (State.TRAINING, State.PAUSED))
+        self.step_action.setEnabled(ready and valid and state in (State.IDLE, State.PAUSED))
+        self.reset_action.setEnabled(valid and state not in (State.LOADING, State.NO_DATA))
+
+    # -- actions ----------------------------------------------------------------------------------
+    def _start_or_pause(self) -> None:
+        """Space: start when idle, otherwise pause/resume."""
+        if self._state == State.IDLE:
+            if self.is_valid:
+                self.start_requested.emit()
+        else:
+            self._pause_or_resume()
+
+    def _pause_or_resume(self) -> None:
+        if self._state == State.TRAINING:
+            self.pause_requested.emit()
+        elif self._state == State.PAUSED:
+            self.resume_requested.emit()
+
+    def _request_reset(self) -> None:
+        config = self.current_config()
+        if config is not None:
+            self.reset_requested.emit(config)

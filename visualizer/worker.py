@@ -1,0 +1,263 @@
+"""The training worker: a thin Qt adapter around :class:`nn.trainer.Trainer`.
+
+It lives in its own ``QThread``. Commands arrive as queued slot calls and take effect between
+chunks of at most ~30 ms of training. Snapshots leave at a bounded rate through a one-slot
+mailbox: the worker never queues a second snapshot while the GUI has not taken the first, so
+the GUI can never fall behind training, however slow a panel is.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+import traceback
+
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
+
+CHUNK_SECONDS = 0.03  # commands take effect within about this long (one step at the least)
+SNAPSHOT_INTERVAL_S = 0.04  # at most 25 snapshots per second
+
+
+def _guarded(method):
+    """Slot decorator: an exception reaches the user as an error signal, never kills the thread."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args):
+        try:
+            return method(self, *args)
+        except Exception as exc:  # noqa: BLE001 - anything a command raises is shown; the app goes on
+            self._report(exc)
+
+    return wrapper
+
+
+class State:
+    LOADING = "loading"
+    IDLE = "idle"
+    TRAINING = "training"
+    PAUSED = "paused"
+    FINISHED = "finished"
+    DIVERGED = "diverged"
+    NO_DATA = "no data"
+
+
+class TrainingWorker(QObject):
+    data_loaded = pyqtSignal(object)  # nn.data.Dataset
+    snapshot_available = pyqtSignal()  # take it with take_snapshot()
+    state_changed = pyqtSignal(str)
+    error = pyqtSignal(str, str)  # one-line message, details (traceback) for the curious
+    metrics_ready = pyqtSignal(object)  # dict, answer to report_metrics()
+    config_applied = pyqtSignal(object)  # the TrainConfig of the trainer now in use
+
+    def __init__(self):
+        super().__init__()
+        self.dataset = None
+        self.trainer = None
+        self.state = State.LOADING
+        self._timer: QTimer | None = None
+        self._mailbox = None
+        self._mailbox_lock = threading.Lock()
+        self._last_emit = 0.0
+        self._probes: tuple[int, ...] = ()
+        self._stop = threading.Event()  # set from the GUI thread on close; checked between chunks
+
+    # -- plumbing -------------------------------------------------------------------------------
+    @pyqtSlot()
+    def initialize(self) -> None:
+        """Runs in the worker thread once it starts: the chunk timer must live there."""
+        self._timer = QTimer(self)
+        self._timer.setInterval(0)  # run a chunk whenever the event loop is otherwise idle
+        self._timer.timeout.connect(self._train_chunk)
+
+    def take_snapshot(self):
+        """Called from the GUI thread: the newest snapshot, or None if already taken."""
+        with self._mailbox_lock:
+            snap, self._mailbox = self._mailbox, None
+        return snap
+
+    def _publish(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.trainer is None or (not force and now - self._last_emit < SNAPSHOT_INTERVAL_S):
+            return
+        snap = self.trainer.snapshot()
+        self._last_emit = now
+        with self._mailbox_lock:
+            was_empty = self._mailbox is None
+            self._mailbox = snap
+        if was_empty:
+            self.snapshot_available.emit()
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.state_changed.emit(state)
+        running = state == State.TRAINING
+        if self._timer is not None and running != self._timer.isActive():
+            self._timer.start() if running else self._timer.stop()
+
+    def _report(self, exc: BaseException) -> None:
+        message = str(exc) or type(exc).__name__
+        if isinstance(exc, MemoryError):
+            message = "Out of memory: use smaller layers or a smaller batch size."
+        self.error.emit(message, "".join(traceback.format_exception(exc)))
+        if self.state == State.TRAINING:
+            self._set_state(State.PAUSED)
+
+    # -- commands (queued slot calls from the GUI) -----------------------------------------------
+    @pyqtSlot(object)
+    @_guarded
+    def load_data(self, data_dir) -> None:
+        from nn.data import load_mnist  # imports scikit-learn: kept off the GUI thread
+
+        self._set_state(State.LOADING)
+        try:
+            self.dataset = load_mnist(data_dir)
+        except Exception:
+            self._set_state(State.NO_DATA)
+            raise
+        self.data_loaded.emit(self.dataset)
+        self._set_state(State.IDLE)
+
+    @pyqtSlot(object)
+    @_guarded
+    def reset(self, config) -> None:
+        """A new trainer with ``config`` (the old one is kept if the config is refused)."""
+        from nn.trainer import Trainer
+
+        if self.dataset is None:
+            raise RuntimeError("The data is not loaded yet.")
+        trainer = Trainer(self.dataset, config, self._probes)
+        self.trainer = trainer
+        self.config_applied.emit(trainer.config)
+        self._set_state(State.IDLE)
+        self._publish(force=True)
+
+    @pyqtSlot()
+    @_guarded
+    def start(self) -> None:
+        if self.trainer is None or self.state in (State.TRAINING, State.DIVERGED):
+            return
+        if self.trainer.finished:
+            self._set_state(State.FINISHED)
+            return
+        self._set_state(State.TRAINING)
+
+    @pyqtSlot()
+    @_guarded
+    def pause(self) -> None:
+        if self.state == State.TRAINING:
+            self._set_state(State.PAUSED)
+            self._publish(force=True)
+
+    @pyqtSlot()
+    @_guarded
+    def step(self) -> None:
+        """Exactly one iteration, then a fresh test evaluation so every panel shows its effect."""
+        if self.trainer is None or self.state in (State.TRAINING, State.DIVERGED):
+            return
+        if self.trainer.finished:
+            self._set_state(State.FINISHED)
+            return
+        self.trainer.run(max_steps=1)
+        if self.trainer.diverged:
+            self._set_state(State.DIVERGED)
+        else:
+            self.trainer.evaluate_test()
+            self._set_state(State.FINISHED if self.trainer.finished else State.PAUSED)
+        self._publish(force=True)
+
+    @pyqtSlot(float)
+    @_guarded
+    def set_lr(self, lr: float) -> None:
+        if self.trainer is not None:
+            self.trainer.set_lr(lr)
+            self._publish(force=self.state != State.TRAINING)
+
+    @pyqtSlot(float)
+    @_guarded
+    def set_momentum(self, momentum: float) -> None:
+        if self.trainer is not None:
+            self.trainer.set_momentum(momentum)
+            self._publish(force=self.state != State.TRAINING)
+
+    @pyqtSlot(object)
+    @_guarded
+    def set_batch_size(self, batch_size) -> None:
+        if self.trainer is not None:
+            self.trainer.set_batch_size(batch_size)
+            self._publish(force=self.state != State.TRAINING)
+
+    @pyqtSlot(object, object)
+    @_guarded
+    def set_run_length(self, epochs, iterations) -> None:
+        if self.trainer is not None:
+            self.trainer.set_run_length(epochs, iterations)
+            if self.state == State.FINISHED and not self.trainer.finished:
+                self._set_state(State.PAUSED)
+            self._publish(force=self.state != State.TRAINING)
+
+    @pyqtSlot(object)
+    @_guarded
+    def set_probes(self, indices) -> None:
+        self._probes = tuple(indices)
+        if self.trainer is not None:
+            self.trainer.set_probes(self._probes)
+            self._publish(force=True)
+
+    @pyqtSlot()
+    @_guarded
+    def report_metrics(self) -> None:
+        """Pause, evaluate the whole train and test sets, and emit the figures as a dict."""
+        if self.state == State.TRAINING:
+            self._set_state(State.PAUSED)
+        trainer = self.trainer
+        if trainer is None:
+            self.metrics_ready.emit({})
+            return
+        metrics = {
+            "preset_config": trainer.config.to_dict(),
+            "steps": trainer.step_count,
+            "samples_seen": trainer.samples_seen,
+            "epochs": trainer.epoch,
+            "training_seconds": trainer.train_seconds,
+            "seconds_to_98": trainer.seconds_to_98,
+            "diverged": trainer.diverged,
+        }
+        if trainer.diverged is None:
+            train_eval, test_eval = trainer.evaluate_train(), trainer.evaluate_test()
+            metrics.update(train_accuracy=train_eval.accuracy, train_loss=train_eval.loss,
+                           test_accuracy=test_eval.accuracy, test_loss=test_eval.loss)
+        self._publish(force=True)
+        self.metrics_ready.emit(metrics)
+
+    def request_stop(self) -> None:
+        """Thread-safe (called from the GUI thread): stop training at the end of the current chunk."""
+        self._stop.set()
+
+    @pyqtSlot()
+    def shutdown(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self.trainer = None
+
+    # -- the training loop ------------------------------------------------------------------------
+    @pyqtSlot()
+    def _train_chunk(self) -> None:
+        trainer = self.trainer
+        if self._stop.is_set() or trainer is None or self.state != State.TRAINING:
+            self._timer.stop()
+            return
+        try:
+            trainer.run(max_seconds=CHUNK_SECONDS)
+            if trainer.diverged:
+                self._set_state(State.DIVERGED)
+                self._publish(force=True)
+            elif trainer.finished:
+                self._set_state(State.FINISHED)
+                self._publish(force=True)
+            else:
+                self._publish()
+        except Exception as exc:  # noqa: BLE001 - shown to the user; the app stays usable
+            self._report(exc)
+            self._publish(force=True)
