@@ -7,6 +7,7 @@ between chunks; structural settings need a new trainer.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ if TYPE_CHECKING:  # nn.data imports scikit-learn (~1 s); the GUI must not wait 
 
 EVAL_BUDGET = 0.10  # test evaluation may cost at most this share of training time
 MIN_EVAL_INTERVAL_S = 0.2  # ... and runs at most this often
+_run_ids = itertools.count(1)
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -67,6 +69,7 @@ class Event:
 
 @dataclass(frozen=True)
 class Snapshot:
+    run_id: int  # distinct for every Trainer in this process: tells one run's snapshots from the next's
     config: TrainConfig
     layer_sizes: tuple[int, ...]
     image_shape: tuple[int, ...]
@@ -102,6 +105,7 @@ class Trainer:
         validate(config, dataset.n_features, dataset.n_classes, len(dataset.train_y))
         self.dataset = dataset
         self.config = config
+        self.run_id = next(_run_ids)
         self.layer_sizes = config.layer_sizes(dataset.n_features, dataset.n_classes)
         self.net = Network.initialized(self.layer_sizes, config.activation, config.init, config.seed, config.dtype)
         self.optimizer = make_optimizer(config.optimizer, self.net.params, config.lr, config.momentum)
@@ -313,6 +317,7 @@ class Trainer:
         else:
             probe_probs = np.zeros((0, self.dataset.n_classes), dtype=self.net.dtype)
         return Snapshot(
+            run_id=self.run_id,
             config=self.config,
             layer_sizes=self.layer_sizes,
             image_shape=self.dataset.image_shape,

@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     app.setOrganizationName("Softmax Visualizer")
     from .main_window import MainWindow
 
-    window = MainWindow(preset=args.preset, data_dir=args.data_dir,
+    window = MainWindow(preset=args.preset, data=args.data_dir,
                         autostart=args.autostart or args.quit_after is not None)
     if args.quit_after is not None or args.screenshot or args.metrics_out:
         Autopilot(window, args.quit_after, args.screenshot, args.metrics_out)

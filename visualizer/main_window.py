@@ -89,7 +89,8 @@ class MainWindow(QMainWindow):
 
     snapshot_shown = pyqtSignal(object)  # after every panel has rendered a snapshot (tests, scripts)
 
-    def __init__(self, preset: str = "fast", data_dir=None, autostart: bool = False):
+    def __init__(self, preset: str = "fast", data=None, autostart: bool = False):
+        """``data``: a folder of MNIST-format files, None for the bundled MNIST, or a Dataset."""
         super().__init__()
         self.setWindowTitle("Softmax Visualizer")
         self.resize(1560, 960)
@@ -111,7 +112,7 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self._build_status_bar()
         self._build_menus()
-        self._start_worker(data_dir)
+        self._start_worker(data)
         self._wire_controls()
 
     # -- layout ---------------------------------------------------------------------------------
@@ -202,7 +203,7 @@ class MainWindow(QMainWindow):
                           f"Data: {MNIST_ATTRIBUTION}")
 
     # -- worker --------------------------------------------------------------------------------
-    def _start_worker(self, data_dir) -> None:
+    def _start_worker(self, data) -> None:
         self.training_thread = QThread(self)
         self.training_thread.setObjectName("training")
         self.worker = TrainingWorker()
@@ -222,7 +223,7 @@ class MainWindow(QMainWindow):
         w.error.connect(self._on_error)
         w.config_applied.connect(self._on_config_applied)
         self.training_thread.start()
-        self.cmd_load.emit(data_dir)
+        self.cmd_load.emit(data)
 
     def _wire_controls(self) -> None:
         c = self.controls
@@ -270,10 +271,6 @@ class MainWindow(QMainWindow):
 
     def _on_config_applied(self, config) -> None:
         self.controls.set_applied_config(config)
-        self.controls.set_progress(False)
-        for panel in self._panels():
-            panel.clear()
-        self.last_snapshot = None
 
     def _panels(self):
         panels = [self.loss_panel, self.accuracy_panel, self.class_panel, self.weights_panel]
@@ -283,6 +280,9 @@ class MainWindow(QMainWindow):
         snap = self.worker.take_snapshot()
         if snap is None or self._closing:
             return
+        if self.last_snapshot is None or snap.run_id != self.last_snapshot.run_id:
+            for panel in self._panels():  # a new run: its curves start empty
+                panel.clear()
         self.last_snapshot = snap
         for panel in self._panels():
             panel.show_snapshot(snap)

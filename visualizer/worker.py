@@ -107,12 +107,13 @@ class TrainingWorker(QObject):
     # -- commands (queued slot calls from the GUI) -----------------------------------------------
     @pyqtSlot(object)
     @_guarded
-    def load_data(self, data_dir) -> None:
-        from nn.data import load_mnist  # imports scikit-learn: kept off the GUI thread
+    def load_data(self, source) -> None:
+        """``source``: a folder of IDX files, None for the bundled MNIST, or a ready Dataset."""
+        from nn.data import Dataset, load_mnist  # imports scikit-learn: kept off the GUI thread
 
         self._set_state(State.LOADING)
         try:
-            self.dataset = load_mnist(data_dir)
+            self.dataset = source if isinstance(source, Dataset) else load_mnist(source)
         except Exception:
             self._set_state(State.NO_DATA)
             raise

@@ -1,0 +1,145 @@
+"""GUI benchmark: the real app, offscreen, against the headless engine on the same workload.
+
+Run:  QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui.py [--preset fast] [--repeats 1]
+
+Prints a table and a last line
+``RESULT gui_vs_headless=<r> stall_p99_ms=<x> stall_max_ms=<y> seconds_to_98=<s> startup_s=<s> peak_rss_mb=<m>``.
+
+- gui_vs_headless: samples/s in the app (wall clock from pressing Start to the end of the run,
+  all panels live) divided by samples/s of the same run headless (wall clock of Trainer.run).
+- stall: how late a 10 ms timer in the GUI thread fires while training (lateness beyond 10 ms).
+- seconds_to_98: wall seconds from pressing Start until the window shows >= 98 % test accuracy.
+- startup_s: from the start of this script (before Qt is imported) until the window is shown.
+- peak_rss_mb: the process's peak resident memory.
+"""
+
+from __future__ import annotations
+
+import time
+
+SCRIPT_START = time.perf_counter()
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+from PyQt6.QtCore import QElapsedTimer, QTimer  # noqa: E402
+from PyQt6.QtWidgets import QApplication  # noqa: E402
+
+
+def run_gui(preset: str) -> dict:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    from visualizer.main_window import MainWindow
+    from visualizer.worker import State
+
+    window = MainWindow(preset=preset)
+    window.show()
+    app.processEvents()
+    startup = time.perf_counter() - SCRIPT_START
+
+    result: dict = {"startup_s": startup}
+    gaps: list[float] = []
+    clock = QElapsedTimer()
+    stall_timer = QTimer()
+    stall_timer.setInterval(10)
+    last = [0]
+
+    def tick():
+        now = clock.elapsed()
+        if window.state == State.TRAINING:
+            gaps.append(now - last[0] - 10)
+        last[0] = now
+
+    stall_timer.timeout.connect(tick)
+    start_time = [None]
+    shown_98 = [None]
+    snapshots = [0]
+
+    def on_snapshot(snap):
+        snapshots[0] += 1
+        if (start_time[0] is not None and shown_98[0] is None and snap.test is not None
+                and snap.test.accuracy >= 0.98):
+            shown_98[0] = time.perf_counter() - start_time[0]
+
+    window.snapshot_shown.connect(on_snapshot)
+    deadline = time.perf_counter() + 60
+    while window.state != State.IDLE or window.last_snapshot is None:
+        app.processEvents()
+        time.sleep(0.005)
+        if time.perf_counter() > deadline:
+            raise SystemExit("the app did not become ready within 60 s")
+    clock.start()
+    stall_timer.start()
+    start_time[0] = time.perf_counter()
+    window.controls.start_action.trigger()
+    while window.state not in (State.FINISHED, State.DIVERGED):
+        app.processEvents()
+        time.sleep(0.001)
+        if time.perf_counter() - start_time[0] > 600:
+            raise SystemExit("the GUI run did not finish within 600 s")
+    wall = time.perf_counter() - start_time[0]
+    stall_timer.stop()
+    trainer = window.worker.trainer
+    result.update(samples=trainer.samples_seen, wall=wall, samples_per_s=trainer.samples_seen / wall,
+                  test_accuracy=trainer.last_test.accuracy, snapshots=snapshots[0],
+                  seconds_to_98=shown_98[0], gaps=np.array(gaps) if gaps else np.zeros(1))
+    window.close()
+    app.processEvents()
+    return result
+
+
+def run_headless(preset: str, dataset) -> dict:
+    from nn.config import PRESETS
+    from nn.trainer import Trainer
+
+    trainer = Trainer(dataset, PRESETS[preset])
+    started = time.perf_counter()
+    while not trainer.finished and trainer.can_step:
+        trainer.run(max_seconds=0.03)
+    wall = time.perf_counter() - started
+    return {"samples": trainer.samples_seen, "wall": wall, "samples_per_s": trainer.samples_seen / wall,
+            "test_accuracy": trainer.last_test.accuracy, "seconds_to_98": trainer.seconds_to_98}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="fast")
+    args = parser.parse_args()
+
+    gui = run_gui(args.preset)
+    from nn.data import load_mnist
+
+    headless = run_headless(args.preset, load_mnist())
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    ratio = gui["samples_per_s"] / headless["samples_per_s"]
+    p99 = float(np.percentile(gui["gaps"], 99))
+    worst = float(gui["gaps"].max())
+
+    print(f"{'':24}{'GUI':>14}{'headless':>14}")
+    print(f"{'samples':24}{gui['samples']:>14,}{headless['samples']:>14,}")
+    print(f"{'wall seconds':24}{gui['wall']:>14.2f}{headless['wall']:>14.2f}")
+    print(f"{'samples/s':24}{gui['samples_per_s']:>14,.0f}{headless['samples_per_s']:>14,.0f}")
+    print(f"{'final test accuracy':24}{gui['test_accuracy'] * 100:>13.2f}%{headless['test_accuracy'] * 100:>13.2f}%")
+    s98 = gui["seconds_to_98"]
+
+    def seconds(value):
+        return f"{value:.2f}" if value else "never"
+
+    print(f"{'seconds to 98 %':24}{seconds(s98):>14}{seconds(headless['seconds_to_98']):>14}")
+    print(f"snapshots rendered: {gui['snapshots']} ({gui['snapshots'] / gui['wall']:.1f}/s); "
+          f"GUI timer samples: {len(gui['gaps'])}")
+    print(f"startup {gui['startup_s']:.2f} s; stall p50 {np.percentile(gui['gaps'], 50):.1f} ms, "
+          f"p99 {p99:.1f} ms, max {worst:.1f} ms; peak RSS {peak_rss_mb:.0f} MB")
+    print(f"RESULT gui_vs_headless={ratio:.3f} stall_p99_ms={p99:.1f} stall_max_ms={worst:.1f} "
+          f"seconds_to_98={(f'{s98:.2f}' if s98 else 'null')} startup_s={gui['startup_s']:.2f} "
+          f"peak_rss_mb={peak_rss_mb:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""The desktop app driven as a person would: typing into fields, clicking, waiting for snapshots."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PyQt6.QtCore import Qt
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from visualizer.main_window import MainWindow  # noqa: E402
+from visualizer.worker import State  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture
+def window(qtbot, small_mnist):
+    win = MainWindow(preset="fast", data=small_mnist)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)
+    # The small data set would finish the preset's 3 epochs in a blink: make the run long.
+    set_text(qtbot, win.controls.length_value, "200")
+    qtbot.waitUntil(lambda: win.worker.trainer.config.epochs == 200, timeout=TIMEOUT_MS)
+    yield win
+    if win.isVisible():
+        win.close()
+
+
+def wait_for_snapshot(qtbot, win, condition, timeout=TIMEOUT_MS):
+    qtbot.waitUntil(lambda: win.last_snapshot is not None and condition(win.last_snapshot), timeout=timeout)
+    return win.last_snapshot
+
+
+def set_text(qtbot, line_edit, text):
+    line_edit.selectAll()
+    line_edit.clear()
+    qtbot.keyClicks(line_edit, text)
+
+
+def click(qtbot, action):
+    assert action.isEnabled(), f"{action.text()} is disabled"
+    action.trigger()
+
+
+def test_start_streams_snapshots_and_curves_grow(qtbot, window):
+    assert window.controls.start_action.isEnabled()
+    qtbot.mouseClick(window.controls.start_button, Qt.MouseButton.LeftButton)
+    first = wait_for_snapshot(qtbot, window, lambda s: s.step > 0)
+    later = wait_for_snapshot(qtbot, window, lambda s: s.step > first.step + 20 and s.test is not None)
+    assert len(later.train_curve) > len(first.train_curve)
+    assert window.state == State.TRAINING
+    assert "training" in window.state_label.text()
+    assert f"step {later.step:,}" in window.step_label.text() or window.last_snapshot.step >= later.step
+
+
+def test_pause_freezes_the_step_count(qtbot, window):
+    click(qtbot, window.controls.start_action)
+    wait_for_snapshot(qtbot, window, lambda s: s.step > 5)
+    click(qtbot, window.controls.pause_action)
+    qtbot.waitUntil(lambda: window.state == State.PAUSED, timeout=TIMEOUT_MS)
+    qtbot.wait(200)
+    frozen = window.worker.trainer.step_count
+    qtbot.wait(400)
+    assert window.worker.trainer.step_count == frozen
+    assert window.controls.pause_action.text() == "Resume"
+    click(qtbot, window.controls.pause_action)  # resume
+    wait_for_snapshot(qtbot, window, lambda s: s.step > frozen)
+
+
+def test_step_advances_exactly_one_step(qtbot, window):
+    before = window.last_snapshot.step
+    click(qtbot, window.controls.step_action)
+    snap = wait_for_snapshot(qtbot, window, lambda s: s.step != before)
+    assert snap.step == before + 1
+    assert snap.test is not None and snap.test.step == before + 1
+    qtbot.keyClick(window, Qt.Key.Key_S)  # the keyboard shortcut does the same
+    snap = wait_for_snapshot(qtbot, window, lambda s: s.step != before + 1)
+    assert snap.step == before + 2
+
+
+def test_live_learning_rate_change_reaches_trainer_and_is_marked(qtbot, window):
+    click(qtbot, window.controls.start_action)
+    wait_for_snapshot(qtbot, window, lambda s: s.step > 3)
+    spin = window.controls.lr.spin
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin.lineEdit(), "0.0003")
+    qtbot.keyClick(spin.lineEdit(), Qt.Key.Key_Return)
+    snap = wait_for_snapshot(qtbot, window, lambda s: len(s.events) > 0)
+    assert snap.events[-1].text == "lr 0.001 -> 0.0003"
+    assert window.worker.trainer.optimizer.lr == pytest.approx(3e-4)
+    assert len(window.loss_panel.event_lines) == 1
+    assert len(window.accuracy_panel.event_lines) == 1
+
+
+def test_reset_clears_curves_and_rebuilds_with_new_layers(qtbot, window):
+    click(qtbot, window.controls.start_action)
+    wait_for_snapshot(qtbot, window, lambda s: s.step > 10)
+    set_text(qtbot, window.controls.hidden, "40, 20")
+    assert window.controls.pending_note.isVisible()  # structure changes wait for Reset
+    assert window.worker.trainer.layer_sizes[1:-1] == (256, 128)
+    qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    snap = wait_for_snapshot(qtbot, window, lambda s: s.layer_sizes == (784, 40, 20, 10))
+    assert snap.step == 0 and len(snap.train_curve) == 0
+    assert window.state == State.IDLE
+    assert not window.controls.pending_note.isVisible()
+    assert len(window.loss_panel.event_lines) == 0
+
+
+def test_invalid_layer_text_disables_start_with_a_message(qtbot, window):
+    set_text(qtbot, window.controls.hidden, "128, abc")
+    field = window.controls._fields["hidden"]
+    assert not window.controls.start_action.isEnabled()
+    assert not window.controls.reset_action.isEnabled()
+    assert field.error.isVisible() and "abc" in field.error.text()
+    set_text(qtbot, window.controls.hidden, "0")
+    assert not window.controls.start_action.isEnabled() and "at least 1" in field.error.text()
+    set_text(qtbot, window.controls.hidden, "64")
+    assert window.controls.start_action.isEnabled()
+    assert not field.error.isVisible()
+
+
+def test_absurd_layer_sizes_say_what_memory_they_would_need(qtbot, window):
+    set_text(qtbot, window.controls.hidden, "200000, 200000")
+    message = window.controls._fields["hidden"].error.text()
+    assert "GB" in message and not window.controls.start_action.isEnabled()
+
+
+def test_divergence_pauses_and_explains(qtbot, window):
+    set_text(qtbot, window.controls.hidden, "64")
+    window.controls.optimizer.setCurrentIndex(window.controls.optimizer.findData("sgd"))
+    window.controls.lr.set_value(100.0, emit=True)
+    qtbot.waitUntil(lambda: window.worker.trainer.config.lr == 100.0
+                    and window.worker.trainer.config.optimizer == "sgd", timeout=TIMEOUT_MS)
+    click(qtbot, window.controls.start_action)
+    qtbot.waitUntil(lambda: window.state == State.DIVERGED, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=TIMEOUT_MS)
+    assert "learning rate" in window.banner.text.text().lower()
+    assert window.controls.reset_action.isEnabled() and not window.controls.start_action.isEnabled()
+    window.controls.lr.set_value(0.01)
+    click(qtbot, window.controls.reset_action)
+    qtbot.waitUntil(lambda: window.state == State.IDLE, timeout=TIMEOUT_MS)
+    click(qtbot, window.controls.start_action)
+    wait_for_snapshot(qtbot, window, lambda s: s.step > 5 and s.diverged is None)
+
+
+def test_closing_mid_training_exits_cleanly_and_fast(qtbot, window):
+    click(qtbot, window.controls.start_action)
+    wait_for_snapshot(qtbot, window, lambda s: s.step > 5)
+    started = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - started < 1.0
+    assert window.training_thread.isFinished()
+
+
+def test_scripted_run_writes_metrics_and_screenshot(tmp_path):
+    metrics, shot = tmp_path / "m.json", tmp_path / "s.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO))
+    result = subprocess.run(
+        [sys.executable, "-m", "visualizer", "--autostart", "--quit-after", "3",
+         "--metrics-out", str(metrics), "--screenshot", str(shot)],
+        env=env, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(metrics.read_text())
+    assert data["training_seconds"] >= 3
+    assert data["steps"] > 0 and data["samples_seen"] >= data["steps"]
+    for key in ("train_accuracy", "test_accuracy", "train_loss", "test_loss"):
+        assert 0 <= data[key] < 100
+    assert data["test_accuracy"] > 0.9
+    assert "seconds_to_98" in data
+    assert shot.stat().st_size > 10_000
+    assert "Traceback" not in result.stderr and "QThread" not in result.stderr
