@@ -1,0 +1,132 @@
+"""Mean softmax output per true class on the test set, as a heatmap.
+
+Row t, column p: the probability the network gives class p, averaged over the test digits whose
+true class is t. A good network has a dark diagonal; off-diagonal cells show which digits it
+confuses. Re-rendered only when a new test evaluation arrives.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtWidgets
+
+from nn.trainer import Snapshot
+
+from . import style
+
+TITLE = "Mean softmax output per true class (test set)"
+_TOOLTIP = ("Row t, column p: the network's probability for class p, averaged over all test digits "
+            "of true class t.\nA dark diagonal means confident, right answers; off-diagonal cells "
+            "show which digits it confuses. Numbers are percent (shown from 1 %).")
+
+
+class ClassProbabilityPanel(QtWidgets.QWidget):
+    def __init__(self, parent=None, n_classes: int = 10):
+        super().__init__(parent)
+        style.paint_background(self)
+        self.setToolTip(_TOOLTIP)
+        self.setMinimumSize(300, 300)
+        self._evaluation = None  # the snap.test shown (compared by identity)
+        self._cell_texts: list[list[pg.TextItem]] = []
+        self._cell_strings: dict[tuple[int, int], tuple[str, str]] = {}
+        self.matrix: np.ndarray | None = None  # what the image shows (classes x classes)
+
+        self.plot_widget = style.plot_widget()
+        self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.vb.setAspectLocked(True)
+        self.plot.vb.invertY(True)
+        style.axis_label(self.plot, "bottom", "predicted class")
+        style.axis_label(self.plot, "left", "true class")
+        self.image_item = pg.ImageItem(axisOrder="row-major")
+        self.image_item.setLookupTable(style.SEQUENTIAL_LUT)
+        self.image_item.setLevels((0.0, 1.0))
+        self.plot.addItem(self.image_item)
+        self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=style.SEQUENTIAL, interactive=False,
+                                        width=10, colorMapMenu=False, orientation="horizontal")
+        self.colorbar.setImageItem(self.image_item, insert_in=self.plot)
+        bar_axis = self.colorbar.getAxis("bottom")
+        bar_axis.setTextPen(pg.mkPen(style.FOREGROUND))
+        bar_axis.setPen(pg.mkPen(style.FOREGROUND))
+        bar_axis.setTickFont(style.small_font(8))
+        bar_axis.setTicks([[(v, f"{v:.0%}") for v in (0, 0.25, 0.5, 0.75, 1.0)], []])
+        self.empty_text = pg.TextItem("", color=style.MUTED, anchor=(0.5, 0.5))
+        self.empty_text.setFont(style.small_font(10))
+        self.plot.addItem(self.empty_text, ignoreBounds=True)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.title = style.title_label(TITLE)
+        layout.addWidget(self.title)
+        layout.addWidget(self.plot_widget, 1)
+
+        self._setup_grid(n_classes)
+        self.clear()
+
+    def _setup_grid(self, n: int) -> None:
+        for row in self._cell_texts:
+            for text in row:
+                self.plot.removeItem(text)
+        self.n_classes = n
+        ticks = [[(i + 0.5, str(i)) for i in range(n)], []]
+        self.plot.getAxis("bottom").setTicks(ticks)
+        self.plot.getAxis("left").setTicks(ticks)
+        self.plot.vb.setDefaultPadding(0.02)
+        self.plot.vb.enableAutoRange()  # fits the image, centred (aspect locked)
+        font = style.small_font(8 if n <= 10 else 6)
+        self._cell_texts = []
+        for t in range(n):
+            row = []
+            for p in range(n):
+                text = pg.TextItem("", anchor=(0.5, 0.5))
+                text.setFont(font)
+                text.setPos(p + 0.5, t + 0.5)
+                self.plot.addItem(text, ignoreBounds=True)
+                row.append(text)
+            self._cell_texts.append(row)
+        self._cell_strings = {(t, p): ("", "") for t in range(n) for p in range(n)}
+        self.empty_text.setPos(n / 2, n / 2)
+
+    # -- API -------------------------------------------------------------------------------------
+    def clear(self) -> None:
+        self._evaluation = None
+        self.matrix = None
+        self.image_item.setImage(np.zeros((self.n_classes, self.n_classes)), levels=(0.0, 1.0), autoLevels=False)
+        self._set_cells(None)
+        self.empty_text.setText("no test evaluation yet")
+        self.empty_text.setVisible(True)
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        evaluation = snap.test
+        if evaluation is self._evaluation:
+            return
+        if evaluation is None:
+            self.clear()
+            return
+        self._evaluation = evaluation
+        matrix = np.asarray(evaluation.class_mean_probs, dtype=np.float64)
+        if matrix.shape[0] != self.n_classes:
+            self._setup_grid(matrix.shape[0])
+        self.matrix = matrix
+        self.image_item.setImage(matrix, levels=(0.0, 1.0), autoLevels=False)
+        self.empty_text.setVisible(False)
+        self._set_cells(matrix)
+
+    def _set_cells(self, matrix: np.ndarray | None) -> None:
+        n = self.n_classes
+        for t in range(n):
+            for p in range(n):
+                value = None if matrix is None else float(matrix[t, p])
+                string = "" if value is None or not value >= 0.01 else f"{value * 100:.0f}"
+                color = style.text_color_on(value) if string else ""
+                if (string, color) == self._cell_strings[(t, p)]:
+                    continue
+                self._cell_strings[(t, p)] = (string, color)
+                text = self._cell_texts[t][p]
+                if string:
+                    text.setColor(color)
+                text.setText(string)

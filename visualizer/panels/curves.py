@@ -1,0 +1,291 @@
+"""Learning curves: loss and accuracy of the training batches and the test set over samples seen.
+
+x is the number of training samples seen; a second axis on top counts epochs. Live
+hyperparameter changes (``snap.events``) are marked by labelled dashed vertical lines, and a run
+that diverged by a red line. Hovering shows samples, epoch and the values under the cursor.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtCore, QtWidgets
+
+from nn.trainer import Snapshot
+
+from . import style
+
+_EMPTY = np.zeros(0)
+
+
+class EpochAxis(pg.AxisItem):
+    """An axis over samples seen whose ticks sit at round numbers of epochs."""
+
+    def __init__(self, orientation: str = "top"):
+        super().__init__(orientation)
+        self.n_train = 0
+
+    def tickValues(self, minVal, maxVal, size):
+        if self.n_train <= 0:
+            return []
+        n = float(self.n_train)
+        levels = super().tickValues(minVal / n, maxVal / n, size)
+        return [(spacing * n, [v * n for v in values]) for spacing, values in levels]
+
+    def tickStrings(self, values, scale, spacing):
+        if self.n_train <= 0:
+            return ["" for _ in values]
+        return [f"{v / self.n_train:.4g}" for v in values]
+
+
+def _format_samples(x: float) -> str:
+    return f"{int(round(x)):,}".replace(",", "\u202f")  # thin space: 12 345
+
+
+class _CurvePanel(QtWidgets.QWidget):
+    """Train and test curve of one metric, with event marks and a hover readout."""
+
+    NAME = ""
+    UNIT = ""
+    DIGITS = 3
+    LEGEND_OFFSET = (-10, 10)
+    LABEL_HEIGHTS = (0.8, 0.7, 0.6, 0.5)  # event labels, staggered so nearby ones do not overlap
+    TOOLTIP = ""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        style.paint_background(self)
+        self.setToolTip(self.TOOLTIP)
+        self.setMinimumSize(320, 220)
+
+        self.epoch_axis = EpochAxis("top")
+        self.plot_widget = style.plot_widget(axisItems={"top": self.epoch_axis})
+        self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
+        self.plot.showAxis("top")
+        style.style_plot(self.plot)
+        style.axis_label(self.plot, "bottom", "samples seen")
+        style.axis_label(self.plot, "top", "epochs")
+        style.axis_label(self.plot, "left", self.y_label())
+        self.plot.getAxis("bottom").enableAutoSIPrefix(True)
+        self.plot.showGrid(x=True, y=True, alpha=style.GRID_ALPHA)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setClipToView(True)
+        self.plot.setDownsampling(auto=True, mode="peak")
+        self.plot.vb.setLimits(xMin=0)
+
+        self.legend = self.plot.addLegend(offset=self.LEGEND_OFFSET, labelTextColor=style.FOREGROUND,
+                                          brush=pg.mkBrush(255, 255, 255, 210),
+                                          pen=pg.mkPen("#cccccc"), labelTextSize="8pt", colCount=2)
+        self.train_item = self.plot.plot(_EMPTY, _EMPTY, pen=style.TRAIN_PEN, name="train (batches)")
+        self.test_item = self.plot.plot(_EMPTY, _EMPTY, pen=style.TEST_PEN, name="test set",
+                                        symbol=None, symbolBrush=style.TEST_COLOR, symbolPen=None)
+        for item in (self.train_item, self.test_item):
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="peak")
+        self._test_symbols = False
+
+        self.readout = QtWidgets.QLabel()
+        self.readout.setFont(style.small_font())
+        self.readout.setStyleSheet(f"color: {style.FOREGROUND};")
+        self.readout.setToolTip("Values under the mouse pointer: samples seen, epoch, train and test")
+        self.readout.setTextFormat(QtCore.Qt.TextFormat.RichText)
+
+        self.controls = QtWidgets.QHBoxLayout()
+        self.controls.setContentsMargins(4, 0, 4, 0)
+        self._add_controls(self.controls)
+        self.controls.addStretch(1)
+        self.controls.addWidget(self.readout)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.plot_widget, 1)
+        layout.addLayout(self.controls)
+
+        self.event_lines: list[pg.InfiniteLine] = []
+        self.diverged_line: pg.InfiniteLine | None = None
+        self._train_x = self._train_y = self._test_x = self._test_y = _EMPTY
+        self._train_key = self._test_key = None
+        self._title = None
+        self._n_train = 0
+        self._proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved)
+        self.clear()
+
+    # -- overridable -----------------------------------------------------------------------------
+    def y_label(self) -> str:
+        return self.NAME
+
+    def _add_controls(self, layout: QtWidgets.QHBoxLayout) -> None:
+        pass
+
+    def _values(self, curve) -> np.ndarray:
+        raise NotImplementedError
+
+    def _latest_train(self, snap: Snapshot) -> float | None:
+        raise NotImplementedError
+
+    def _format(self, value: float | None) -> str:
+        return "–" if value is None or not math.isfinite(value) else f"{value:.{self.DIGITS}f}{self.UNIT}"
+
+    # -- API -------------------------------------------------------------------------------------
+    def clear(self) -> None:
+        """Forget the run: empty curves, no marks, no values."""
+        self.train_item.setData(_EMPTY, _EMPTY)
+        self.test_item.setData(_EMPTY, _EMPTY)
+        self._train_x = self._train_y = self._test_x = self._test_y = _EMPTY
+        self._train_key = self._test_key = None
+        self._set_test_symbols(False)
+        for line in self.event_lines:
+            self.plot.removeItem(line)
+        self.event_lines = []
+        if self.diverged_line is not None:
+            self.plot.removeItem(self.diverged_line)
+            self.diverged_line = None
+        self._n_train = 0
+        self.epoch_axis.n_train = 0
+        self.epoch_axis.picture = None
+        self.epoch_axis.update()
+        self._set_title(f"{self.NAME} — no data yet")
+        self.readout.setText("")
+        self.plot.enableAutoRange()
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        if len(snap.events) < len(self.event_lines) or len(snap.train_curve) < len(self._train_x):
+            self.clear()  # a new run began without clear(): start over rather than mix runs
+        if snap.n_train != self._n_train:
+            self._n_train = snap.n_train
+            self.epoch_axis.n_train = snap.n_train
+            self.epoch_axis.picture = None
+            self.epoch_axis.update()
+
+        train, test = snap.train_curve, snap.test_curve
+        key = (len(train), float(train.step[-1]) if len(train) else None)
+        if key != self._train_key:
+            self._train_key = key
+            self._train_x, self._train_y = train.samples, self._values(train)
+            self.train_item.setData(self._train_x, self._train_y)
+        key = (len(test), float(test.step[-1]) if len(test) else None)
+        if key != self._test_key:
+            self._test_key = key
+            self._test_x, self._test_y = test.samples, self._values(test)
+            self.test_item.setData(self._test_x, self._test_y)
+            self._set_test_symbols(len(test) <= 30)
+
+        for event in snap.events[len(self.event_lines):]:
+            self._add_event_line(event.samples_seen, event.text)
+        if snap.diverged and self.diverged_line is None:
+            self.diverged_line = self._mark(snap.samples_seen, "diverged", style.DIVERGED_PEN,
+                                            style.DIVERGED_COLOR, 0.5, snap.diverged)
+
+        test_value = float(self._test_y[-1]) if len(self._test_y) else None
+        self._set_title(f"{self.NAME} — <span style='color:{style.TRAIN_COLOR}'>train "
+                        f"{self._format(self._latest_train(snap))}</span> · "
+                        f"<span style='color:{style.TEST_COLOR}'>test {self._format(test_value)}</span>")
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _set_title(self, text: str) -> None:
+        if text != self._title:
+            self._title = text
+            style.set_title(self.plot, text)
+
+    def _set_test_symbols(self, on: bool) -> None:
+        if on != self._test_symbols:
+            self._test_symbols = on
+            self.test_item.setSymbol("o" if on else None)
+            self.test_item.setSymbolSize(5)
+
+    def _add_event_line(self, samples: float, text: str) -> None:
+        height = self.LABEL_HEIGHTS[len(self.event_lines) % len(self.LABEL_HEIGHTS)]
+        line = self._mark(samples, text, style.EVENT_PEN, style.EVENT_COLOR, height,
+                          f"Changed while training at {_format_samples(samples)} samples: {text}")
+        self.event_lines.append(line)
+
+    def _mark(self, x: float, text: str, pen, color: str, height: float, tooltip: str) -> pg.InfiniteLine:
+        line = pg.InfiniteLine(pos=float(x), angle=90, movable=False, pen=pen, label=text,
+                               labelOpts={"position": height, "color": color, "anchors": [(0, 0.5), (0, 0.5)],
+                                          "movable": False,
+                                          "fill": pg.mkBrush(255, 255, 255, 220)})
+        line.label.setFont(style.small_font(8))
+        line.setToolTip(tooltip)
+        line.setZValue(-5)
+        self.plot.addItem(line, ignoreBounds=True)
+        return line
+
+    def _mouse_moved(self, event) -> None:
+        pos = event[0]
+        if not self.plot.sceneBoundingRect().contains(pos) or not len(self._train_x):
+            self.readout.setText("")
+            return
+        x = self.plot.vb.mapSceneToView(pos).x()
+        parts = [f"samples {_format_samples(max(x, 0))}"]
+        if self._n_train:
+            parts.append(f"epoch {max(x, 0) / self._n_train:.2f}")
+        for name, color, xs, ys in (("train", style.TRAIN_COLOR, self._train_x, self._train_y),
+                                    ("test", style.TEST_COLOR, self._test_x, self._test_y)):
+            if len(xs):
+                i = int(np.clip(np.searchsorted(xs, x), 0, len(xs) - 1))
+                if i > 0 and abs(xs[i - 1] - x) < abs(xs[i] - x):
+                    i -= 1
+                parts.append(f"<span style='color:{color}'>{name} {self._format(float(ys[i]))}</span>")
+        self.readout.setText(" · ".join(parts))
+
+
+class LossPanel(_CurvePanel):
+    """Cross-entropy of the training batches and of the test set, optionally on a log scale."""
+
+    NAME = "Loss"
+    DIGITS = 3
+    LEGEND_OFFSET = (-10, 10)  # top right: the loss falls away from there
+    LABEL_HEIGHTS = (0.7, 0.6, 0.5, 0.8)
+    TOOLTIP = ("Cross-entropy loss over training samples seen (top axis: epochs).\n"
+               "Blue: mean loss of each training batch. Orange: loss on the whole test set.\n"
+               "Dashed lines mark hyperparameters changed while training; hover for values.")
+
+    def y_label(self) -> str:
+        return "cross-entropy"
+
+    def _add_controls(self, layout):
+        self.log_check = QtWidgets.QCheckBox("log scale")
+        self.log_check.setFont(style.small_font())
+        self.log_check.setToolTip("Show the loss on a logarithmic axis (small losses become visible)")
+        self.log_check.toggled.connect(self._set_log)
+        layout.addWidget(self.log_check)
+
+    def _set_log(self, on: bool) -> None:
+        self.plot.setLogMode(y=on)
+        self.plot.enableAutoRange()
+
+    def _values(self, curve) -> np.ndarray:
+        return curve.loss
+
+    def _latest_train(self, snap):
+        if snap.train_loss is not None:
+            return snap.train_loss
+        return float(self._train_y[-1]) if len(self._train_y) else None
+
+
+class AccuracyPanel(_CurvePanel):
+    """Accuracy (%) of the training batches and of the test set."""
+
+    NAME = "Accuracy"
+    UNIT = " %"
+    DIGITS = 1
+    LEGEND_OFFSET = (-10, -10)  # bottom right: accuracy rises away from there
+    LABEL_HEIGHTS = (0.45, 0.35, 0.25, 0.55)
+    TOOLTIP = ("Share of correctly classified digits over training samples seen (top axis: epochs).\n"
+               "Blue: accuracy of each training batch. Orange: accuracy on the whole test set.\n"
+               "Dashed lines mark hyperparameters changed while training; hover for values.")
+
+    def y_label(self) -> str:
+        return "accuracy (%)"
+
+    def _values(self, curve) -> np.ndarray:
+        return curve.accuracy * 100.0
+
+    def _latest_train(self, snap):
+        if snap.train_accuracy is not None:
+            return snap.train_accuracy * 100.0
+        return float(self._train_y[-1]) if len(self._train_y) else None
