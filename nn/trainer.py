@@ -130,6 +130,10 @@ class Trainer:
         self._last_eval_cost = 0.0
         self._batch_buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._window = [0.0, 0, 0, 0, 0.0]  # loss sum, correct, samples, samples since snapshot, seconds
+        # Cross-entropy is computed stably, so a runaway network rarely reaches NaN: its loss
+        # climbs to 1e10 instead. 100x the loss of a uniform guess (230 nats for 10 classes) is
+        # far beyond any recoverable run, so it counts as diverged too.
+        self.divergence_loss = 100 * math.log(dataset.n_classes)
         self.probe_indices: tuple[int, ...] = ()
         self.set_probes(probe_indices)
 
@@ -229,7 +233,8 @@ class Trainer:
         n = x.shape[0]
         with np.errstate(all="ignore"):  # divergence is detected below; no warning floods
             loss, correct = self.net.loss_and_gradients(x, Y, labels, self.config.l2)
-            if math.isfinite(loss):
+            exploded = not math.isfinite(loss) or loss > self.divergence_loss
+            if not exploded:
                 self.optimizer.step(self.net.params, self.net.grads)
         if x is self.train_x:
             self.position = 0
@@ -237,10 +242,11 @@ class Trainer:
             self.order = None  # the epoch is complete; reshuffle at the next batch
         elapsed = time.perf_counter() - started
         self.train_seconds += elapsed
-        if not math.isfinite(loss):
+        if exploded:
+            what = (f"became {'NaN' if math.isnan(loss) else 'infinite'}" if not math.isfinite(loss)
+                    else f"exploded to {loss:.3g}")
             self.diverged = (
-                f"Training diverged at step {self.step_count + 1}: the loss became "
-                f"{'NaN' if math.isnan(loss) else 'infinite'} with learning rate "
+                f"Training diverged at step {self.step_count + 1}: the loss {what} with learning rate "
                 f"{format_number(self.config.lr)}. Lower the learning rate and press Reset."
             )
             return None
