@@ -25,6 +25,8 @@ if TYPE_CHECKING:  # nn.data imports scikit-learn (~1 s); the GUI must not wait 
 
 EVAL_BUDGET = 0.10  # test evaluation may cost at most this share of training time
 MIN_EVAL_INTERVAL_S = 0.2  # ... and runs at most this often
+MAX_PINS = 8
+MAX_PIN_POINTS = 2048  # per pinned digit; older points are thinned out beyond this
 _run_ids = itertools.count(1)
 
 
@@ -68,6 +70,16 @@ class Event:
 
 
 @dataclass(frozen=True)
+class PinCurve:
+    """How sure the network was of a pinned test digit's true class, at each test evaluation."""
+
+    index: int  # into the test set
+    label: int
+    samples: np.ndarray
+    true_class_prob: np.ndarray
+
+
+@dataclass(frozen=True)
 class Snapshot:
     run_id: int  # distinct for every Trainer in this process: tells one run's snapshots from the next's
     config: TrainConfig
@@ -92,6 +104,8 @@ class Snapshot:
     probe_probs: np.ndarray  # (len(probe_indices), classes)
     first_layer_weights: np.ndarray  # (units, features) copy
     seconds_to_98: float | None  # training seconds until a test evaluation first reached 98 %
+    pins: tuple[PinCurve, ...] = ()
+    train_evaluation: Evaluation | None = None  # the latest on-demand evaluation of the training set
 
     @property
     def eta_seconds(self) -> float | None:
@@ -136,6 +150,9 @@ class Trainer:
         self.divergence_loss = 100 * math.log(dataset.n_classes)
         self.probe_indices: tuple[int, ...] = ()
         self.set_probes(probe_indices)
+        self.pins: tuple[int, ...] = ()
+        self._pin_points: dict[int, list[tuple[int, float]]] = {}
+        self.last_train_eval: Evaluation | None = None
 
     # -- live hyperparameters -----------------------------------------------------------------
     def _record(self, name: str, old, new) -> None:
@@ -174,6 +191,27 @@ class Trainer:
             if not 0 <= i < len(self.test_y):
                 raise ConfigError(f"digit index {i} is outside the test set (0-{len(self.test_y) - 1})")
         self.probe_indices = indices
+
+    def set_pins(self, indices: Sequence[int]) -> None:
+        """Track these test digits' true-class probability at every test evaluation (at most 8)."""
+        indices = tuple(dict.fromkeys(int(i) for i in indices))
+        if len(indices) > MAX_PINS:
+            raise ConfigError(f"at most {MAX_PINS} digits can be pinned, got {len(indices)}")
+        for i in indices:
+            if not 0 <= i < len(self.test_y):
+                raise ConfigError(f"digit index {i} is outside the test set (0-{len(self.test_y) - 1})")
+        self._pin_points = {i: self._pin_points.get(i, []) for i in indices}
+        self.pins = indices
+        if self.last_test is not None:
+            for i in indices:
+                if not self._pin_points[i]:
+                    self._record_pin(i, self.last_test)
+
+    def _record_pin(self, index: int, evaluation: Evaluation) -> None:
+        points = self._pin_points[index]
+        points.append((evaluation.samples_seen, float(evaluation.probs[index, self.test_y[index]])))
+        if len(points) > MAX_PIN_POINTS:
+            del points[1::2]  # keep the curve's shape with half the points
 
     # -- progress -----------------------------------------------------------------------------
     @property
@@ -297,6 +335,8 @@ class Trainer:
         self.last_test = Evaluation.from_probs(self.step_count, self.samples_seen, loss, accuracy, probs,
                                                self.test_y, self.dataset.n_classes)
         self.test_history.add(self.step_count, self.samples_seen, loss, accuracy, 1)
+        for i in self.pins:
+            self._record_pin(i, self.last_test)
         elapsed = time.perf_counter() - started
         self.eval_seconds += elapsed
         self._last_eval_cost = elapsed
@@ -308,10 +348,21 @@ class Trainer:
         return self.last_test
 
     def evaluate_train(self) -> Evaluation:
+        """Evaluate on the whole training set now (on demand: it costs 6x a test evaluation)."""
+        if self.last_train_eval is not None and self.last_train_eval.step == self.step_count:
+            return self.last_train_eval
         with np.errstate(all="ignore"):
             loss, accuracy, probs = self.net.evaluate(self.train_x, self.train_y)
-        return Evaluation.from_probs(self.step_count, self.samples_seen, loss, accuracy, probs,
-                                     self.train_y, self.dataset.n_classes)
+        self.last_train_eval = Evaluation.from_probs(self.step_count, self.samples_seen, loss, accuracy, probs,
+                                                     self.train_y, self.dataset.n_classes)
+        return self.last_train_eval
+
+    def _pin_curves(self) -> tuple[PinCurve, ...]:
+        curves = []
+        for i in self.pins:
+            points = np.array(self._pin_points[i], dtype=np.float64).reshape(-1, 2)
+            curves.append(PinCurve(i, int(self.test_y[i]), _frozen(points[:, 0].copy()), _frozen(points[:, 1].copy())))
+        return tuple(curves)
 
     # -- snapshots ----------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -346,4 +397,6 @@ class Trainer:
             probe_probs=_frozen(probe_probs),
             first_layer_weights=_frozen(self.net.weights[0].copy()),
             seconds_to_98=self.seconds_to_98,
+            pins=self._pin_curves(),
+            train_evaluation=self.last_train_eval,
         )
