@@ -60,6 +60,7 @@ class TrainingWorker(QObject):
         self._mailbox_lock = threading.Lock()
         self._last_emit = 0.0
         self._probes: tuple[int, ...] = ()
+        self._pins: tuple[int, ...] = ()
         self._stop = threading.Event()  # set from the GUI thread on close; checked between chunks
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -129,6 +130,7 @@ class TrainingWorker(QObject):
         if self.dataset is None:
             raise RuntimeError("The data is not loaded yet.")
         trainer = Trainer(self.dataset, config, self._probes)
+        trainer.set_pins(self._pins)
         self.trainer = trainer
         self.config_applied.emit(trainer.config)
         self._set_state(State.IDLE)
@@ -204,6 +206,23 @@ class TrainingWorker(QObject):
         self._probes = tuple(indices)
         if self.trainer is not None:
             self.trainer.set_probes(self._probes)
+            self._publish(force=True)
+
+    @pyqtSlot(object)
+    @_guarded
+    def set_pins(self, indices) -> None:
+        """Pinned test digits; they survive Reset (the new trainer tracks them from its start)."""
+        self._pins = tuple(indices)
+        if self.trainer is not None:
+            self.trainer.set_pins(self._pins)
+            self._publish(force=True)
+
+    @pyqtSlot()
+    @_guarded
+    def evaluate_train(self) -> None:
+        """Evaluate the whole training set now (for the training-set mistakes view)."""
+        if self.trainer is not None:
+            self.trainer.evaluate_train()
             self._publish(force=True)
 
     @pyqtSlot()
