@@ -18,6 +18,7 @@ from .model_io import ModelFileError, check_fits_data, check_writable, load_mode
 from .network import DTYPES, INITS
 from .optimizers import OPTIMIZERS
 from .activations import ACTIVATIONS
+from .checkpoint import load_checkpoint, save_checkpoint
 from .trainer import Trainer
 
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = sub.add_parser("train", help="train a network")
-    train.add_argument("--preset", choices=sorted(PRESETS), default="tutorial",
+    train.add_argument("--preset", choices=sorted(PRESETS),
                        help="starting configuration (default: tutorial); options below override it")
     train.add_argument("--hidden", type=_typed(parse_hidden), help='hidden layer sizes: "50", "128,64", or "" for none')
     train.add_argument("--activation", choices=list(ACTIVATIONS))
@@ -66,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dtype", choices=list(DTYPES))
     train.add_argument("--data-dir", help="folder with the four MNIST-format IDX files (default: bundled MNIST)")
     train.add_argument("--save", metavar="PATH", help="save the trained model (.npz)")
+    train.add_argument("--save-checkpoint", metavar="PATH",
+                       help="save the whole session (resumable with --resume) at the end, or on Ctrl+C")
+    train.add_argument("--resume", metavar="PATH",
+                       help="continue a checkpoint; --epochs/--iterations give the run's new total")
     train.add_argument("--quiet", action="store_true", help="no progress display")
 
     evaluate = sub.add_parser("evaluate", help="evaluate a saved model")
@@ -75,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    config = PRESETS[args.preset]
+    config = PRESETS[args.preset or "tutorial"]
     overrides = {name: getattr(args, name) for name in
                  ("hidden", "activation", "optimizer", "init", "lr", "momentum", "l2", "seed", "dtype")
                  if getattr(args, name) is not None}
@@ -107,15 +112,55 @@ def progress_line(snap) -> str:
     return " | ".join(parts)
 
 
-def _train(args, out: TextIO, err: TextIO) -> int:
-    config = config_from_args(args)
-    if args.save:
-        check_writable(args.save)
+STRUCTURAL_OPTIONS = ("preset", "hidden", "activation", "optimizer", "init", "seed", "dtype", "l2")
+
+
+def _resume(args) -> Trainer:
+    given = [name for name in STRUCTURAL_OPTIONS if getattr(args, name) is not None]
+    if given:
+        raise UsageError(f"--{given[0].replace('_', '-')} cannot change when resuming; "
+                         "only --lr, --momentum, --batch-size and the run length can")
     dataset = load_mnist(args.data_dir)
-    trainer = Trainer(dataset, config)
+    trainer, _ = load_checkpoint(args.resume, dataset)
+    if args.epochs is not None or args.iterations is not None:
+        trainer.set_run_length(args.epochs, args.iterations)
+    if args.lr is not None:
+        trainer.set_lr(args.lr)
+    if args.momentum is not None:
+        trainer.set_momentum(args.momentum)
+    if hasattr(args, "batch_size"):
+        trainer.set_batch_size(args.batch_size)
+    return trainer
+
+
+def _train(args, out: TextIO, err: TextIO) -> int:
+    for path in (args.save, args.save_checkpoint):
+        if path:
+            check_writable(path)
+    if args.resume:
+        trainer = _resume(args)
+        dataset, config = trainer.dataset, trainer.config
+    else:
+        config = config_from_args(args)
+        dataset = load_mnist(args.data_dir)
+        trainer = Trainer(dataset, config)
+    try:
+        return _run_training(trainer, dataset, config, args, out, err)
+    except KeyboardInterrupt:
+        if args.save_checkpoint:
+            save_checkpoint(args.save_checkpoint, trainer)
+            print(f"\nsoftmax-train: interrupted at step {trainer.step_count}; session saved to "
+                  f"{args.save_checkpoint} (continue with --resume)", file=err)
+            return EXIT_INTERRUPTED
+        raise
+
+
+def _run_training(trainer, dataset, config, args, out: TextIO, err: TextIO) -> int:
     interactive = out.isatty() and not args.quiet
     if not args.quiet:
-        print(f"Training {'-'.join(map(str, trainer.layer_sizes))} on {dataset.source}: {config.describe()}", file=out)
+        resuming = f" (resuming at step {trainer.step_count}, epoch {trainer.epoch:.2f})" if trainer.step_count else ""
+        print(f"Training {'-'.join(map(str, trainer.layer_sizes))} on {dataset.source}: "
+              f"{config.describe()}{resuming}", file=out)
     last_print, last_progress, width = time.perf_counter(), 0.0, 0
     while not trainer.finished and trainer.can_step:
         trainer.run(max_seconds=0.1)
@@ -132,7 +177,7 @@ def _train(args, out: TextIO, err: TextIO) -> int:
     if interactive:
         print("\r" + progress_line(trainer.snapshot()).ljust(width), file=out)
     if trainer.diverged:
-        print(f"softmax-train: {trainer.diverged.replace(' and press Reset', '')}", file=err)
+        print(f"softmax-train: {trainer.diverged.replace(' and press Reset', ' and start again')}", file=err)
         return EXIT_DIVERGED
     train_eval, test_eval = trainer.evaluate_train(), trainer.evaluate_test()
     print(f"Train Accuracy: {train_eval.accuracy * 100:.2f}", file=out)
@@ -143,6 +188,10 @@ def _train(args, out: TextIO, err: TextIO) -> int:
                     "train_loss": train_eval.loss, "test_loss": test_eval.loss, "steps": trainer.step_count})
         if not args.quiet:
             print(f"Saved model to {args.save}", file=out)
+    if args.save_checkpoint:
+        save_checkpoint(args.save_checkpoint, trainer)
+        if not args.quiet:
+            print(f"Saved session to {args.save_checkpoint}", file=out)
     return EXIT_OK
 
 
