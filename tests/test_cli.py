@@ -176,13 +176,12 @@ def test_divergence_exits_3_with_one_line(small_mnist_dir):
     assert "Accuracy" not in out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "nn/trainer.py Trainer.step flags divergence only for a non-finite loss; the tutorial's sigmoid "
-    "network at lr 1000 (sgd) reaches a loss of ~2900 yet stays finite, so the CLI exits 0"))
 def test_tutorial_preset_with_a_huge_learning_rate_exits_3(small_mnist_dir):
     code, out, err = run_cli("train", "--lr", "1000", "--optimizer", "sgd", "--iterations", "100",
                              "--data-dir", str(small_mnist_dir))
     assert code == 3
+    assert_one_line_error(err, "diverged", "1000")
+    assert "Accuracy" not in out
 
 
 def test_module_entry_point_runs(small_mnist_dir):
