@@ -1,0 +1,303 @@
+"""The confusion matrix of the latest test evaluation: which digits are read as which.
+
+Row t, column p: how many test digits of true class t the network predicted as p. Right answers
+(the diagonal) dwarf the mistakes, so the two get separate colours: the diagonal in a neutral
+green, the off-diagonal cells on their own red scale (the colour bar) from 0 to the largest
+mistake count. Per-class recall (right column) and precision (bottom row) sit alongside.
+Clicking an off-diagonal cell selects it (the mistakes gallery then shows exactly those digits);
+clicking it again, or Clear, deselects it. Re-rendered only when a new test evaluation arrives.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtCore, QtGui, QtWidgets
+from sklearn.metrics import confusion_matrix
+
+from nn.trainer import Snapshot
+
+from . import style
+
+TITLE = "Confusion matrix (test set)"
+GAP = 0.25  # between the matrix and the recall / precision margins, in cells
+SELECT_COLOR = "#1565c0"
+DIAGONAL_FILL = (217, 240, 211)  # pale green: right answers, not on the mistakes' scale
+DIAGONAL_TEXT = "#1b5e20"
+MARGIN_FILL = (244, 244, 244)
+
+# ColorBrewer Reds: 0 mistakes = white, the most frequent mistake = dark red.
+MISTAKES = pg.ColorMap(
+    np.linspace(0.0, 1.0, 9),
+    np.array([(255, 245, 240), (254, 224, 210), (252, 187, 161), (252, 146, 114), (251, 106, 74),
+              (239, 59, 44), (203, 24, 29), (165, 15, 21), (103, 0, 13)], dtype=np.ubyte),
+    name="mistakes (white - red)",
+)
+MISTAKES_LUT = MISTAKES.getLookupTable(0.0, 1.0, 256, alpha=False)
+
+_TOOLTIP = ("Row t, column p: how many test digits of true class t the network read as p.\n"
+            "Green diagonal: right answers. Red cells: mistakes, coloured on their own scale "
+            "(colour bar).\nRight column: recall (share of class t found); bottom row: precision "
+            "(share of predictions p that are right).\nClick a red cell to see those digits in "
+            "the mistakes gallery; click it again to show all.")
+
+
+class ConfusionMatrixPanel(QtWidgets.QWidget):
+    cell_selected = QtCore.pyqtSignal(int, int)  # true class, predicted class
+    cell_cleared = QtCore.pyqtSignal()
+
+    def __init__(self, dataset, parent=None):
+        super().__init__(parent)
+        self.dataset = dataset
+        self.n_classes = int(dataset.n_classes)
+        self._evaluation = None  # the snap.test shown (compared by identity)
+        self._matrix: np.ndarray | None = None
+        self._selected: tuple[int, int] | None = None
+        self._cell_strings: dict[tuple[int, int], tuple[str, str]] = {}
+        style.paint_background(self)
+        self.setToolTip(_TOOLTIP)
+        self.setMinimumSize(300, 300)
+
+        self.plot_widget = style.plot_widget()
+        self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.vb.setAspectLocked(True)
+        self.plot.vb.invertY(True)
+        style.axis_label(self.plot, "bottom", "predicted class")
+        style.axis_label(self.plot, "left", "true class")
+        # the mistakes (diagonal at 0) on the colour bar's scale; the diagonal and margins on top
+        self.image_item = pg.ImageItem(axisOrder="row-major")
+        self.image_item.setLookupTable(MISTAKES_LUT)
+        self.plot.addItem(self.image_item)
+        self.overlay_item = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.overlay_item)
+        self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=MISTAKES, interactive=False,
+                                        width=10, colorMapMenu=False, orientation="vertical")
+        self.colorbar.setImageItem(self.image_item, insert_in=self.plot)
+        bar_axis = self.colorbar.getAxis("right")
+        bar_axis.setTextPen(pg.mkPen(style.FOREGROUND))
+        bar_axis.setPen(pg.mkPen(style.FOREGROUND))
+        bar_axis.setTickFont(style.small_font(8))
+        bar_axis.setStyle(hideOverlappingLabels=False)
+        bar_axis.setLabel("mistakes per cell", **{"color": style.FOREGROUND, "font-size": "8pt"})
+        self.selection_rect = QtWidgets.QGraphicsRectItem(0, 0, 1, 1)
+        self.selection_rect.setPen(style.pen(SELECT_COLOR, 3.0))
+        self.selection_rect.setZValue(20)
+        self.selection_rect.setVisible(False)
+        self.plot.addItem(self.selection_rect, ignoreBounds=True)
+        self.empty_text = pg.TextItem("", color=style.MUTED, anchor=(0.5, 0.5))
+        self.empty_text.setFont(style.small_font(10))
+        self.plot.addItem(self.empty_text, ignoreBounds=True)
+        self.plot.scene().sigMouseClicked.connect(self._mouse_clicked)
+
+        self.hint = QtWidgets.QLabel()
+        self.hint.setFont(style.small_font(8))
+        self.hint.setStyleSheet(f"color: {style.MUTED};")
+        self.hint.setToolTip("Click a red cell to filter the mistakes gallery by it")
+        self.clear_button = QtWidgets.QPushButton("Clear")
+        self.clear_button.setToolTip("Deselect the cell: the gallery shows all mistakes again")
+        self.clear_button.clicked.connect(self._clear_clicked)
+        bottom = QtWidgets.QHBoxLayout()
+        bottom.setContentsMargins(4, 0, 4, 4)
+        bottom.addWidget(self.hint, 1)
+        bottom.addWidget(self.clear_button)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.title = style.title_label(TITLE)
+        layout.addWidget(self.title)
+        layout.addWidget(self.plot_widget, 1)
+        layout.addLayout(bottom)
+
+        self._setup_grid(self.n_classes)
+        self.clear()
+
+    def _setup_grid(self, n: int) -> None:
+        self.n_classes = n
+        edge = n + GAP + 1  # the recall column / precision row ends here
+        ticks = [(i + 0.5, str(i)) for i in range(n)]
+        self.plot.getAxis("bottom").setTicks([ticks + [(n + GAP + 0.5, "recall")], []])
+        self.plot.getAxis("left").setTicks([ticks + [(n + GAP + 0.5, "precision")], []])
+        self.plot.vb.setDefaultPadding(0.02)
+        self.plot.setXRange(0, edge, padding=0.02)
+        self.plot.setYRange(0, edge, padding=0.02)
+        font = style.small_font(8 if n <= 10 else 6)
+        bold = style.small_font(8 if n <= 10 else 6, bold=True)
+        self._cell_texts = []
+        for t in range(n):
+            row = []
+            for p in range(n):
+                text = pg.TextItem("", anchor=(0.5, 0.5))
+                text.setFont(bold if t == p else font)
+                text.setPos(p + 0.5, t + 0.5)
+                self.plot.addItem(text, ignoreBounds=True)
+                row.append(text)
+            self._cell_texts.append(row)
+        self.recall_texts, self.precision_texts = [], []
+        for c in range(n):
+            for texts, pos in ((self.recall_texts, (n + GAP + 0.5, c + 0.5)),
+                               (self.precision_texts, (c + 0.5, n + GAP + 0.5))):
+                text = pg.TextItem("", color=style.FOREGROUND, anchor=(0.5, 0.5))
+                text.setFont(font)
+                text.setPos(*pos)
+                self.plot.addItem(text, ignoreBounds=True)
+                texts.append(text)
+        corner = pg.TextItem("in %", color=style.MUTED, anchor=(0.5, 0.5))
+        corner.setFont(style.small_font(7))
+        corner.setPos(n + GAP + 0.5, n + GAP + 0.5)
+        self.plot.addItem(corner, ignoreBounds=True)
+        self._cell_strings = {(t, p): ("", "") for t in range(n) for p in range(n)}
+        self.empty_text.setPos(n / 2, n / 2)
+        # the overlay: green diagonal, grey margins, transparent elsewhere (fixed: drawn once)
+        size = int(np.ceil(edge / GAP))  # in quarter cells, so the gap can be part of the image
+        q = int(round(1 / GAP))
+        overlay = np.zeros((size, size, 4), dtype=np.ubyte)
+        for c in range(n):
+            overlay[c * q:(c + 1) * q, c * q:(c + 1) * q] = (*DIAGONAL_FILL, 255)
+        margin = n * q + 1  # the recall column / precision row start one quarter cell after the matrix
+        overlay[: n * q, margin:] = (*MARGIN_FILL, 255)
+        overlay[margin:, : n * q] = (*MARGIN_FILL, 255)
+        self.overlay_item.setImage(overlay, levels=(0, 255), autoLevels=False)
+        self.overlay_item.setRect(QtCore.QRectF(0, 0, size * GAP, size * GAP))
+
+    # -- API -------------------------------------------------------------------------------------
+    def matrix(self) -> np.ndarray | None:
+        """The counts shown (rows = true, columns = predicted), or None before an evaluation."""
+        return None if self._matrix is None else self._matrix.copy()
+
+    def recall(self) -> np.ndarray | None:
+        """Per true class: right answers / digits of that class (NaN for an absent class)."""
+        if self._matrix is None:
+            return None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.diag(self._matrix) / self._matrix.sum(axis=1)
+
+    def precision(self) -> np.ndarray | None:
+        """Per predicted class: right answers / predictions of that class (NaN if never predicted)."""
+        if self._matrix is None:
+            return None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.diag(self._matrix) / self._matrix.sum(axis=0)
+
+    @property
+    def selected_cell(self) -> tuple[int, int] | None:
+        return self._selected
+
+    def clear(self) -> None:
+        self._evaluation = None
+        self._matrix = None
+        self.image_item.setImage(np.zeros((self.n_classes, self.n_classes)), levels=(0.0, 1.0), autoLevels=False)
+        self.image_item.setRect(QtCore.QRectF(0, 0, self.n_classes, self.n_classes))
+        self._set_cells(None)
+        self.empty_text.setText("no test evaluation yet")
+        self.empty_text.setVisible(True)
+        self._show_hint()
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        evaluation = snap.test
+        if evaluation is self._evaluation:
+            return
+        if evaluation is None:
+            self.clear()
+            return
+        labels = self.dataset.test_y
+        if len(labels) != len(evaluation.predictions):
+            return  # not this data set's evaluation
+        self._evaluation = evaluation
+        n = self.n_classes
+        matrix = confusion_matrix(labels, evaluation.predictions, labels=list(range(n)))
+        self._matrix = matrix
+        mistakes = matrix.astype(np.float64)
+        np.fill_diagonal(mistakes, 0.0)
+        top = max(1.0, float(mistakes.max()))
+        self.image_item.setImage(mistakes, levels=(0.0, top), autoLevels=False)
+        self.image_item.setRect(QtCore.QRectF(0, 0, n, n))
+        self.colorbar.setLevels((0.0, top))
+        bar_ticks = sorted({0, int(top // 2), int(top)}) if top >= 2 else [0, 1]
+        self.colorbar.getAxis("right").setTicks([[(v, str(v)) for v in bar_ticks], []])
+        self.empty_text.setVisible(False)
+        self._set_cells(matrix, top)
+        self._show_hint()
+
+    def click_cell(self, t: int, p: int) -> None:
+        """What a click on cell (true ``t``, predicted ``p``) does: select an off-diagonal cell,
+        or deselect it if it was selected."""
+        t, p = int(t), int(p)
+        if not (0 <= t < self.n_classes and 0 <= p < self.n_classes):
+            return
+        if self._selected == (t, p):
+            self._clear_clicked()
+        elif t != p:
+            self._select((t, p))
+            self.cell_selected.emit(t, p)
+
+    def clear_selection(self) -> None:
+        """Deselect the cell without a signal (e.g. the gallery's cell filter was removed there)."""
+        self._select(None)
+
+    # -- interaction -------------------------------------------------------------------------------
+    def _mouse_clicked(self, event) -> None:
+        if event.button() != QtCore.Qt.MouseButton.LeftButton:
+            return
+        point = self.plot.vb.mapSceneToView(event.scenePos())
+        x, y = point.x(), point.y()
+        if 0 <= x < self.n_classes and 0 <= y < self.n_classes:
+            event.accept()
+            self.click_cell(int(y), int(x))
+
+    def _clear_clicked(self) -> None:
+        if self._selected is not None:
+            self._select(None)
+            self.cell_cleared.emit()
+
+    def _select(self, cell: tuple[int, int] | None) -> None:
+        self._selected = cell
+        if cell is None:
+            self.selection_rect.setVisible(False)
+        else:
+            t, p = cell
+            self.selection_rect.setRect(QtCore.QRectF(p, t, 1, 1))
+            self.selection_rect.setVisible(True)
+        self._show_hint()
+
+    def _show_hint(self) -> None:
+        self.clear_button.setEnabled(self._selected is not None)
+        if self._selected is not None:
+            t, p = self._selected
+            count = "" if self._matrix is None else f": {int(self._matrix[t, p]):,} digits"
+            self.hint.setText(f"<b style='color:{SELECT_COLOR}'>{t} read as {p}</b>{count}")
+        elif self._matrix is not None:
+            self.hint.setText("Click a red cell to see those digits")
+        else:
+            self.hint.setText("")
+
+    # -- rendering -------------------------------------------------------------------------------
+    def _set_cells(self, matrix: np.ndarray | None, top: float = 1.0) -> None:
+        n = self.n_classes
+        for t in range(n):
+            for p in range(n):
+                count = None if matrix is None else int(matrix[t, p])
+                string = "" if not count else str(count)
+                if not string:
+                    color = ""
+                elif t == p:
+                    color = DIAGONAL_TEXT
+                else:
+                    color = "#ffffff" if count / top >= 0.55 else style.FOREGROUND
+                if (string, color) == self._cell_strings[(t, p)]:
+                    continue
+                self._cell_strings[(t, p)] = (string, color)
+                text = self._cell_texts[t][p]
+                if string:
+                    text.setColor(color)
+                text.setText(string)
+        for texts, values in ((self.recall_texts, self.recall()), (self.precision_texts, self.precision())):
+            for c, text in enumerate(texts):
+                text.setText("" if values is None else _percent(values[c]))
+
+
+def _percent(value: float) -> str:
+    return "–" if not np.isfinite(value) else f"{value * 100:.0f}"
