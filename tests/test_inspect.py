@@ -427,3 +427,31 @@ def test_inspect_panels_have_the_common_api(qtbot, data, run):
         panel.show_snapshot(snap)
         panel.clear()
         panel.show_snapshot(snap)
+
+
+def test_gallery_update_keeps_the_scroll_position(qtbot, data):
+    trainer = Trainer(data, CONFIG)
+    trainer.run(max_steps=3)
+    trainer.evaluate_test()
+    early = trainer.snapshot()
+    trainer.run(max_steps=3)
+    trainer.evaluate_test()
+    late = trainer.snapshot()
+    gallery = _gallery(qtbot, data, early)
+    gallery.set_sort("index")
+    qtbot.waitExposed(gallery)
+    bar = gallery.view.verticalScrollBar()
+    assert bar.maximum() > 0
+    late_wrong = set(np.flatnonzero(late.test.predictions != data.test_y).tolist())
+    probe = QtCore.QPoint(gallery_module.CELL_W // 2, gallery_module.CELL_H // 2)
+    for value in range(bar.maximum() // 2, bar.maximum(), gallery_module.CELL_H):
+        bar.setValue(value)  # scroll to a row whose first digit is still wrong later
+        top = gallery.view.indexAt(probe).data(gallery_module.DIGIT_ROLE)
+        if top in late_wrong:
+            break
+    assert top in late_wrong and gallery.selected_index() is None
+    y = gallery.view.visualRect(gallery.model.index(gallery.model.row_of(top))).top()
+    gallery._last_apply = -1e9
+    gallery.show_snapshot(late)
+    assert gallery._evaluation is late.test and sorted(gallery.shown_indices()) == sorted(late_wrong)
+    assert gallery.view.visualRect(gallery.model.index(gallery.model.row_of(top))).top() == y
