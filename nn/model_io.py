@@ -64,6 +64,13 @@ def read_npz(path: Path | str) -> dict[str, np.ndarray]:
     if path.is_dir():
         raise ModelFileError(f"{path}: is a folder, not a file")
     try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if head != b"PK\x03\x04":  # every .npz is a zip archive
+        raise ModelFileError(f"{path}: not a valid .npz file (it is not a zip archive)")
+    try:
         with np.load(path, allow_pickle=False) as npz:
             return {name: npz[name] for name in npz.files}
     except ValueError as exc:

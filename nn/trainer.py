@@ -235,8 +235,10 @@ class Trainer:
     # -- training -----------------------------------------------------------------------------
     def _next_batch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self.config.batch_size is None or self.config.batch_size >= self.n_train:
-            if self.position != 0:  # switched to full batch mid-epoch: finish the epoch's remainder
+            if self.order is not None and 0 < self.position < self.n_train:
+                # switched to full batch mid-epoch: first finish the epoch's remainder
                 return self._gather(self.n_train - self.position)
+            self.order, self.position = None, 0
             return self.train_x, self.train_Y, self.train_y
         return self._gather(self.config.batch_size)
 

@@ -245,10 +245,6 @@ def test_not_a_zip(tmp_path):
     assert_refused(empty, "not a valid .npz")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "nn/model_io.py read_npz: np.load(allow_pickle=False) takes any file that is neither zip nor .npy "
-    "for a pickle and raises ValueError('...pickled data...'), which read_npz reports as "
-    "'contains pickled Python objects' -- misleading for a text or random file"))
 @pytest.mark.parametrize("content", [b"this is not a model\n", bytes(range(256)) * 4], ids=["text", "binary"])
 def test_not_a_zip_is_reported_as_such(tmp_path, content):
     path = tmp_path / "junk.npz"

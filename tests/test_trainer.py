@@ -261,14 +261,6 @@ def test_set_batch_size_takes_effect_and_is_recorded(small_mnist):
     assert trainer2.events[-1].text == "batch full -> 250"
 
 
-FULL_BATCH_SWITCH_BUG = (
-    "nn/trainer.py Trainer._next_batch: after a mini-batch epoch ends (position == n_train), "
-    "switching to full batch calls _gather(n_train - position) = _gather(0): a 1-sample batch "
-    "with an epochs run, an empty batch (ZeroDivisionError in loss_and_gradients) with an iterations run"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=FULL_BATCH_SWITCH_BUG)
 def test_full_batch_after_finishing_an_epoch_mid_switch(small_mnist):
     trainer = Trainer(small_mnist, MINI.replace(batch_size=100, iterations=None, epochs=3))
     trainer.run(max_steps=3)
@@ -279,7 +271,6 @@ def test_full_batch_after_finishing_an_epoch_mid_switch(small_mnist):
     assert trainer.samples_seen == 6000
 
 
-@pytest.mark.xfail(strict=True, reason=FULL_BATCH_SWITCH_BUG)
 def test_switch_to_full_batch_at_an_epoch_boundary(small_mnist):
     trainer = Trainer(small_mnist, MINI.replace(batch_size=100, iterations=40))
     trainer.run(max_steps=30)  # exactly one epoch
