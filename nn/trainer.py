@@ -145,9 +145,9 @@ class Trainer:
         self._batch_buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._window = [0.0, 0, 0, 0, 0.0]  # loss sum, correct, samples, samples since snapshot, seconds
         # Cross-entropy is computed stably, so a runaway network rarely reaches NaN: its loss
-        # climbs to 1e10 instead. 20x the loss of a uniform guess (46 nats for 10 classes, i.e.
-        # the true class gets e^-46 on average) is far beyond a healthy run, so it counts too.
-        self.divergence_loss = 20 * math.log(dataset.n_classes)
+        # climbs to 1e10 instead. 10x the loss of a uniform guess (23 nats for 10 classes, i.e.
+        # the true class gets e^-23 on average) is far beyond a healthy run, so it counts too.
+        self.divergence_loss = 10 * math.log(dataset.n_classes)
         self.probe_indices: tuple[int, ...] = ()
         self.set_probes(probe_indices)
         self.pins: tuple[int, ...] = ()

@@ -350,10 +350,6 @@ def test_divergence_stops_training_with_a_message_and_no_warnings(small_mnist, c
     assert np.isfinite(snap.train_curve.loss).all()  # the non-finite loss never entered the curve
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "nn/trainer.py Trainer.step: divergence = non-finite loss or loss > 100*ln(classes) (230 nats); "
-    "the tutorial's sigmoid network at lr 50 jumps from 2.3 to ~40 nats and stays there (never learns) "
-    "but stays below that threshold, so no divergence is reported"))
 def test_tutorial_network_at_lr_50_is_reported_as_diverged(small_mnist):
     config = TrainConfig(hidden=(50,), activation="sigmoid", optimizer="gd", lr=50.0, batch_size=None,
                          iterations=100, init="tutorial")
