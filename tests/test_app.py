@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QStandardPaths, Qt
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+QStandardPaths.setTestModeEnabled(True)  # settings and autosaves go to a test location
 
 from visualizer.main_window import MainWindow  # noqa: E402
 from visualizer.worker import State  # noqa: E402
@@ -23,7 +24,7 @@ TIMEOUT_MS = 30_000
 
 @pytest.fixture
 def window(qtbot, small_mnist):
-    win = MainWindow(preset="fast", data=small_mnist)
+    win = MainWindow(preset="fast", data=small_mnist, ask_to_save=False, autosave=False)
     qtbot.addWidget(win)
     win.show()
     qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)

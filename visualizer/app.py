@@ -83,8 +83,10 @@ def main(argv=None) -> int:
     app.setOrganizationName("Softmax Visualizer")
     from .main_window import MainWindow
 
+    scripted = args.quit_after is not None or bool(args.screenshot or args.metrics_out)
     window = MainWindow(preset=args.preset, data=args.data_dir,
-                        autostart=args.autostart or args.quit_after is not None)
+                        autostart=args.autostart or args.quit_after is not None,
+                        ask_to_save=not scripted, autosave=not scripted)
     if args.quit_after is not None or args.screenshot or args.metrics_out:
         Autopilot(window, args.quit_after, args.screenshot, args.metrics_out)
     window.show()

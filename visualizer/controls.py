@@ -435,6 +435,18 @@ class ControlPanel(QWidget):
         if name not in PRESETS:
             return
         config = PRESETS[name]
+        self._fill(config)
+        self.preset.setCurrentText(name)
+        parsed = self.current_config()
+        if parsed is not None and self._applied is not None:
+            self.structure_edited.emit(config if parsed.replace(init=config.init) == config else parsed)
+
+    def show_config(self, config: TrainConfig) -> None:
+        """Make the fields show ``config`` (e.g. of an opened session) without applying anything."""
+        self._fill(config)
+        self._sync_preset_name(config)
+
+    def _fill(self, config: TrainConfig) -> None:
         self._loading_preset = True
         self.hidden.setText(", ".join(str(h) for h in config.hidden))
         self.activation.setCurrentText(config.activation)
@@ -449,12 +461,8 @@ class ControlPanel(QWidget):
         else:
             self.length_unit.setCurrentText("iterations")
             self.length_value.setText(str(config.iterations))
-        self.preset.setCurrentText(name)
         self._loading_preset = False
         self._refresh()
-        parsed = self.current_config()
-        if parsed is not None and self._applied is not None:
-            self.structure_edited.emit(config if parsed.replace(init=config.init) == config else parsed)
 
     def set_data_shape(self, n_features: int, n_classes: int, n_train: int) -> None:
         self._data_shape = (n_features, n_classes, n_train)

@@ -1,17 +1,20 @@
 """The main window: it creates the worker, the controls and the panels, and wires them together.
 
 No math happens here: controls emit commands, the worker applies them to the trainer, and each
-snapshot the worker publishes is handed to every panel.
+snapshot the worker publishes is handed to every panel. Panels live in dock widgets, so a person
+can show, hide and rearrange them.
 """
 
 from __future__ import annotations
 
-import time
+import os
+from pathlib import Path
 
-from PyQt6.QtCore import QThread, Qt, pyqtSignal
+from PyQt6.QtCore import QEventLoop, QSettings, QStandardPaths, QThread, QTimer, Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                             QPushButton, QScrollArea, QSplitter, QStackedWidget, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+                             QProgressBar, QPushButton, QScrollArea, QSplitter, QStackedWidget, QVBoxLayout,
+                             QWidget)
 
 from nn import __version__
 
@@ -26,6 +29,9 @@ STATE_COLOURS = {
     State.FINISHED: "#1565c0", State.DIVERGED: "#c62828", State.NO_DATA: "#c62828",
 }
 MNIST_ATTRIBUTION = "MNIST database, Yann LeCun, Corinna Cortes and Christopher J.C. Burges (CC BY-SA 3.0)."
+AUTOSAVE_INTERVAL_MS = 3 * 60 * 1000
+MAX_RECENT = 8
+FILE_FILTER = {"session": "Sessions (*.npz)", "model": "Models (*.npz)"}
 
 
 def format_duration(seconds: float) -> str:
@@ -34,8 +40,14 @@ def format_duration(seconds: float) -> str:
         else f"{seconds // 60}:{seconds % 60:02d}"
 
 
+def app_data_dir() -> Path:
+    folder = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 class MessageBanner(QFrame):
-    """A dismissable line above the panels for errors and divergence: visible, never modal."""
+    """A dismissable line above the plots for errors, divergence and offers: visible, never modal."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -45,6 +57,8 @@ class MessageBanner(QFrame):
         self.text = QLabel()
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.action_button = QPushButton()
+        self.action_button.clicked.connect(self._run_action)
         self.details_button = QPushButton("Details…")
         self.details_button.setToolTip("Show the technical details of this error")
         self.details_button.clicked.connect(self._show_details)
@@ -52,24 +66,57 @@ class MessageBanner(QFrame):
         close.setToolTip("Hide this message")
         close.clicked.connect(self.hide)
         layout.addWidget(self.text, 1)
+        layout.addWidget(self.action_button)
         layout.addWidget(self.details_button)
         layout.addWidget(close)
         self._details = ""
+        self._action = None
         self.hide()
 
-    def show_message(self, text: str, kind: str = "error", details: str = "") -> None:
+    def show_message(self, text: str, kind: str = "error", details: str = "", action=None) -> None:
+        """``action``: optional (button text, callable) offered next to the message."""
         colours = {"error": ("#fdecea", "#c62828"), "warning": ("#fff4e5", "#b26a00"), "info": ("#e8f1fb", "#1565c0")}
         background, border = colours[kind]
         self.setStyleSheet(f"#banner {{ background: {background}; border: 1px solid {border}; border-radius: 4px; }}")
         self.text.setText(text)
         self._details = details
         self.details_button.setVisible(bool(details))
+        self._action = action
+        self.action_button.setVisible(action is not None)
+        if action is not None:
+            self.action_button.setText(action[0])
         self.show()
+
+    def _run_action(self) -> None:
+        action, self._action = self._action, None
+        self.hide()
+        if action is not None:
+            action[1]()
 
     def _show_details(self) -> None:
         box = QMessageBox(QMessageBox.Icon.Information, "Error details", self.text.text(), parent=self)
         box.setDetailedText(self._details)
         box.exec()
+
+
+class DataSlot(QStackedWidget):
+    """Holds a panel that needs the data; says so until the data has loaded."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.message = QLabel("Loading MNIST…")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setStyleSheet("color: #607d8b;")
+        self.addWidget(self.message)
+        self.panel = None
+
+    def install(self, panel: QWidget) -> None:
+        if self.panel is not None:
+            self.removeWidget(self.panel)
+            self.panel.deleteLater()
+        self.panel = panel
+        self.addWidget(panel)
+        self.setCurrentWidget(panel)
 
 
 class MainWindow(QMainWindow):
@@ -84,21 +131,35 @@ class MainWindow(QMainWindow):
     cmd_batch = pyqtSignal(object)
     cmd_length = pyqtSignal(object, object)
     cmd_probes = pyqtSignal(object)
+    cmd_pins = pyqtSignal(object)
+    cmd_eval_train = pyqtSignal()
+    cmd_save = pyqtSignal(str, str)
+    cmd_open = pyqtSignal(str, str)
     cmd_report = pyqtSignal()
     cmd_shutdown = pyqtSignal()
 
     snapshot_shown = pyqtSignal(object)  # after every panel has rendered a snapshot (tests, scripts)
 
-    def __init__(self, preset: str = "fast", data=None, autostart: bool = False):
-        """``data``: a folder of MNIST-format files, None for the bundled MNIST, or a Dataset."""
+    def __init__(self, preset: str = "fast", data=None, autostart: bool = False, ask_to_save: bool = True,
+                 autosave: bool = True):
+        """``data``: a folder of MNIST-format files, None for the bundled MNIST, or a Dataset.
+        ``ask_to_save``: offer to save unsaved progress on quit. ``autosave``: keep a crash-safe copy
+        of the session in the user's data folder every few minutes.
+        """
         super().__init__()
         self.setWindowTitle("Softmax Visualizer")
         self.resize(1560, 960)
         self.autostart = autostart
+        self.ask_to_save = ask_to_save
         self.dataset = None
         self.state = State.LOADING
         self.last_snapshot = None
+        self.applied_config = None
+        self.pins: list[int] = []
         self._closing = False
+        self._saved_at = None  # (run_id, step) of the last save by the person
+        self._autosaved_at = None
+        self.settings = QSettings()
 
         self.controls = ControlPanel()
         if preset != "fast":
@@ -107,56 +168,82 @@ class MainWindow(QMainWindow):
         self.accuracy_panel = AccuracyPanel()
         self.class_panel = ClassProbabilityPanel()
         self.weights_panel = WeightsPanel()
-        self.softmax_panel = None  # needs the data's images; created when the data has loaded
+        # Panels that show the data's digits are created once it has loaded.
+        self.softmax_panel = self.gallery = self.confusion_panel = self.pins_panel = None
+        self.softmax_slot, self.gallery_slot, self.confusion_slot, self.pins_slot = (DataSlot() for _ in range(4))
         self.banner = MessageBanner()
-        self._build_layout()
+        self._build_central()
+        self._build_docks()
         self._build_status_bar()
         self._build_menus()
+        self._default_layout = self.saveState()
         self._start_worker(data)
         self._wire_controls()
+        self._autosave_path = app_data_dir() / "autosave-session.npz"
+        self._running_marker = app_data_dir() / "running.marker"
+        self._offer_crash_recovery()
+        self._autosave_timer = QTimer(self, interval=AUTOSAVE_INTERVAL_MS)
+        self._autosave_timer.timeout.connect(self._autosave)
+        self._owns_marker = autosave
+        if autosave:
+            self._running_marker.write_text(str(os.getpid()))
+            self._autosave_timer.start()
 
     # -- layout ---------------------------------------------------------------------------------
-    def _build_layout(self) -> None:
+    def _build_central(self) -> None:
+        curves = QSplitter(Qt.Orientation.Horizontal)
+        curves.addWidget(self.loss_panel)
+        curves.addWidget(self.accuracy_panel)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 0)
+        layout.addWidget(self.banner)
+        layout.addWidget(curves, 1)
+        self.setCentralWidget(central)
+
+    def _dock(self, name: str, title: str, widget: QWidget, tip: str) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)  # saveState/restoreState find docks by name
+        dock.setWidget(widget)
+        dock.setToolTip(tip)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.docks[name] = dock
+        return dock
+
+    def _build_docks(self) -> None:
+        self.docks: dict[str, QDockWidget] = {}
         scroll = QScrollArea()
         scroll.setWidget(self.controls)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(290)
-        scroll.setMaximumWidth(360)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        controls = self._dock("controls", "Controls", scroll, "Network, hyperparameters and Start/Pause/Step/Reset")
+        softmax = self._dock("softmax", "Softmax output", self.softmax_slot, "The network's output for one test digit")
+        classes = self._dock("class_probs", "Class probabilities", self.class_panel,
+                             "Mean softmax output per true class: where the network hesitates")
+        confusion = self._dock("confusion", "Confusion matrix", self.confusion_slot,
+                               "Counts of true vs predicted class; click a cell to list those digits")
+        weights = self._dock("weights", "Weights", self.weights_panel, "The first layer's weights as images")
+        mistakes = self._dock("mistakes", "Mistakes", self.gallery_slot, "The digits the network gets wrong")
+        pins = self._dock("pins", "Pinned digits", self.pins_slot, "Digits you pinned, tracked while training")
 
-        self.softmax_slot = QStackedWidget()
-        loading = QLabel("Loading MNIST…")
-        loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.softmax_slot.addWidget(loading)
-
-        top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(self.loss_panel)
-        top.addWidget(self.accuracy_panel)
-        bottom = QSplitter(Qt.Orientation.Horizontal)
-        for w in (self.softmax_slot, self.class_panel, self.weights_panel):
-            bottom.addWidget(w)
-        bottom.setStretchFactor(0, 3)
-        bottom.setStretchFactor(1, 3)
-        bottom.setStretchFactor(2, 3)
-        panels = QSplitter(Qt.Orientation.Vertical)
-        panels.addWidget(top)
-        panels.addWidget(bottom)
-        panels.setStretchFactor(0, 4)
-        panels.setStretchFactor(1, 5)
-
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 6, 6, 0)
-        right_layout.addWidget(self.banner)
-        right_layout.addWidget(panels, 1)
-
-        main = QSplitter(Qt.Orientation.Horizontal)
-        main.addWidget(scroll)
-        main.addWidget(right)
-        main.setStretchFactor(1, 1)
-        main.setCollapsible(0, False)
-        self.setCentralWidget(main)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, controls)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, softmax)
+        self.splitDockWidget(softmax, classes, Qt.Orientation.Horizontal)
+        self.splitDockWidget(classes, weights, Qt.Orientation.Horizontal)
+        self.tabifyDockWidget(classes, confusion)
+        self.tabifyDockWidget(weights, mistakes)
+        self.tabifyDockWidget(mistakes, pins)
+        classes.raise_()
+        weights.raise_()
+        self.resizeDocks([controls], [300], Qt.Orientation.Horizontal)
+        self.resizeDocks([softmax, classes, weights], [400, 430, 430], Qt.Orientation.Horizontal)
+        self.resizeDocks([softmax], [520], Qt.Orientation.Vertical)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -179,22 +266,68 @@ class MainWindow(QMainWindow):
         self._show_state(State.LOADING)
         self._show_counters(None)
 
+    def _action(self, text: str, slot, shortcut: str | None = None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(tip or text.replace("&", "").rstrip("…"))
+        action.setStatusTip(action.toolTip())
+        action.triggered.connect(slot)
+        return action
+
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence("Ctrl+Q"))
-        quit_action.setToolTip("Quit Softmax Visualizer (Ctrl+Q)")
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
+        self.save_model_action = self._action("Save &model…", lambda: self._ask_save("model"), "Ctrl+S",
+                                              "Save the network's parameters (.npz) to evaluate or inspect later")
+        self.save_session_action = self._action("Save &session…", lambda: self._ask_save("session"), "Ctrl+Shift+S",
+                                                "Save the whole run (parameters, optimiser, history) to resume later")
+        self.open_session_action = self._action("&Open session…", lambda: self._ask_open("session"), "Ctrl+O",
+                                                "Continue a saved session")
+        self.open_model_action = self._action("Open mo&del…", lambda: self._ask_open("model"), "Ctrl+Shift+O",
+                                              "Load a saved model to inspect it (training can continue from it)")
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        for a in (self.open_session_action, self.open_model_action):
+            file_menu.insertAction(self.recent_menu.menuAction(), a)
+        file_menu.addSeparator()
+        file_menu.addActions([self.save_session_action, self.save_model_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("&Quit", self.close, "Ctrl+Q", "Quit Softmax Visualizer (Ctrl+Q)"))
+        self._update_recent_menu()
+
+        view = self.menuBar().addMenu("&View")
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        view.addAction(self._action("Restore default &layout", self.restore_default_layout, None,
+                                    "Put every panel back where it started"))
+
         training = self.menuBar().addMenu("&Training")
         c = self.controls
         for a in (c.toggle_action, c.step_action, c.reset_action):
             training.addAction(a)
             self.addAction(a)  # shortcuts work wherever the focus is in the window
+
         help_menu = self.menuBar().addMenu("&Help")
-        about = QAction("&About", self)
-        about.triggered.connect(self._about)
-        help_menu.addAction(about)
+        help_menu.addAction(self._action("&Keyboard shortcuts", self._show_shortcuts))
+        help_menu.addAction(self._action("&About", self._about))
+
+    def restore_default_layout(self) -> None:
+        self.restoreState(self._default_layout)
+        for dock in self.docks.values():
+            dock.show()
+        self.docks["class_probs"].raise_()
+        self.docks["weights"].raise_()
+
+    def _show_shortcuts(self) -> None:
+        QMessageBox.information(self, "Keyboard shortcuts", (
+            "<table cellpadding=3>"
+            "<tr><td><b>Space</b></td><td>start / pause / resume</td></tr>"
+            "<tr><td><b>S</b></td><td>one training step</td></tr>"
+            "<tr><td><b>Ctrl+R</b></td><td>reset: new network from the fields</td></tr>"
+            "<tr><td><b>Ctrl+S</b>, <b>Ctrl+Shift+S</b></td><td>save model, save session</td></tr>"
+            "<tr><td><b>Ctrl+O</b>, <b>Ctrl+Shift+O</b></td><td>open session, open model</td></tr>"
+            "<tr><td><b>Arrows</b>, <b>Enter</b>, <b>P</b></td><td>in the mistakes gallery: move, show, pin</td></tr>"
+            "<tr><td><b>Ctrl+Q</b></td><td>quit</td></tr></table>"))
 
     def _about(self) -> None:
         QMessageBox.about(self, "About Softmax Visualizer",
@@ -215,6 +348,8 @@ class MainWindow(QMainWindow):
                              (self.cmd_pause, w.pause), (self.cmd_step, w.step), (self.cmd_lr, w.set_lr),
                              (self.cmd_momentum, w.set_momentum), (self.cmd_batch, w.set_batch_size),
                              (self.cmd_length, w.set_run_length), (self.cmd_probes, w.set_probes),
+                             (self.cmd_pins, w.set_pins), (self.cmd_eval_train, w.evaluate_train),
+                             (self.cmd_save, w.save), (self.cmd_open, w.open),
                              (self.cmd_report, w.report_metrics), (self.cmd_shutdown, w.shutdown)):
             signal.connect(slot)
         w.data_loaded.connect(self._on_data_loaded)
@@ -222,6 +357,8 @@ class MainWindow(QMainWindow):
         w.state_changed.connect(self._on_state_changed)
         w.error.connect(self._on_error)
         w.config_applied.connect(self._on_config_applied)
+        w.saved.connect(self._on_saved)
+        w.opened.connect(self._on_opened)
         self.training_thread.start()
         self.cmd_load.emit(data)
 
@@ -251,15 +388,55 @@ class MainWindow(QMainWindow):
         if self.state == State.IDLE and (self.last_snapshot is None or self.last_snapshot.step == 0):
             self.cmd_reset.emit(config)
 
+    # -- selection and pins ---------------------------------------------------------------------
+    def select_digit(self, index: int, source: str = "test") -> None:
+        """Show a digit everywhere: the softmax panel shows test digits."""
+        if source != "test":
+            self.statusBar().showMessage("The softmax panel shows test digits; this is a training digit.", 4000)
+            return
+        if self.softmax_panel is not None:
+            self.softmax_panel.select_digit(index)
+            self.docks["softmax"].raise_()
+
+    def pin_digit(self, index: int) -> None:
+        from nn.trainer import MAX_PINS
+
+        if index in self.pins:
+            self.statusBar().showMessage(f"Digit #{index} is already pinned.", 3000)
+            return
+        if len(self.pins) >= MAX_PINS:
+            self.statusBar().showMessage(f"At most {MAX_PINS} digits can be pinned: unpin one first.", 4000)
+            return
+        self.set_pins(self.pins + [index])
+        self.docks["pins"].raise_()
+
+    def set_pins(self, indices) -> None:
+        self.pins = [int(i) for i in indices]
+        self.cmd_pins.emit(list(self.pins))
+
     # -- worker events ---------------------------------------------------------------------------
     def _on_data_loaded(self, dataset) -> None:
+        from .panels.confusion import ConfusionMatrixPanel
+        from .panels.gallery import MistakesGallery
+        from .panels.pins import PinnedDigitsPanel
         from .panels.softmax import SoftmaxPanel
 
         self.dataset = dataset
         self.softmax_panel = SoftmaxPanel(dataset)
-        self.softmax_slot.addWidget(self.softmax_panel)
-        self.softmax_slot.setCurrentWidget(self.softmax_panel)
+        self.gallery = MistakesGallery(dataset)
+        self.confusion_panel = ConfusionMatrixPanel(dataset)
+        self.pins_panel = PinnedDigitsPanel(dataset)
+        for slot, panel in ((self.softmax_slot, self.softmax_panel), (self.gallery_slot, self.gallery),
+                            (self.confusion_slot, self.confusion_panel), (self.pins_slot, self.pins_panel)):
+            slot.install(panel)
         self.softmax_panel.digit_changed.connect(lambda index: self.cmd_probes.emit([index]))
+        self.gallery.digit_selected.connect(self.select_digit)
+        self.gallery.pin_requested.connect(self.pin_digit)
+        self.gallery.train_evaluation_requested.connect(self.cmd_eval_train)
+        self.confusion_panel.cell_selected.connect(self._filter_gallery)
+        self.confusion_panel.cell_cleared.connect(self.gallery.clear_cell_filter)
+        self.gallery.cell_filter_cleared.connect(self.confusion_panel.clear_selection)
+        self.pins_panel.pins_edited.connect(self.set_pins)
         self.cmd_probes.emit([self.softmax_panel.selected_index])
         self.controls.set_data_shape(dataset.n_features, dataset.n_classes, len(dataset.train_y))
         self.statusBar().showMessage(f"Data: {dataset.source}", 4000)
@@ -269,12 +446,18 @@ class MainWindow(QMainWindow):
             if self.autostart:
                 self.cmd_start.emit()
 
+    def _filter_gallery(self, true_class: int, predicted: int) -> None:
+        self.gallery.set_cell_filter(true_class, predicted)
+        self.docks["mistakes"].raise_()
+
     def _on_config_applied(self, config) -> None:
+        self.applied_config = config
         self.controls.set_applied_config(config)
 
     def _panels(self):
-        panels = [self.loss_panel, self.accuracy_panel, self.class_panel, self.weights_panel]
-        return panels + ([self.softmax_panel] if self.softmax_panel is not None else [])
+        panels = [self.loss_panel, self.accuracy_panel, self.class_panel, self.weights_panel,
+                  self.softmax_panel, self.gallery, self.confusion_panel, self.pins_panel]
+        return [p for p in panels if p is not None]
 
     def _on_snapshot_available(self) -> None:
         snap = self.worker.take_snapshot()
@@ -302,6 +485,106 @@ class MainWindow(QMainWindow):
     def _on_error(self, message: str, details: str) -> None:
         self.banner.show_message(message, "error", details)
 
+    # -- files ---------------------------------------------------------------------------------------
+    @property
+    def has_unsaved_progress(self) -> bool:
+        snap = self.last_snapshot
+        return snap is not None and snap.step > 0 and self._saved_at != (snap.run_id, snap.step)
+
+    def _ask_save(self, kind: str) -> None:
+        folder = self.settings.value("last_folder", str(Path.home()))
+        default = str(Path(folder) / f"softmax-{kind}.npz")
+        path, _ = QFileDialog.getSaveFileName(self, f"Save {kind}", default, FILE_FILTER[kind])
+        if path:
+            self.save_to(kind, path)
+
+    def _ask_open(self, kind: str) -> None:
+        folder = self.settings.value("last_folder", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self, f"Open {kind}", folder, FILE_FILTER[kind])
+        if path:
+            self.open_from(kind, path)
+
+    def save_to(self, kind: str, path: str) -> None:
+        if not path.endswith(".npz"):
+            path += ".npz"
+        self.cmd_save.emit(kind, path)
+
+    def open_from(self, kind: str, path: str) -> None:
+        self.banner.hide()
+        self.cmd_open.emit(kind, path)
+
+    def _on_saved(self, kind: str, path: str, step: int) -> None:
+        if Path(path) == self._autosave_path:
+            return
+        if kind == "session" and self.last_snapshot is not None:
+            self._saved_at = (self.last_snapshot.run_id, step)
+        self._remember(kind, path)
+        self.statusBar().showMessage(f"Saved {kind} to {path}", 5000)
+
+    def _on_opened(self, kind: str, path: str) -> None:
+        if self.applied_config is not None:
+            self.controls.show_config(self.applied_config)
+        if Path(path) != self._autosave_path:
+            self._remember(kind, path)
+        self.pins = list(self.worker.trainer.pins) if self.worker.trainer is not None else self.pins
+        self.statusBar().showMessage(f"Opened {kind} {path}", 5000)
+
+    def _remember(self, kind: str, path: str) -> None:
+        self.settings.setValue("last_folder", str(Path(path).parent))
+        recent = [r for r in self._recent() if r != [kind, path]]
+        self.settings.setValue("recent_files", [[kind, path]] + recent[: MAX_RECENT - 1])
+        self._update_recent_menu()
+
+    def _recent(self) -> list[list[str]]:
+        value = self.settings.value("recent_files", []) or []
+        return [list(r) for r in value if isinstance(r, (list, tuple)) and len(r) == 2]
+
+    def _update_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self._recent()
+        for kind, path in recent:
+            action = self.recent_menu.addAction(f"{Path(path).name}  ({kind})")
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, k=kind, p=path: self.open_from(k, p))
+        self.recent_menu.setEnabled(bool(recent))
+
+    def _autosave(self) -> None:
+        snap = self.last_snapshot
+        if snap is not None and snap.step > 0 and self._autosaved_at != (snap.run_id, snap.step):
+            self._autosaved_at = (snap.run_id, snap.step)
+            self.cmd_save.emit("session", str(self._autosave_path))
+
+    def _offer_crash_recovery(self) -> None:
+        if self._running_marker.exists() and self._autosave_path.exists():
+            self.banner.show_message("The last session did not end normally. Its autosaved state can be restored.",
+                                     "info", action=("Restore", lambda: self.open_from(
+                                         "session", str(self._autosave_path))))
+
+    def _save_before_quit(self) -> bool:
+        """Ask what to do with unsaved progress; False if the person cancels quitting."""
+        answer = QMessageBox.question(
+            self, "Unsaved progress", "The current run has progress that is not saved. Save the session first?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Cancel:
+            return False
+        if answer == QMessageBox.StandardButton.Save:
+            folder = self.settings.value("last_folder", str(Path.home()))
+            path, _ = QFileDialog.getSaveFileName(self, "Save session", str(Path(folder) / "softmax-session.npz"),
+                                                  FILE_FILTER["session"])
+            if not path:
+                return False
+            loop = QEventLoop()
+            self.worker.saved.connect(loop.quit)
+            self.worker.error.connect(loop.quit)
+            QTimer.singleShot(30_000, loop.quit)
+            self.cmd_pause.emit()
+            self.save_to("session", path)
+            loop.exec()
+            if self.has_unsaved_progress:
+                return False  # the save failed; the banner says why
+        return True
+
     # -- status bar ------------------------------------------------------------------------------
     def _show_state(self, state: str) -> None:
         colour = STATE_COLOURS.get(state, "#607d8b")
@@ -323,11 +606,21 @@ class MainWindow(QMainWindow):
 
     # -- closing ------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
+        if self.ask_to_save and self.has_unsaved_progress and not self._save_before_quit():
+            event.ignore()
+            return
         self._closing = True
+        self._autosave_timer.stop()
         self.worker.request_stop()
         self.cmd_shutdown.emit()
         self.training_thread.quit()
         if not self.training_thread.wait(3000):
             self.training_thread.terminate()
             self.training_thread.wait()
+        if self._owns_marker:  # a clean exit: nothing to recover next time
+            for path in (self._running_marker, self._autosave_path):
+                try:
+                    path.unlink()
+                except OSError:
+                    pass
         super().closeEvent(event)

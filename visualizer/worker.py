@@ -49,6 +49,8 @@ class TrainingWorker(QObject):
     error = pyqtSignal(str, str)  # one-line message, details (traceback) for the curious
     metrics_ready = pyqtSignal(object)  # dict, answer to report_metrics()
     config_applied = pyqtSignal(object)  # the TrainConfig of the trainer now in use
+    saved = pyqtSignal(str, str, int)  # kind ("model" or "session"), path, step saved
+    opened = pyqtSignal(str, str)  # kind ("model" or "session"), path
 
     def __init__(self):
         super().__init__()
@@ -250,6 +252,65 @@ class TrainingWorker(QObject):
                            test_accuracy=test_eval.accuracy, test_loss=test_eval.loss)
         self._publish(force=True)
         self.metrics_ready.emit(metrics)
+
+    @pyqtSlot(str, str)
+    @_guarded
+    def save(self, kind: str, path: str) -> None:
+        """Save the model or the whole session; atomic, so a crash mid-save leaves no broken file."""
+        from nn.checkpoint import save_checkpoint
+        from nn.model_io import save_model
+
+        trainer = self.trainer
+        if trainer is None:
+            raise RuntimeError("There is no network to save yet.")
+        if kind == "session":
+            save_checkpoint(path, trainer, {"gui_state": self.state})
+        else:
+            evaluation = trainer.last_test
+            metrics = {} if evaluation is None else {"test_accuracy": evaluation.accuracy, "test_loss": evaluation.loss,
+                                                     "steps": evaluation.step}
+            save_model(path, trainer.net, trainer.config.to_dict(), metrics)
+        self.saved.emit(kind, path, trainer.step_count)
+
+    @pyqtSlot(str, str)
+    @_guarded
+    def open(self, kind: str, path: str) -> None:
+        """Open a saved session (to continue it) or a model (to inspect it; training may go on)."""
+        from nn.checkpoint import load_checkpoint
+        from nn.config import TrainConfig
+        from nn.model_io import check_fits_data, load_model
+        from nn.trainer import Trainer
+
+        if self.dataset is None:
+            raise RuntimeError("The data is not loaded yet.")
+        if kind == "session":
+            trainer, _ = load_checkpoint(path, self.dataset)
+            if self._probes:
+                trainer.set_probes(self._probes)
+            self._pins = trainer.pins
+        else:
+            net, meta = load_model(path)
+            check_fits_data(net, self.dataset.n_features, self.dataset.n_classes, path, self.dataset.source)
+            saved = dict(meta.get("config") or {})
+            try:
+                config = TrainConfig.from_dict(saved) if saved else TrainConfig()
+            except (TypeError, ValueError):
+                config = TrainConfig()
+            config = config.replace(hidden=tuple(net.layer_sizes[1:-1]), activation=net.activation,
+                                    dtype=str(net.dtype))
+            trainer = Trainer(self.dataset, config, self._probes)
+            for target, source in zip(trainer.net.params, net.params):
+                target[...] = source
+            trainer.set_pins(self._pins)
+        if self.state == State.TRAINING:
+            self._set_state(State.PAUSED)
+        self.trainer = trainer
+        trainer.evaluate_test()
+        self.config_applied.emit(trainer.config)
+        self._set_state(State.DIVERGED if trainer.diverged else State.FINISHED if trainer.finished
+                        else State.PAUSED if trainer.step_count else State.IDLE)
+        self._publish(force=True)
+        self.opened.emit(kind, path)
 
     def request_stop(self) -> None:
         """Thread-safe (called from the GUI thread): stop training at the end of the current chunk."""

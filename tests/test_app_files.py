@@ -1,0 +1,124 @@
+"""Files in the app: sessions and models saved, reopened and refused; unsaved progress; autosave."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import QStandardPaths
+from PyQt6.QtWidgets import QFileDialog, QMessageBox
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+QStandardPaths.setTestModeEnabled(True)
+
+from visualizer.main_window import MainWindow, app_data_dir  # noqa: E402
+from visualizer.worker import State  # noqa: E402
+
+TIMEOUT_MS = 30_000
+
+
+def make_window(qtbot, dataset, **kwargs):
+    kwargs = {"ask_to_save": False, "autosave": False, **kwargs}
+    win = MainWindow(preset="fast", data=dataset, **kwargs)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)
+    return win
+
+
+def train_some_steps(qtbot, win, steps=5):
+    target = win.last_snapshot.step + steps
+    for _ in range(steps):
+        win.controls.step_action.trigger()
+    qtbot.waitUntil(lambda: win.last_snapshot.step >= target, timeout=TIMEOUT_MS)
+
+
+def test_save_and_open_session_restores_the_run(qtbot, small_mnist, tmp_path):
+    win = make_window(qtbot, small_mnist)
+    train_some_steps(qtbot, win, 6)
+    win.set_pins([3, 7])
+    qtbot.waitUntil(lambda: len(win.last_snapshot.pins) == 2, timeout=TIMEOUT_MS)
+    path = tmp_path / "run.npz"
+    with qtbot.waitSignal(win.worker.saved, timeout=TIMEOUT_MS):
+        win.save_to("session", str(path))
+    assert not win.has_unsaved_progress
+    saved_params = [p.copy() for p in win.worker.trainer.net.params]
+    saved_curve = win.last_snapshot.train_curve.loss.copy()
+    win.controls.reset_action.trigger()  # a new run replaces it
+    qtbot.waitUntil(lambda: win.last_snapshot.step == 0, timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(win.worker.opened, timeout=TIMEOUT_MS):
+        win.open_from("session", str(path))
+    qtbot.waitUntil(lambda: win.last_snapshot.step == 6, timeout=TIMEOUT_MS)
+    for a, b in zip(saved_params, win.worker.trainer.net.params):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(saved_curve, win.last_snapshot.train_curve.loss)
+    assert [p.index for p in win.last_snapshot.pins] == [3, 7] and win.pins == [3, 7]
+    assert win.state == State.PAUSED
+    assert ["session", str(path)] in win._recent()
+    assert win.recent_menu.actions() and "run.npz" in win.recent_menu.actions()[0].text()
+    win.close()
+
+
+def test_open_model_shows_it_and_bad_files_change_nothing(qtbot, small_mnist, tmp_path):
+    win = make_window(qtbot, small_mnist)
+    train_some_steps(qtbot, win, 4)
+    model = tmp_path / "m.npz"
+    with qtbot.waitSignal(win.worker.saved, timeout=TIMEOUT_MS):
+        win.save_to("model", str(model))
+    params = [p.copy() for p in win.worker.trainer.net.params]
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"this is not a zip file")
+    with qtbot.waitSignal(win.worker.error, timeout=TIMEOUT_MS) as error:
+        win.open_from("session", str(bad))
+    assert "bad.npz" in error.args[0]
+    assert win.banner.isVisible() and "bad.npz" in win.banner.text.text()
+    for a, b in zip(params, win.worker.trainer.net.params):  # nothing changed
+        np.testing.assert_array_equal(a, b)
+    assert win.last_snapshot.step == 4
+    with qtbot.waitSignal(win.worker.opened, timeout=TIMEOUT_MS):
+        win.open_from("model", str(model))
+    qtbot.waitUntil(lambda: win.last_snapshot.step == 0 and win.last_snapshot.test is not None, timeout=TIMEOUT_MS)
+    for a, b in zip(params, win.worker.trainer.net.params):
+        np.testing.assert_array_equal(a, b)
+    with qtbot.waitSignal(win.worker.error, timeout=TIMEOUT_MS) as error:
+        win.save_to("session", str(tmp_path / "missing-folder" / "x.npz"))
+    assert "does not exist" in error.args[0]
+    win.close()
+
+
+def test_quit_with_unsaved_progress_offers_to_save(qtbot, small_mnist, tmp_path, monkeypatch):
+    win = make_window(qtbot, small_mnist, ask_to_save=True)
+    train_some_steps(qtbot, win, 3)
+    answers = iter([QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save])
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or next(answers))
+    path = tmp_path / "quit.npz"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    assert not win.close()  # cancelled: still open, still running
+    assert win.isVisible() and win.training_thread.isRunning()
+    assert win.close()
+    assert len(asked) == 2 and path.exists()
+    assert not win.training_thread.isRunning()
+
+
+def test_autosave_and_recovery_after_a_crash(qtbot, small_mnist):
+    folder = app_data_dir()
+    for name in ("autosave-session.npz", "running.marker"):
+        (folder / name).unlink(missing_ok=True)
+    win = make_window(qtbot, small_mnist, autosave=True)
+    assert (folder / "running.marker").exists()
+    train_some_steps(qtbot, win, 3)
+    with qtbot.waitSignal(win.worker.saved, timeout=TIMEOUT_MS):
+        win._autosave()
+    assert (folder / "autosave-session.npz").exists()
+    assert win.has_unsaved_progress  # an autosave is not the person's save
+    # A second window started while the marker is still there (as after a crash) offers recovery.
+    other = make_window(qtbot, small_mnist)
+    assert other.banner.isVisible() and other.banner.action_button.text() == "Restore"
+    with qtbot.waitSignal(other.worker.opened, timeout=TIMEOUT_MS):
+        other.banner.action_button.click()
+    qtbot.waitUntil(lambda: other.last_snapshot.step == 3, timeout=TIMEOUT_MS)
+    other.close()
+    win.close()  # the clean exit removes the marker and the autosave
+    assert not (folder / "running.marker").exists() and not (folder / "autosave-session.npz").exists()
