@@ -218,7 +218,8 @@ class MainWindow(QMainWindow):
         scroll.setWidget(self.controls)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(290)
+        # Wide enough for every field and button, plus a vertical scroll bar on small screens.
+        scroll.setMinimumWidth(self.controls.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         controls = self._dock("controls", "Controls", scroll, "Network, hyperparameters and Start/Pause/Step/Reset")
         softmax = self._dock("softmax", "Softmax output", self.softmax_slot, "The network's output for one test digit")
