@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
     cmd_save = pyqtSignal(str, str)
     cmd_open = pyqtSignal(str, str)
     cmd_report = pyqtSignal()
+    cmd_ping = pyqtSignal(int)
     cmd_shutdown = pyqtSignal()
 
     snapshot_shown = pyqtSignal(object)  # after every panel has rendered a snapshot (tests, scripts)
@@ -351,7 +352,8 @@ class MainWindow(QMainWindow):
                              (self.cmd_length, w.set_run_length), (self.cmd_probes, w.set_probes),
                              (self.cmd_pins, w.set_pins), (self.cmd_eval_train, w.evaluate_train),
                              (self.cmd_save, w.save), (self.cmd_open, w.open),
-                             (self.cmd_report, w.report_metrics), (self.cmd_shutdown, w.shutdown)):
+                             (self.cmd_report, w.report_metrics), (self.cmd_ping, w.ping),
+                             (self.cmd_shutdown, w.shutdown)):
             signal.connect(slot)
         w.data_loaded.connect(self._on_data_loaded)
         w.snapshot_available.connect(self._on_snapshot_available)

@@ -51,6 +51,7 @@ class TrainingWorker(QObject):
     config_applied = pyqtSignal(object)  # the TrainConfig of the trainer now in use
     saved = pyqtSignal(str, str, int)  # kind ("model" or "session"), path, step saved
     opened = pyqtSignal(str, str)  # kind ("model" or "session"), path
+    pong = pyqtSignal(int)  # answer to ping(): every command queued before it has been handled
 
     def __init__(self):
         super().__init__()
@@ -311,6 +312,10 @@ class TrainingWorker(QObject):
                         else State.PAUSED if trainer.step_count else State.IDLE)
         self._publish(force=True)
         self.opened.emit(kind, path)
+
+    @pyqtSlot(int)
+    def ping(self, token: int) -> None:
+        self.pong.emit(token)
 
     def request_stop(self) -> None:
         """Thread-safe (called from the GUI thread): stop training at the end of the current chunk."""

@@ -1,0 +1,147 @@
+"""Trying to break the app: random command sequences, closing at awkward moments, determinism."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import QStandardPaths
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+QStandardPaths.setTestModeEnabled(True)
+
+from nn.config import TrainConfig  # noqa: E402
+from nn.trainer import Trainer  # noqa: E402
+from visualizer.main_window import MainWindow  # noqa: E402
+from visualizer.worker import State  # noqa: E402
+
+TIMEOUT_MS = 30_000
+TINY = TrainConfig(hidden=(16,), activation="relu", optimizer="momentum", lr=0.05, momentum=0.9,
+                   batch_size=64, epochs=None, iterations=400, seed=7)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(mnist):
+    return mnist.subset(2000, 500)
+
+
+def open_window(qtbot, data, config=TINY):
+    win = MainWindow(data=data, ask_to_save=False, autosave=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(win.worker.config_applied, timeout=TIMEOUT_MS):
+        win.cmd_reset.emit(config)
+    settle(qtbot, win)
+    return win
+
+
+_tokens = iter(range(1, 10**9))
+
+
+def settle(qtbot, win):
+    """Wait until the worker has handled every command sent so far (no deadlock if this returns)."""
+    token = next(_tokens)
+    with qtbot.waitSignal(win.worker.pong, timeout=TIMEOUT_MS, check_params_cb=lambda t: t == token):
+        win.cmd_ping.emit(token)
+
+
+@pytest.mark.slow
+def test_random_command_sequences_never_break_the_app(qtbot, tiny_data):
+    rng = random.Random(1234)
+    errors = []
+    for round_ in range(4):
+        win = open_window(qtbot, tiny_data)
+        win.worker.error.connect(lambda message, details: errors.append(message))
+        seen: dict[int, int] = {}  # run_id -> last step shown
+        backwards = []
+
+        def check(snap):
+            if snap.step < seen.get(snap.run_id, -1):
+                backwards.append((snap.run_id, seen[snap.run_id], snap.step))
+            seen[snap.run_id] = snap.step
+
+        win.snapshot_shown.connect(check)
+        actions = [
+            lambda: win.cmd_start.emit(),
+            lambda: win.cmd_pause.emit(),
+            lambda: win.cmd_step.emit(),
+            lambda: win.cmd_reset.emit(TINY.replace(seed=rng.randrange(100), hidden=(rng.choice([8, 16, 24]),))),
+            lambda: win.cmd_lr.emit(rng.choice([0.01, 0.05, 0.1])),
+            lambda: win.cmd_momentum.emit(rng.choice([0.0, 0.5, 0.9])),
+            lambda: win.cmd_batch.emit(rng.choice([None, 32, 64, 500])),
+            lambda: win.cmd_length.emit(None, rng.choice([50, 400, 2000])),
+            lambda: win.cmd_probes.emit([rng.randrange(500)]),
+            lambda: win.set_pins(rng.sample(range(500), rng.randrange(4))),
+            lambda: win.controls.toggle_action.trigger(),
+        ]
+        for i in range(90):
+            rng.choice(actions)()
+            if rng.random() < 0.3:
+                qtbot.wait(rng.choice([0, 5, 20, 60]))
+            if i % 10 == 0:
+                settle(qtbot, win)
+                qtbot.wait(30)  # let the last snapshot and state reach the window
+                settle(qtbot, win)
+                assert win.state == win.worker.state
+                assert win.worker.state in win.state_label.text()
+        settle(qtbot, win)
+        started = time.perf_counter()
+        win.close()
+        assert time.perf_counter() - started < 1.0
+        assert win.training_thread.isFinished()
+        assert not backwards, backwards
+    assert not errors, errors
+
+
+def test_close_while_the_data_is_loading(qtbot, small_mnist_dir):
+    win = MainWindow(data=str(small_mnist_dir), ask_to_save=False, autosave=False)
+    qtbot.addWidget(win)
+    win.show()
+    started = time.perf_counter()
+    win.close()
+    assert time.perf_counter() - started < 1.0
+    assert win.training_thread.isFinished()
+
+
+def test_close_right_after_asking_for_a_save(qtbot, tiny_data, tmp_path):
+    win = open_window(qtbot, tiny_data)
+    win.cmd_start.emit()
+    qtbot.waitUntil(lambda: win.last_snapshot.step > 3, timeout=TIMEOUT_MS)
+    win.save_to("session", str(tmp_path / "s.npz"))
+    started = time.perf_counter()
+    win.close()
+    assert time.perf_counter() - started < 1.0
+    # The save either happened completely or not at all: never a broken file.
+    if (tmp_path / "s.npz").exists():
+        from nn.checkpoint import load_checkpoint
+        load_checkpoint(tmp_path / "s.npz", tiny_data)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_gui_and_headless_give_the_same_run(qtbot, tiny_data):
+    """Pauses, steps and setting the learning rate to its current value change nothing."""
+    config = TINY.replace(iterations=120)
+    headless = Trainer(tiny_data, config)
+    headless.run()
+    win = open_window(qtbot, tiny_data, config)
+    for _ in range(3):
+        win.cmd_step.emit()
+    win.cmd_lr.emit(config.lr)  # the same value: no event, no change
+    win.cmd_start.emit()
+    qtbot.wait(30)
+    win.cmd_pause.emit()
+    settle(qtbot, win)
+    win.cmd_start.emit()
+    qtbot.waitUntil(lambda: win.state == State.FINISHED, timeout=TIMEOUT_MS)
+    settle(qtbot, win)
+    trainer = win.worker.trainer
+    assert trainer.step_count == headless.step_count == 120
+    for a, b in zip(headless.net.params, trainer.net.params):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(headless.train_history.curve().loss, trainer.train_history.curve().loss)
+    assert trainer.events == []
+    win.close()
