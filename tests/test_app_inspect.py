@@ -1,0 +1,81 @@
+"""Inspecting mistakes in the real window: gallery, confusion matrix, selection everywhere, pins."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PyQt6.QtCore import QStandardPaths, Qt
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+QStandardPaths.setTestModeEnabled(True)
+
+from visualizer.main_window import MainWindow  # noqa: E402
+from visualizer.worker import State  # noqa: E402
+
+TIMEOUT_MS = 30_000
+
+
+def trained_window(qtbot, dataset, steps=12):
+    win = MainWindow(data=dataset, ask_to_save=False, autosave=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)
+    for _ in range(steps):
+        win.controls.step_action.trigger()
+    qtbot.waitUntil(lambda: win.last_snapshot.step == steps and win.last_snapshot.test is not None
+                    and win.last_snapshot.test.step == steps, timeout=TIMEOUT_MS)
+    # The gallery takes a new evaluation at most once a second; wait for the latest.
+    qtbot.waitUntil(lambda: win.gallery._evaluation is win.last_snapshot.test, timeout=TIMEOUT_MS)
+    return win
+
+
+def test_clicking_a_mistake_shows_it_in_the_softmax_panel(qtbot, small_mnist):
+    win = trained_window(qtbot, small_mnist)
+    trainer = win.worker.trainer
+    wrong = np.flatnonzero(trainer.net.predict_proba(small_mnist.test_x).argmax(1) != small_mnist.test_y)
+    assert sorted(win.gallery.shown_indices()) == sorted(wrong.tolist())
+    digit = win.gallery.shown_indices()[3]
+    view = win.gallery.view
+    rect = view.visualRect(win.gallery.model.index(3, 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert win.softmax_panel.selected_index == digit
+    qtbot.waitUntil(lambda: digit in win.last_snapshot.probe_indices and win.softmax_panel._probs is not None,
+                    timeout=TIMEOUT_MS)
+    expected = trainer.net.predict_proba(small_mnist.test_x[[digit]])[0]
+    np.testing.assert_allclose(win.softmax_panel._probs, expected, rtol=1e-6, atol=1e-7)
+    assert str(digit) in win.softmax_panel.title.text()
+    win.close()
+
+
+def test_confusion_cell_filters_the_gallery_and_p_pins(qtbot, small_mnist):
+    win = trained_window(qtbot, small_mnist)
+    evaluation = win.last_snapshot.test
+    labels, predictions = small_mnist.test_y, evaluation.predictions
+    counts = win.confusion_panel.matrix().copy()
+    np.fill_diagonal(counts, 0)
+    t, p = np.unravel_index(np.argmax(counts), counts.shape)
+    win.confusion_panel.click_cell(int(t), int(p))
+    expected = np.flatnonzero((labels == t) & (predictions == p))
+    assert sorted(win.gallery.shown_indices()) == sorted(expected.tolist())
+    assert win.docks["mistakes"].isVisible()
+    win.confusion_panel.click_cell(int(t), int(p))  # again: the filter goes
+    assert len(win.gallery.shown_indices()) == int(np.count_nonzero(labels != predictions))
+
+    digit = win.gallery.shown_indices()[0]
+    assert win.gallery.select_index(digit)
+    win.gallery.view.setFocus()
+    qtbot.keyClick(win.gallery.view, Qt.Key.Key_P)
+    qtbot.waitUntil(lambda: [c.index for c in win.last_snapshot.pins] == [digit], timeout=TIMEOUT_MS)
+    pin = win.last_snapshot.pins[0]
+    probs = win.worker.trainer.net.predict_proba(small_mnist.test_x[[digit]])[0]
+    assert abs(pin.true_class_prob[-1] - probs[small_mnist.test_y[digit]]) < 1e-6
+    # Pins survive Reset: the new run tracks them from its start.
+    win.controls.reset_action.trigger()
+    qtbot.waitUntil(lambda: win.last_snapshot.step == 0, timeout=TIMEOUT_MS)
+    win.controls.step_action.trigger()
+    qtbot.waitUntil(lambda: win.last_snapshot.step == 1 and win.last_snapshot.pins
+                    and len(win.last_snapshot.pins[0].samples) >= 1, timeout=TIMEOUT_MS)
+    assert [c.index for c in win.last_snapshot.pins] == [digit]
+    assert win.last_snapshot.pins[0].samples[0] <= win.last_snapshot.samples_seen
+    win.close()
