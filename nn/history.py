@@ -102,3 +102,47 @@ class MetricHistory:
         self._bucket = int(state["bucket"])
         self._pending = np.asarray(state["pending"], dtype=np.float64).copy()
         self._pending_steps = int(state["pending_steps"])
+
+
+class SeriesHistory:
+    """Several values per point (e.g. one per layer) against samples seen, bounded like
+    :class:`MetricHistory`: when full, neighbouring points are averaged pairwise and from then on
+    every recorded point stands for twice as many records.
+    """
+
+    def __init__(self, n_series: int, capacity: int = 1024):
+        if capacity < 4 or capacity % 2:
+            raise ValueError("capacity must be an even number >= 4")
+        self.capacity = capacity
+        self._x = np.zeros(capacity)
+        self._values = np.zeros((capacity, n_series))
+        self._count = 0
+        self._bucket = 1
+        self._pending = np.zeros(n_series)
+        self._pending_n = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def add(self, x: float, values) -> None:
+        self._pending += values
+        self._pending_n += 1
+        if self._pending_n < self._bucket:
+            return
+        if self._count == self.capacity:
+            half = self.capacity // 2
+            self._x[:half] = self._x[1::2]
+            self._values[:half] = (self._values[0::2] + self._values[1::2]) / 2
+            self._count = half
+            self._bucket *= 2
+        self._x[self._count] = x
+        self._values[self._count] = self._pending / self._pending_n
+        self._count += 1
+        self._pending[:] = 0
+        self._pending_n = 0
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(x, values) copies: shapes (n,) and (n, n_series), read-only."""
+        x, values = self._x[: self._count].copy(), self._values[: self._count].copy()
+        x.flags.writeable = values.flags.writeable = False
+        return x, values

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from .config import ConfigError, TrainConfig, format_number, validate
-from .history import Curve, MetricHistory
+from .history import Curve, MetricHistory, SeriesHistory
+from .inspection import (ActivationMap, DigitDetail, LearningStats, activation_map, digit_detail,
+                         inactive_fractions, inactive_label, layer_names, weight_histograms)
 from .network import Network
 from .optimizers import make_optimizer
 
@@ -27,6 +29,10 @@ EVAL_BUDGET = 0.10  # test evaluation may cost at most this share of training ti
 MIN_EVAL_INTERVAL_S = 0.2  # ... and runs at most this often
 MAX_PINS = 8
 MAX_PIN_POINTS = 2048  # per pinned digit; older points are thinned out beyond this
+STATS_EVERY = 8  # mini-batch steps between gradient-norm records (full batch: every step)
+PROBE_BATCH = 500  # test digits on which dead/saturated units are counted
+MAP_SAMPLE = 1000  # test digits in the PCA map
+HISTOGRAM_INTERVAL_S = 1.0
 _run_ids = itertools.count(1)
 
 
@@ -73,10 +79,11 @@ class Event:
 class PinCurve:
     """How sure the network was of a pinned test digit's true class, at each test evaluation."""
 
-    index: int  # into the test set
+    index: int  # into the test set; negative for a drawn digit
     label: int
     samples: np.ndarray
     true_class_prob: np.ndarray
+    image: np.ndarray | None = None  # a drawn digit's input (features,); None for test digits
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,10 @@ class Snapshot:
     seconds_to_98: float | None  # training seconds until a test evaluation first reached 98 %
     pins: tuple[PinCurve, ...] = ()
     train_evaluation: Evaluation | None = None  # the latest on-demand evaluation of the training set
+    learning: LearningStats | None = None  # gradient norms, update ratios, dead units, histograms
+    probe_detail: DigitDetail | None = None  # pixels -> hidden layers -> softmax for the first probe
+    drawn: DigitDetail | None = None  # the same for the digit drawn on the pad, if any
+    activation_map: ActivationMap | None = None  # the latest PCA map of the last hidden layer
 
     @property
     def eta_seconds(self) -> float | None:
@@ -152,7 +163,18 @@ class Trainer:
         self.set_probes(probe_indices)
         self.pins: tuple[int, ...] = ()
         self._pin_points: dict[int, list[tuple[int, float]]] = {}
+        self.drawn_pins: list[tuple[np.ndarray, int]] = []  # (input, label) of pinned drawings
         self.last_train_eval: Evaluation | None = None
+        # Looking inside: curves of how learning goes, per layer.
+        self.initial_weights = [w.copy() for w in self.net.weights]
+        n_layers, n_hidden = self.net.n_layers, max(1, self.net.n_layers - 1)
+        self.gradient_history = SeriesHistory(n_layers)
+        self.update_history = SeriesHistory(n_layers)
+        self.inactive_history = SeriesHistory(n_hidden)
+        self._histograms = weight_histograms(self.net.weights, self.initial_weights)
+        self._histograms_time = -math.inf
+        self.drawn_input: np.ndarray | None = None
+        self.last_map: ActivationMap | None = None
 
     # -- live hyperparameters -----------------------------------------------------------------
     def _record(self, name: str, old, new) -> None:
@@ -195,8 +217,9 @@ class Trainer:
     def set_pins(self, indices: Sequence[int]) -> None:
         """Track these test digits' true-class probability at every test evaluation (at most 8)."""
         indices = tuple(dict.fromkeys(int(i) for i in indices))
-        if len(indices) > MAX_PINS:
-            raise ConfigError(f"at most {MAX_PINS} digits can be pinned, got {len(indices)}")
+        if len(indices) + len(getattr(self, "drawn_pins", ())) > MAX_PINS:
+            raise ConfigError(f"at most {MAX_PINS} digits can be pinned, got {len(indices)} "
+                              f"and {len(self.drawn_pins)} drawn")
         for i in indices:
             if not 0 <= i < len(self.test_y):
                 raise ConfigError(f"digit index {i} is outside the test set (0-{len(self.test_y) - 1})")
@@ -275,7 +298,11 @@ class Trainer:
             loss, correct = self.net.loss_and_gradients(x, Y, labels, self.config.l2)
             exploded = not math.isfinite(loss) or loss > self.divergence_loss
             if not exploded:
+                record = x is self.train_x or (self.step_count + 1) % STATS_EVERY == 0
+                before = self._gradient_norms() if record else None
                 self.optimizer.step(self.net.params, self.net.grads)
+                if record:
+                    self._record_update(*before, n)
         if x is self.train_x:
             self.position = 0
         elif self.position >= self.n_train:
@@ -301,6 +328,24 @@ class Trainer:
         w[3] += n
         w[4] += elapsed
         return loss
+
+    def _gradient_norms(self) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Per-layer gradient norms, and copies of the weights (to measure the update). Called
+        before the optimiser step, which scales the gradients in place."""
+        grads = self.net.grads
+        norms = np.array([math.sqrt(float(np.vdot(grads[2 * i], grads[2 * i]))
+                                    + float(np.vdot(grads[2 * i + 1], grads[2 * i + 1])))
+                          for i in range(self.net.n_layers)])
+        return norms, [w.copy() for w in self.net.weights]
+
+    def _record_update(self, norms: np.ndarray, weights_before: list[np.ndarray], n: int) -> None:
+        ratios = []
+        for w, w0 in zip(self.net.weights, weights_before):
+            w0 -= w  # w0 now holds -(the update)
+            ratios.append(math.sqrt(float(np.vdot(w0, w0))) / max(math.sqrt(float(np.vdot(w, w))), 1e-30))
+        samples = self.samples_seen + n
+        self.gradient_history.add(samples, norms)
+        self.update_history.add(samples, np.array(ratios))
 
     def run(self, max_steps: int | None = None, max_seconds: float | None = None) -> int:
         """Train until ``max_steps`` steps or ``max_seconds`` have passed, the run is finished, or
@@ -339,6 +384,15 @@ class Trainer:
         self.test_history.add(self.step_count, self.samples_seen, loss, accuracy, 1)
         for i in self.pins:
             self._record_pin(i, self.last_test)
+        with np.errstate(all="ignore"):
+            if self.net.n_layers > 1:
+                self.inactive_history.add(self.samples_seen, inactive_fractions(self.net, self.test_x[:PROBE_BATCH]))
+            for k, (image, label) in enumerate(self.drawn_pins):
+                prob = float(self.net.predict_proba(image[None, :])[0, label])
+                self._pin_points.setdefault(-1 - k, []).append((self.samples_seen, prob))
+            if time.perf_counter() - self._histograms_time >= HISTOGRAM_INTERVAL_S:
+                self._histograms = weight_histograms(self.net.weights, self.initial_weights)
+                self._histograms_time = time.perf_counter()
         elapsed = time.perf_counter() - started
         self.eval_seconds += elapsed
         self._last_eval_cost = elapsed
@@ -364,7 +418,61 @@ class Trainer:
         for i in self.pins:
             points = np.array(self._pin_points[i], dtype=np.float64).reshape(-1, 2)
             curves.append(PinCurve(i, int(self.test_y[i]), _frozen(points[:, 0].copy()), _frozen(points[:, 1].copy())))
+        for k, (image, label) in enumerate(self.drawn_pins):
+            points = np.array(self._pin_points.get(-1 - k, []), dtype=np.float64).reshape(-1, 2)
+            curves.append(PinCurve(-1 - k, label, _frozen(points[:, 0].copy()), _frozen(points[:, 1].copy()),
+                                   _frozen(image.copy())))
         return tuple(curves)
+
+    # -- looking inside ---------------------------------------------------------------------------
+    def set_drawn_input(self, image: np.ndarray | None) -> None:
+        """The digit drawn on the pad (features,), or None: snapshots carry its detail."""
+        if image is not None:
+            image = np.asarray(image, dtype=self.net.dtype).reshape(-1)
+            if image.shape != (self.dataset.n_features,):
+                raise ConfigError(f"a drawing must have {self.dataset.n_features} pixels, got {image.size}")
+        self.drawn_input = image
+
+    def pin_drawn(self, image: np.ndarray, label: int) -> None:
+        """Track a drawn digit's true-class probability like a pinned test digit."""
+        image = np.asarray(image, dtype=self.net.dtype).reshape(-1)
+        if image.shape != (self.dataset.n_features,):
+            raise ConfigError(f"a drawing must have {self.dataset.n_features} pixels, got {image.size}")
+        if not 0 <= int(label) < self.dataset.n_classes:
+            raise ConfigError(f"class {label} is outside 0-{self.dataset.n_classes - 1}")
+        if len(self.pins) + len(self.drawn_pins) >= MAX_PINS:
+            raise ConfigError(f"at most {MAX_PINS} digits can be pinned; unpin one first")
+        self.drawn_pins.append((image.copy(), int(label)))
+        if self.last_test is not None:
+            prob = float(self.net.predict_proba(image[None, :])[0, int(label)])
+            self._pin_points[-len(self.drawn_pins)] = [(self.samples_seen, prob)]
+
+    def unpin_drawn(self, pin_id: int) -> None:
+        """Remove the drawn pin ``pin_id`` (-1 for the first, -2 for the second, ...)."""
+        k = -1 - int(pin_id)
+        if not 0 <= k < len(self.drawn_pins):
+            raise ConfigError(f"no drawn pin {pin_id}")
+        points = [self._pin_points.pop(-1 - j, []) for j in range(len(self.drawn_pins))]
+        del self.drawn_pins[k], points[k]
+        for j, p in enumerate(points):
+            self._pin_points[-1 - j] = p
+
+    def compute_map(self) -> ActivationMap:
+        """PCA of the last hidden layer on a fixed sample of test digits (the same every time)."""
+        n = min(MAP_SAMPLE, len(self.test_y))
+        indices = np.sort(np.random.default_rng(0).choice(len(self.test_y), size=n, replace=False))
+        with np.errstate(all="ignore"):
+            self.last_map = activation_map(self.net, self.test_x[indices], indices, self.test_y[indices],
+                                           self.step_count)
+        return self.last_map
+
+    def learning_stats(self) -> LearningStats:
+        g_x, g = self.gradient_history.arrays()
+        _, u = self.update_history.arrays()
+        i_x, i = self.inactive_history.arrays()
+        names = layer_names(self.layer_sizes)
+        return LearningStats(names, names[:-1], inactive_label(self.config.activation), g_x, g, u, i_x, i,
+                             self._histograms)
 
     # -- snapshots ----------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -401,4 +509,12 @@ class Trainer:
             seconds_to_98=self.seconds_to_98,
             pins=self._pin_curves(),
             train_evaluation=self.last_train_eval,
+            learning=self.learning_stats(),
+            probe_detail=self._detail(self.test_x[self.probe_indices[0]]) if self.probe_indices else None,
+            drawn=self._detail(self.drawn_input) if self.drawn_input is not None else None,
+            activation_map=self.last_map,
         )
+
+    def _detail(self, x: np.ndarray) -> DigitDetail:
+        with np.errstate(all="ignore"):
+            return digit_detail(self.net, x)
