@@ -15,6 +15,7 @@ from PyQt6.QtCore import QStandardPaths, Qt
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 QStandardPaths.setTestModeEnabled(True)  # settings and autosaves go to a test location
 
+from nn.config import PRESETS  # noqa: E402
 from visualizer.main_window import MainWindow  # noqa: E402
 from visualizer.worker import State  # noqa: E402
 
@@ -107,7 +108,7 @@ def test_reset_clears_curves_and_rebuilds_with_new_layers(qtbot, window):
     wait_for_snapshot(qtbot, window, lambda s: s.step > 10)
     set_text(qtbot, window.controls.hidden, "40, 20")
     assert window.controls.pending_note.isVisible()  # structure changes wait for Reset
-    assert window.worker.trainer.layer_sizes[1:-1] == (256, 128)
+    assert window.worker.trainer.layer_sizes[1:-1] == PRESETS["fast"].hidden
     qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     snap = wait_for_snapshot(qtbot, window, lambda s: s.layer_sizes == (784, 40, 20, 10))
     assert snap.step == 0 and len(snap.train_curve) == 0

@@ -133,6 +133,10 @@ class MainWindow(QMainWindow):
     cmd_probes = pyqtSignal(object)
     cmd_pins = pyqtSignal(object)
     cmd_eval_train = pyqtSignal()
+    cmd_drawn = pyqtSignal(object)
+    cmd_pin_drawn = pyqtSignal(object, int)
+    cmd_unpin_drawn = pyqtSignal(int)
+    cmd_map = pyqtSignal()
     cmd_save = pyqtSignal(str, str)
     cmd_open = pyqtSignal(str, str)
     cmd_report = pyqtSignal()
@@ -351,6 +355,8 @@ class MainWindow(QMainWindow):
                              (self.cmd_momentum, w.set_momentum), (self.cmd_batch, w.set_batch_size),
                              (self.cmd_length, w.set_run_length), (self.cmd_probes, w.set_probes),
                              (self.cmd_pins, w.set_pins), (self.cmd_eval_train, w.evaluate_train),
+                             (self.cmd_drawn, w.set_drawn_input), (self.cmd_pin_drawn, w.pin_drawn),
+                             (self.cmd_unpin_drawn, w.unpin_drawn), (self.cmd_map, w.refresh_map),
                              (self.cmd_save, w.save), (self.cmd_open, w.open),
                              (self.cmd_report, w.report_metrics), (self.cmd_ping, w.ping),
                              (self.cmd_shutdown, w.shutdown)):

@@ -17,6 +17,7 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
 
 CHUNK_SECONDS = 0.03  # commands take effect within about this long (one step at the least)
 SNAPSHOT_INTERVAL_S = 0.04  # at most 25 snapshots per second
+MAP_INTERVAL_S = 3.0  # the PCA map refreshes this often while training (and on demand)
 
 
 def _guarded(method):
@@ -64,6 +65,8 @@ class TrainingWorker(QObject):
         self._last_emit = 0.0
         self._probes: tuple[int, ...] = ()
         self._pins: tuple[int, ...] = ()
+        self._drawn_pins: list[tuple] = []  # (input, label): survive Reset like test pins
+        self._last_map = -float("inf")
         self._stop = threading.Event()  # set from the GUI thread on close; checked between chunks
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -134,7 +137,12 @@ class TrainingWorker(QObject):
             raise RuntimeError("The data is not loaded yet.")
         trainer = Trainer(self.dataset, config, self._probes)
         trainer.set_pins(self._pins)
+        for image, label in self._drawn_pins:
+            trainer.pin_drawn(image, label)
+        if self.trainer is not None:
+            trainer.set_drawn_input(self.trainer.drawn_input)
         self.trainer = trainer
+        self._refresh_map()
         self.config_applied.emit(trainer.config)
         self._set_state(State.IDLE)
         self._publish(force=True)
@@ -219,6 +227,42 @@ class TrainingWorker(QObject):
         if self.trainer is not None:
             self.trainer.set_pins(self._pins)
             self._publish(force=True)
+
+    @pyqtSlot(object)
+    @_guarded
+    def set_drawn_input(self, image) -> None:
+        """The digit on the drawing pad (an MNIST-style input), or None when the pad is empty."""
+        if self.trainer is not None:
+            self.trainer.set_drawn_input(image)
+            self._publish(force=True)
+
+    @pyqtSlot(object, int)
+    @_guarded
+    def pin_drawn(self, image, label: int) -> None:
+        if self.trainer is not None:
+            self.trainer.pin_drawn(image, label)
+            self._drawn_pins = list(self.trainer.drawn_pins)
+            self._publish(force=True)
+
+    @pyqtSlot(int)
+    @_guarded
+    def unpin_drawn(self, pin_id: int) -> None:
+        if self.trainer is not None:
+            self.trainer.unpin_drawn(pin_id)
+            self._drawn_pins = list(self.trainer.drawn_pins)
+            self._publish(force=True)
+
+    @pyqtSlot()
+    @_guarded
+    def refresh_map(self) -> None:
+        """Recompute the PCA map of the last hidden layer now."""
+        self._refresh_map()
+        self._publish(force=True)
+
+    def _refresh_map(self) -> None:
+        if self.trainer is not None:
+            self.trainer.compute_map()
+            self._last_map = time.monotonic()
 
     @pyqtSlot()
     @_guarded
@@ -343,6 +387,8 @@ class TrainingWorker(QObject):
                 self._set_state(State.FINISHED)
                 self._publish(force=True)
             else:
+                if time.monotonic() - self._last_map >= MAP_INTERVAL_S:
+                    self._refresh_map()
                 self._publish()
         except Exception as exc:  # noqa: BLE001 - shown to the user; the app stays usable
             self._report(exc)
