@@ -33,9 +33,12 @@ def data_fingerprint(dataset: "Dataset") -> str:
     return f"{len(dataset.train_y)}x{dataset.n_features}/{len(dataset.test_y)}/{dataset.n_classes}/{crc:08x}"
 
 
-def checkpoint_arrays(trainer: Trainer, extra_meta: dict | None = None) -> dict[str, np.ndarray]:
-    """Everything needed to resume ``trainer``, as arrays ready for ``np.savez``."""
+def checkpoint_arrays(trainer: Trainer, extra_meta: dict | None = None,
+                      extra_arrays: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Everything needed to resume ``trainer``, as arrays ready for ``np.savez``; ``extra_*``
+    carry what the caller keeps beside the trainer (e.g. the app's list of earlier runs)."""
     arrays: dict[str, np.ndarray] = dict(param_arrays(trainer.net))
+    arrays.update({f"extra_{k}": v for k, v in (extra_arrays or {}).items()})
     for name, value in trainer.optimizer.state().items():
         arrays[f"opt_{name}"] = value
     if trainer.order is not None:
@@ -45,6 +48,8 @@ def checkpoint_arrays(trainer: Trainer, extra_meta: dict | None = None) -> dict[
                   test_history=test_state["data"], test_history_pending=test_state["pending"])
     for i, points in trainer._pin_points.items():
         arrays[f"pin_{i}"] = np.array(points, dtype=np.float64).reshape(-1, 2)
+    for k, (image, _) in enumerate(trainer.drawn_pins):
+        arrays[f"drawn_pin_{k}"] = image
     meta = {
         "format": CHECKPOINT_FORMAT,
         "version": FORMAT_VERSION,
@@ -65,6 +70,7 @@ def checkpoint_arrays(trainer: Trainer, extra_meta: dict | None = None) -> dict[
         "test_history": {"bucket": test_state["bucket"], "pending_steps": test_state["pending_steps"]},
         "events": [[e.step, e.samples_seen, e.text] for e in trainer.events],
         "pins": list(trainer.pins),
+        "drawn_pin_labels": [label for _, label in trainer.drawn_pins],
         "probes": list(trainer.probe_indices),
         "diverged": trainer.diverged,
         **(extra_meta or {}),
@@ -73,8 +79,9 @@ def checkpoint_arrays(trainer: Trainer, extra_meta: dict | None = None) -> dict[
     return arrays
 
 
-def save_checkpoint(path: Path | str, trainer: Trainer, extra_meta: dict | None = None) -> None:
-    atomic_write_npz(path, checkpoint_arrays(trainer, extra_meta))
+def save_checkpoint(path: Path | str, trainer: Trainer, extra_meta: dict | None = None,
+                    extra_arrays: dict[str, np.ndarray] | None = None) -> None:
+    atomic_write_npz(path, checkpoint_arrays(trainer, extra_meta, extra_arrays))
 
 
 def _require(arrays: dict, name: str, path) -> np.ndarray:
@@ -85,6 +92,12 @@ def _require(arrays: dict, name: str, path) -> np.ndarray:
 
 def load_checkpoint(path: Path | str, dataset: "Dataset") -> tuple[Trainer, dict]:
     """A trainer in exactly the state saved in ``path``; refuses files for other data or damaged ones."""
+    trainer, meta, _ = load_session(path, dataset)
+    return trainer, meta
+
+
+def load_session(path: Path | str, dataset: "Dataset") -> tuple[Trainer, dict, dict[str, np.ndarray]]:
+    """Like :func:`load_checkpoint`, also returning the extra arrays saved beside the trainer."""
     arrays = read_npz(path)
     meta = read_meta(arrays, path, CHECKPOINT_FORMAT)
     if meta.get("data") != data_fingerprint(dataset):
@@ -129,7 +142,9 @@ def load_checkpoint(path: Path | str, dataset: "Dataset") -> tuple[Trainer, dict
         trainer.diverged = meta.get("diverged")
         trainer.set_probes(meta.get("probes", []))
         trainer.set_pins(meta.get("pins", []))
-        for i in trainer.pins:
+        for k, label in enumerate(meta.get("drawn_pin_labels", [])):
+            trainer.pin_drawn(_require(arrays, f"drawn_pin_{k}", path), int(label))
+        for i in (*trainer.pins, *range(-1, -1 - len(trainer.drawn_pins), -1)):
             points = arrays.get(f"pin_{i}")
             if points is not None:
                 trainer._pin_points[i] = [(int(s), float(p)) for s, p in points]
@@ -137,4 +152,5 @@ def load_checkpoint(path: Path | str, dataset: "Dataset") -> tuple[Trainer, dict
         raise
     except (KeyError, TypeError, ValueError, ConfigError) as exc:
         raise ModelFileError(f"{path}: damaged checkpoint ({type(exc).__name__}: {exc})") from None
-    return trainer, meta
+    extra = {k[len("extra_"):]: v for k, v in arrays.items() if k.startswith("extra_")}
+    return trainer, meta, extra

@@ -7,7 +7,6 @@ between chunks; structural settings need a new trainer.
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from dataclasses import dataclass
@@ -33,7 +32,19 @@ STATS_EVERY = 8  # mini-batch steps between gradient-norm records (full batch: e
 PROBE_BATCH = 500  # test digits on which dead/saturated units are counted
 MAP_SAMPLE = 1000  # test digits in the PCA map
 HISTOGRAM_INTERVAL_S = 1.0
-_run_ids = itertools.count(1)
+_last_run_id = 0
+
+
+def _next_run_id() -> int:
+    global _last_run_id
+    _last_run_id += 1
+    return _last_run_id
+
+
+def reserve_run_ids(up_to: int) -> None:
+    """Make new runs' ids larger than ``up_to`` (ids of runs restored from a saved session)."""
+    global _last_run_id
+    _last_run_id = max(_last_run_id, int(up_to))
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -130,7 +141,7 @@ class Trainer:
         validate(config, dataset.n_features, dataset.n_classes, len(dataset.train_y))
         self.dataset = dataset
         self.config = config
-        self.run_id = next(_run_ids)
+        self.run_id = _next_run_id()
         self.layer_sizes = config.layer_sizes(dataset.n_features, dataset.n_classes)
         self.net = Network.initialized(self.layer_sizes, config.activation, config.init, config.seed, config.dtype)
         self.optimizer = make_optimizer(config.optimizer, self.net.params, config.lr, config.momentum)

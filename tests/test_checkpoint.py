@@ -123,3 +123,26 @@ def test_meta_is_plain_json(small_mnist, tmp_path):
     with np.load(tmp_path / "c.npz", allow_pickle=False) as npz:
         meta = json.loads(str(npz["meta"]))
     assert meta["format"] == "softmax-visualizer-checkpoint" and meta["config"]["optimizer"] == "adam"
+
+
+def test_sessions_keep_drawn_pins_and_extra_arrays(small_mnist, tmp_path):
+    from nn.checkpoint import load_session
+    from nn.runs import record_from_trainer, runs_from_arrays, runs_to_arrays
+
+    earlier = Trainer(small_mnist, CONFIGS["adam"])
+    earlier.run(max_steps=4)
+    trainer = Trainer(small_mnist, CONFIGS["adam"].replace(lr=0.01))
+    trainer.run(max_steps=2)
+    trainer.evaluate_test()
+    trainer.pin_drawn(small_mnist.test_x[3], 5)
+    trainer.run(max_steps=2)
+    trainer.evaluate_test()
+    arrays, runs_meta = runs_to_arrays([record_from_trainer(earlier, "baseline")])
+    save_checkpoint(tmp_path / "s.npz", trainer, {"runs": runs_meta}, arrays)
+    restored, meta, extra = load_session(tmp_path / "s.npz", small_mnist)
+    pin = restored.snapshot().pins[-1]
+    assert pin.index == -1 and pin.label == 5 and len(pin.samples) == 2
+    np.testing.assert_array_equal(pin.image, small_mnist.test_x[3])
+    (run,) = runs_from_arrays(extra, meta["runs"])
+    assert run.name == "baseline" and run.steps == 4 and run.config == CONFIGS["adam"]
+    np.testing.assert_array_equal(run.train_curve.loss, earlier.train_history.curve().loss)

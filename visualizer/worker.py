@@ -52,6 +52,7 @@ class TrainingWorker(QObject):
     config_applied = pyqtSignal(object)  # the TrainConfig of the trainer now in use
     saved = pyqtSignal(str, str, int)  # kind ("model" or "session"), path, step saved
     opened = pyqtSignal(str, str)  # kind ("model" or "session"), path
+    runs_changed = pyqtSignal(object)  # tuple of nn.runs.RunRecord: earlier runs, to compare
     pong = pyqtSignal(int)  # answer to ping(): every command queued before it has been handled
 
     def __init__(self):
@@ -67,6 +68,7 @@ class TrainingWorker(QObject):
         self._pins: tuple[int, ...] = ()
         self._drawn_pins: list[tuple] = []  # (input, label): survive Reset like test pins
         self._last_map = -float("inf")
+        self.runs: list = []  # earlier runs of this session (nn.runs.RunRecord)
         self._stop = threading.Event()  # set from the GUI thread on close; checked between chunks
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -137,6 +139,7 @@ class TrainingWorker(QObject):
             raise RuntimeError("The data is not loaded yet.")
         trainer = Trainer(self.dataset, config, self._probes)
         trainer.set_pins(self._pins)
+        self._archive_current()
         for image, label in self._drawn_pins:
             trainer.pin_drawn(image, label)
         if self.trainer is not None:
@@ -146,6 +149,35 @@ class TrainingWorker(QObject):
         self.config_applied.emit(trainer.config)
         self._set_state(State.IDLE)
         self._publish(force=True)
+
+    def _archive_current(self) -> None:
+        """Keep the run being replaced in the run list, if it trained at all."""
+        from nn.runs import record_from_trainer
+
+        if self.trainer is not None and self.trainer.step_count > 0:
+            if all(r.run_id != self.trainer.run_id for r in self.runs):
+                self.runs.append(record_from_trainer(self.trainer))
+            self.runs_changed.emit(tuple(self.runs))
+
+    def _edit_run(self, run_id: int, **changes) -> None:
+        self.runs = [r.replace(**changes) if r.run_id == run_id else r for r in self.runs]
+        self.runs_changed.emit(tuple(self.runs))
+
+    @pyqtSlot(int, str)
+    @_guarded
+    def rename_run(self, run_id: int, name: str) -> None:
+        self._edit_run(run_id, name=name.strip())
+
+    @pyqtSlot(int, bool)
+    @_guarded
+    def set_run_hidden(self, run_id: int, hidden: bool) -> None:
+        self._edit_run(run_id, hidden=bool(hidden))
+
+    @pyqtSlot(int)
+    @_guarded
+    def delete_run(self, run_id: int) -> None:
+        self.runs = [r for r in self.runs if r.run_id != run_id]
+        self.runs_changed.emit(tuple(self.runs))
 
     @pyqtSlot()
     @_guarded
@@ -309,7 +341,10 @@ class TrainingWorker(QObject):
         if trainer is None:
             raise RuntimeError("There is no network to save yet.")
         if kind == "session":
-            save_checkpoint(path, trainer, {"gui_state": self.state})
+            from nn.runs import runs_to_arrays
+
+            arrays, runs_meta = runs_to_arrays(self.runs)
+            save_checkpoint(path, trainer, {"gui_state": self.state, "runs": runs_meta}, arrays)
         else:
             evaluation = trainer.last_test
             metrics = {} if evaluation is None else {"test_accuracy": evaluation.accuracy, "test_loss": evaluation.loss,
@@ -321,18 +356,27 @@ class TrainingWorker(QObject):
     @_guarded
     def open(self, kind: str, path: str) -> None:
         """Open a saved session (to continue it) or a model (to inspect it; training may go on)."""
-        from nn.checkpoint import load_checkpoint
+        from nn.checkpoint import load_session
         from nn.config import TrainConfig
+        from nn.runs import runs_from_arrays
+        from nn.trainer import reserve_run_ids
         from nn.model_io import check_fits_data, load_model
         from nn.trainer import Trainer
 
         if self.dataset is None:
             raise RuntimeError("The data is not loaded yet.")
+        runs = None
         if kind == "session":
-            trainer, _ = load_checkpoint(path, self.dataset)
+            trainer, meta, extra = load_session(path, self.dataset)
+            try:
+                runs = runs_from_arrays(extra, meta.get("runs", []))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"{path}: damaged run list ({exc})") from None
+            reserve_run_ids(max([r.run_id for r in runs] + [0]))
             if self._probes:
                 trainer.set_probes(self._probes)
             self._pins = trainer.pins
+            self._drawn_pins = list(trainer.drawn_pins)
         else:
             net, meta = load_model(path)
             check_fits_data(net, self.dataset.n_features, self.dataset.n_classes, path, self.dataset.source)
@@ -349,6 +393,11 @@ class TrainingWorker(QObject):
             trainer.set_pins(self._pins)
         if self.state == State.TRAINING:
             self._set_state(State.PAUSED)
+        if runs is None:
+            self._archive_current()
+        else:  # a session brings its own run list
+            self.runs = runs
+            self.runs_changed.emit(tuple(self.runs))
         self.trainer = trainer
         trainer.evaluate_test()
         self.config_applied.emit(trainer.config)
