@@ -139,3 +139,19 @@ def mnist_subset_dir(mnist, tmp_path) -> Callable[..., Path]:
         return write_mnist_subset(tmp_path / name, mnist, n_train, n_test, gz=gz)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def isolated_app_settings(request):
+    """Each test gets its own settings and app-data folder, so what one test's window remembers
+    (last configuration, layout, recent files, autosaves) never leaks into another test."""
+    try:
+        from PyQt6.QtCore import QCoreApplication, QStandardPaths
+    except ImportError:  # engine-only environments
+        yield
+        return
+    QStandardPaths.setTestModeEnabled(True)
+    previous = QCoreApplication.applicationName()
+    QCoreApplication.setApplicationName(f"softmax-visualizer-test-{os.getpid()}-{abs(hash(request.node.nodeid))}")
+    yield
+    QCoreApplication.setApplicationName(previous)

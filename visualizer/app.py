@@ -23,7 +23,8 @@ from nn.config import PRESETS
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="softmax-visualizer",
                                      description="Watch a from-scratch softmax network learn MNIST.")
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="fast", help="starting configuration")
+    parser.add_argument("--preset", choices=sorted(PRESETS),
+                        help="starting configuration (default: the settings of the last session, else fast)")
     parser.add_argument("--data-dir", help="folder with the four MNIST-format IDX files (default: bundled MNIST)")
     parser.add_argument("--autostart", action="store_true", help="start training as soon as the data is loaded")
     parser.add_argument("--quit-after", type=float, metavar="SECONDS",

@@ -145,11 +145,12 @@ class MainWindow(QMainWindow):
 
     snapshot_shown = pyqtSignal(object)  # after every panel has rendered a snapshot (tests, scripts)
 
-    def __init__(self, preset: str = "fast", data=None, autostart: bool = False, ask_to_save: bool = True,
+    def __init__(self, preset: str | None = None, data=None, autostart: bool = False, ask_to_save: bool = True,
                  autosave: bool = True):
-        """``data``: a folder of MNIST-format files, None for the bundled MNIST, or a Dataset.
-        ``ask_to_save``: offer to save unsaved progress on quit. ``autosave``: keep a crash-safe copy
-        of the session in the user's data folder every few minutes.
+        """``preset``: the starting configuration; None restores the last session's settings (or
+        'fast' the first time). ``data``: a folder of MNIST-format files, None for the bundled MNIST,
+        or a Dataset. ``ask_to_save``: offer to save unsaved progress on quit. ``autosave``: keep a
+        crash-safe copy of the session in the user's data folder every few minutes.
         """
         super().__init__()
         self.setWindowTitle("Softmax Visualizer")
@@ -167,7 +168,10 @@ class MainWindow(QMainWindow):
         self.settings = QSettings()
 
         self.controls = ControlPanel()
-        if preset != "fast":
+        remembered = self._remembered_config() if preset is None else None
+        if remembered is not None:
+            self.controls.show_config(remembered)
+        elif preset not in (None, "fast"):
             self.controls.load_preset(preset)
         self.loss_panel = LossPanel()
         self.accuracy_panel = AccuracyPanel()
@@ -182,6 +186,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self._default_layout = self.saveState()
+        self._restore_window_settings()
         self._start_worker(data)
         self._wire_controls()
         self._autosave_path = app_data_dir() / "autosave-session.npz"
@@ -316,6 +321,38 @@ class MainWindow(QMainWindow):
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("&Keyboard shortcuts", self._show_shortcuts))
         help_menu.addAction(self._action("&About", self._about))
+
+    # -- remembered settings ------------------------------------------------------------------
+    def _remembered_config(self):
+        import json
+
+        from nn.config import TrainConfig, validate
+
+        text = self.settings.value("last_config", "")
+        if not text:
+            return None
+        try:
+            return validate(TrainConfig.from_dict(json.loads(text)))
+        except (ValueError, TypeError):
+            return None  # settings from another version, or edited by hand: start from the preset
+
+    def _restore_window_settings(self) -> None:
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.settings.value("window_state")
+        if state is not None:
+            self.restoreState(state)
+
+    def _remember_window_settings(self) -> None:
+        import json
+
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("window_state", self.saveState())
+        config = self.controls.current_config()
+        if config is not None:
+            self.settings.setValue("last_config", json.dumps(config.to_dict()))
+        self.settings.sync()
 
     def restore_default_layout(self) -> None:
         self.restoreState(self._default_layout)
@@ -619,6 +656,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._closing = True
+        self._remember_window_settings()
         self._autosave_timer.stop()
         self.worker.request_stop()
         self.cmd_shutdown.emit()
