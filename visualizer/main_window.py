@@ -19,7 +19,9 @@ from PyQt6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLab
 from nn import __version__
 
 from .controls import ControlPanel
+from .panels.activations import ActivationsPanel
 from .panels.class_probs import ClassProbabilityPanel
+from .panels.learning import LearningPanel
 from .panels.curves import AccuracyPanel, LossPanel
 from .panels.weights import WeightsPanel
 from .worker import State, TrainingWorker
@@ -178,8 +180,12 @@ class MainWindow(QMainWindow):
         self.class_panel = ClassProbabilityPanel()
         self.weights_panel = WeightsPanel()
         # Panels that show the data's digits are created once it has loaded.
+        self.activations_panel = ActivationsPanel()
+        self.learning_panel = LearningPanel()
         self.softmax_panel = self.gallery = self.confusion_panel = self.pins_panel = None
-        self.softmax_slot, self.gallery_slot, self.confusion_slot, self.pins_slot = (DataSlot() for _ in range(4))
+        self.drawing_panel = self.map_panel = None
+        (self.softmax_slot, self.gallery_slot, self.confusion_slot, self.pins_slot, self.drawing_slot,
+         self.map_slot) = (DataSlot() for _ in range(6))
         self.banner = MessageBanner()
         self._build_central()
         self._build_docks()
@@ -240,6 +246,13 @@ class MainWindow(QMainWindow):
         weights = self._dock("weights", "Weights", self.weights_panel, "The first layer's weights as images")
         mistakes = self._dock("mistakes", "Mistakes", self.gallery_slot, "The digits the network gets wrong")
         pins = self._dock("pins", "Pinned digits", self.pins_slot, "Digits you pinned, tracked while training")
+        draw = self._dock("draw", "Draw a digit", self.drawing_slot,
+                          "Draw a digit and see what the network makes of it, live")
+        activations = self._dock("activations", "Activations", self.activations_panel,
+                                 "From pixels to softmax: hidden activations for the selected or drawn digit")
+        learning = self._dock("learning", "Learning signals", self.learning_panel,
+                              "Is it still learning? Gradient norms, update ratios, dead units, weights")
+        pca = self._dock("pca", "PCA map", self.map_slot, "The last hidden layer's view of the test digits, in 2-D")
 
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -250,6 +263,11 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(classes, confusion)
         self.tabifyDockWidget(weights, mistakes)
         self.tabifyDockWidget(mistakes, pins)
+        self.tabifyDockWidget(softmax, draw)
+        self.tabifyDockWidget(confusion, activations)
+        self.tabifyDockWidget(activations, learning)
+        self.tabifyDockWidget(pins, pca)
+        softmax.raise_()
         classes.raise_()
         weights.raise_()
         self.resizeDocks([controls], [300], Qt.Orientation.Horizontal)
@@ -358,6 +376,7 @@ class MainWindow(QMainWindow):
         self.restoreState(self._default_layout)
         for dock in self.docks.values():
             dock.show()
+        self.docks["softmax"].raise_()
         self.docks["class_probs"].raise_()
         self.docks["weights"].raise_()
 
@@ -436,13 +455,17 @@ class MainWindow(QMainWindow):
 
     # -- selection and pins ---------------------------------------------------------------------
     def select_digit(self, index: int, source: str = "test") -> None:
-        """Show a digit everywhere: the softmax panel shows test digits."""
+        """Show a digit everywhere: the softmax panel, the activations, the map and the gallery."""
         if source != "test":
             self.statusBar().showMessage("The softmax panel shows test digits; this is a training digit.", 4000)
             return
         if self.softmax_panel is not None:
             self.softmax_panel.select_digit(index)
             self.docks["softmax"].raise_()
+        if self.map_panel is not None:
+            self.map_panel.select_index(index)
+        if self.gallery is not None and index in self.gallery.shown_indices():
+            self.gallery.select_index(index)
 
     def pin_digit(self, index: int) -> None:
         from nn.trainer import MAX_PINS
@@ -457,13 +480,31 @@ class MainWindow(QMainWindow):
         self.docks["pins"].raise_()
 
     def set_pins(self, indices) -> None:
-        self.pins = [int(i) for i in indices]
+        """Pinned digits: test digits (index >= 0) and drawings (-1, -2, ...) left pinned."""
+        indices = [int(i) for i in indices]
+        drawn_now = [p.index for p in self.last_snapshot.pins if p.index < 0] if self.last_snapshot else []
+        for pin_id in sorted(drawn_now):  # most negative first, so the others keep their ids
+            if pin_id not in indices:
+                self.cmd_unpin_drawn.emit(pin_id)
+        self.pins = [i for i in indices if i >= 0]
         self.cmd_pins.emit(list(self.pins))
+
+    def _pin_drawing(self, image, label: int) -> None:
+        from nn.trainer import MAX_PINS
+
+        pinned = len(self.last_snapshot.pins) if self.last_snapshot else 0
+        if pinned >= MAX_PINS:
+            self.statusBar().showMessage(f"At most {MAX_PINS} digits can be pinned: unpin one first.", 4000)
+            return
+        self.cmd_pin_drawn.emit(image, int(label))
+        self.docks["pins"].raise_()
 
     # -- worker events ---------------------------------------------------------------------------
     def _on_data_loaded(self, dataset) -> None:
         from .panels.confusion import ConfusionMatrixPanel
+        from .panels.drawing import DrawingPanel
         from .panels.gallery import MistakesGallery
+        from .panels.pca_map import ActivationMapPanel
         from .panels.pins import PinnedDigitsPanel
         from .panels.softmax import SoftmaxPanel
 
@@ -472,9 +513,16 @@ class MainWindow(QMainWindow):
         self.gallery = MistakesGallery(dataset)
         self.confusion_panel = ConfusionMatrixPanel(dataset)
         self.pins_panel = PinnedDigitsPanel(dataset)
+        self.drawing_panel = DrawingPanel(dataset)
+        self.map_panel = ActivationMapPanel(dataset)
         for slot, panel in ((self.softmax_slot, self.softmax_panel), (self.gallery_slot, self.gallery),
-                            (self.confusion_slot, self.confusion_panel), (self.pins_slot, self.pins_panel)):
+                            (self.confusion_slot, self.confusion_panel), (self.pins_slot, self.pins_panel),
+                            (self.drawing_slot, self.drawing_panel), (self.map_slot, self.map_panel)):
             slot.install(panel)
+        self.drawing_panel.drawing_changed.connect(self.cmd_drawn)
+        self.drawing_panel.pin_requested.connect(self._pin_drawing)
+        self.map_panel.digit_selected.connect(self.select_digit)
+        self.map_panel.refresh_requested.connect(self.cmd_map)
         self.softmax_panel.digit_changed.connect(lambda index: self.cmd_probes.emit([index]))
         self.gallery.digit_selected.connect(self.select_digit)
         self.gallery.pin_requested.connect(self.pin_digit)
@@ -502,7 +550,8 @@ class MainWindow(QMainWindow):
 
     def _panels(self):
         panels = [self.loss_panel, self.accuracy_panel, self.class_panel, self.weights_panel,
-                  self.softmax_panel, self.gallery, self.confusion_panel, self.pins_panel]
+                  self.activations_panel, self.learning_panel, self.softmax_panel, self.gallery,
+                  self.confusion_panel, self.pins_panel, self.drawing_panel, self.map_panel]
         return [p for p in panels if p is not None]
 
     def _on_snapshot_available(self) -> None:

@@ -40,11 +40,13 @@ class _PinRow(QtWidgets.QWidget):
         thumb.setPixmap(panel.thumbnail(index))
         thumb.setFixedSize(THUMB + 2, THUMB + 2)
         thumb.setStyleSheet("border: 1px solid #cccccc;")
-        thumb.setToolTip(f"Test digit #{index}")
-        self.name = QtWidgets.QLabel(f"#{index} <span style='color:{style.MUTED}'>(true {label})</span>")
+        what = f"Test digit #{index}" if index >= 0 else f"Your drawing {-index}"
+        thumb.setToolTip(what)
+        title = f"#{index}" if index >= 0 else f"drawing {-index}"
+        self.name = QtWidgets.QLabel(f"{title} <span style='color:{style.MUTED}'>(true {label})</span>")
         self.name.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.name.setFont(style.small_font(8))
-        self.name.setToolTip(f"Test digit #{index}, true class {label}")
+        self.name.setToolTip(f"{what}, true class {label}")
         self.prob = QtWidgets.QLabel("–")
         self.prob.setFont(style.small_font(9, bold=True))
         self.prob.setToolTip(f"The network's latest probability for class {label} (the true class)")
@@ -162,6 +164,8 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
             return
         self._key = key
         indices = tuple(pc.index for pc in pins)
+        # Drawn digits (negative indices) bring their own pixels.
+        self._drawn = {pc.index: pc.image for pc in pins if pc.image is not None}
         if indices != self._pins:
             self._set_pins(indices, {pc.index: pc.label for pc in pins})
         for pc in pins:
@@ -199,9 +203,16 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
 
     # -- rendering -------------------------------------------------------------------------------
     def thumbnail(self, index: int) -> QtGui.QPixmap:
-        pixmap = self._pixmaps.get(index)
+        pixmap = self._pixmaps.get(index) if index >= 0 else None  # drawn pins renumber: no cache
         if pixmap is None:
-            pixels = np.ascontiguousarray(255 - self.dataset.test_images[index], dtype=np.uint8)
+            if index >= 0:
+                gray = self.dataset.test_images[index]
+            else:
+                drawn = getattr(self, "_drawn", {}).get(index)
+                shape = self.dataset.image_shape
+                gray = (np.zeros(shape) if drawn is None
+                        else np.clip(np.asarray(drawn).reshape(shape) * 255, 0, 255))
+            pixels = np.ascontiguousarray(255 - gray, dtype=np.uint8)
             h, w = pixels.shape[:2]
             image = QtGui.QImage(pixels.data, w, h, w, QtGui.QImage.Format.Format_Grayscale8)
             image = image.scaled(THUMB, THUMB, QtCore.Qt.AspectRatioMode.KeepAspectRatio,
@@ -209,7 +220,8 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
             pixmap = QtGui.QPixmap.fromImage(image)
             if len(self._pixmaps) > 64:
                 self._pixmaps.clear()
-            self._pixmaps[index] = pixmap
+            if index >= 0:
+                self._pixmaps[index] = pixmap
         return pixmap
 
     def _set_pins(self, indices: tuple[int, ...], labels: dict[int, int] | None = None) -> None:
@@ -224,7 +236,7 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
         self._pins = tuple(indices)
         for k, index in enumerate(indices):
             color = PIN_COLORS[k % len(PIN_COLORS)]
-            label = labels[index] if labels else int(self.dataset.test_y[index])
+            label = labels[index] if labels and index in labels else int(self.dataset.test_y[index])
             row = _PinRow(self, index, label, color)
             self.rows_layout.insertWidget(k, row)
             self._rows[index] = row
