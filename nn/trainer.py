@@ -294,8 +294,8 @@ class Trainer:
                        np.empty((size, self.train_Y.shape[1]), self.train_Y.dtype))
             self._batch_buffers[size] = buffers
         x, Y = buffers
-        np.take(self.train_x, idx, axis=0, out=x)
-        np.take(self.train_Y, idx, axis=0, out=Y)
+        np.take(self.train_x, idx, axis=0, out=x, mode="clip")  # "raise" would copy twice
+        np.take(self.train_Y, idx, axis=0, out=Y, mode="clip")
         return x, Y, self.train_y[idx]
 
     def step(self) -> float | None:
