@@ -269,11 +269,11 @@ class ActivationsPanel(QtWidgets.QWidget):
         self.tile_image.setImage(rgb, autoLevels=False, levels=(0, 255))
         for i, text in enumerate(self.tile_texts):
             if i >= k:
-                text.setText("")
+                self._set_text(text, "")
             elif hidden:
-                text.setText(f"unit {units[i]}\na={detail.hidden[0][units[i]]:.1f}")
+                self._set_text(text, f"unit {units[i]}\na={detail.hidden[0][units[i]]:.1f}")
             else:
-                text.setText(f"class {units[i]}\np={detail.probs[units[i]] * 100:.0f} %")
+                self._set_text(text, f"class {units[i]}\np={detail.probs[units[i]] * 100:.0f} %")
 
         # hidden layers
         self.cells = [np.asarray(a) for a in detail.hidden]
@@ -284,9 +284,9 @@ class ActivationsPanel(QtWidgets.QWidget):
             active = float(np.count_nonzero(np.asarray(a) > 0)) / max(len(a), 1)
             name = f"layer {i + 1}: {len(a)} units"
             if activation == "relu":
-                label.setText(f"{name} · {active * 100:.0f} % active · max a = {float(np.max(a, initial=0)):.3g}")
+                self._set_text(label, f"{name} · {active * 100:.0f} % active · max a = {float(np.max(a, initial=0)):.3g}")
             else:
-                label.setText(f"{name} · a in {float(np.min(a)):.2f} … {float(np.max(a)):.2f}")
+                self._set_text(label, f"{name} · a in {float(np.min(a)):.2f} … {float(np.max(a)):.2f}")
         if hidden:
             self.legend_text.setText("0 … layer max" if activation == "relu" else scale_text)
 
@@ -297,11 +297,19 @@ class ActivationsPanel(QtWidgets.QWidget):
         brushes = [self._bar_brush] * len(probs)
         brushes[predicted] = self._top_brush
         self.bars.setOpts(height=probs * 100, brushes=brushes)
-        self.softmax_label.setText(f"softmax output · predicted <b>{predicted}</b> ({probs[predicted] * 100:.0f} %)")
+        self._set_text(self.softmax_label,
+                       f"softmax output · predicted <b>{predicted}</b> ({probs[predicted] * 100:.0f} %)")
+
+    def _set_text(self, item, text: str) -> None:
+        """setText only when the text changes (a LabelItem re-lays its row on every call)."""
+        if self._texts.get(id(item)) != text:
+            self._texts[id(item)] = text
+            item.setText(text)
 
     def _build(self, structure) -> None:
         layer_sizes, activation, shape = structure
         self._structure = structure
+        self._texts: dict[int, str] = {}
         g = self.graphics
         g.clear()
         hidden = list(layer_sizes[1:-1])

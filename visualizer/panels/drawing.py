@@ -29,6 +29,7 @@ from . import style
 PAD_SIZE = 280  # pixels of the drawing (10x the MNIST frame)
 DEFAULT_BRUSH = 22  # stroke width on the pad: ~2 px after scaling into MNIST's 20 px box
 EMIT_INTERVAL_S = 0.05  # at most ~20 inputs per second during a stroke
+MIN_RENDER_INTERVAL_S = 0.1  # the prediction re-renders at most ~10 times per second
 INPUT_ZOOM = 4  # the 28x28 input is shown 4x enlarged, crisp
 
 _TOOLTIP = ("Draw a digit with the mouse or a pen. It is turned into an MNIST-like 28x28 input "
@@ -303,6 +304,11 @@ class DrawingPanel(QtWidgets.QWidget):
         self._emit_timer = QtCore.QTimer(self)
         self._emit_timer.setSingleShot(True)
         self._emit_timer.timeout.connect(self._emit_input)
+        self._last_render = -math.inf
+        self._pending: Snapshot | None = None
+        self._render_timer = QtCore.QTimer(self)
+        self._render_timer.setSingleShot(True)
+        self._render_timer.timeout.connect(self._render_pending)
         self._show_input()
         self._show_probs(None)
 
@@ -340,12 +346,25 @@ class DrawingPanel(QtWidgets.QWidget):
 
     def clear(self) -> None:
         """A new run: keep the drawing (the trainer keeps it too), forget the old network's output."""
+        self._render_timer.stop()
+        self._pending = None
+        self._detail = None
         self._show_probs(None)
 
     def show_snapshot(self, snap: Snapshot) -> None:
         detail = snap.drawn
         if detail is self._detail:
             return
+        urgent = self._probs is None or detail is None or snap.finished or snap.diverged is not None
+        if not urgent and time.monotonic() - self._last_render < MIN_RENDER_INTERVAL_S:
+            self._pending = snap  # draw it later unless a newer snapshot comes first
+            if not self._render_timer.isActive():
+                wait = MIN_RENDER_INTERVAL_S - (time.monotonic() - self._last_render)
+                self._render_timer.start(max(1, int(wait * 1000)))
+            return
+        self._render_timer.stop()
+        self._pending = None
+        self._last_render = time.monotonic()
         self._detail = detail
         if self._input is None:
             return  # the pad is blank: an older drawing's output is not shown
@@ -356,6 +375,11 @@ class DrawingPanel(QtWidgets.QWidget):
         if self._probs is not None and np.array_equal(detail.probs, self._probs):
             return
         self._show_probs(np.array(detail.probs, dtype=np.float64))
+
+    def _render_pending(self) -> None:
+        snap, self._pending = self._pending, None
+        if snap is not None:
+            self.show_snapshot(snap)
 
     # -- drawing -----------------------------------------------------------------------------------
     def _stroke_moved(self) -> None:
