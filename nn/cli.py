@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--init", choices=list(INITS))
     train.add_argument("--lr", type=_typed(parse_positive_float, "learning rate"))
     train.add_argument("--momentum", type=float)
+    train.add_argument("--lr-decay", type=float, help="multiply the learning rate by this per epoch (default 1: none)")
     train.add_argument("--l2", type=float)
     train.add_argument("--batch-size", type=_typed(parse_batch_size), default=argparse.SUPPRESS,
                        help="samples per step, or 'full' for full-batch gradient descent")
@@ -82,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     config = PRESETS[args.preset or "tutorial"]
     overrides = {name: getattr(args, name) for name in
-                 ("hidden", "activation", "optimizer", "init", "lr", "momentum", "l2", "seed", "dtype")
+                 ("hidden", "activation", "optimizer", "init", "lr", "lr_decay", "momentum", "l2", "seed", "dtype")
                  if getattr(args, name) is not None}
     if hasattr(args, "batch_size"):
         overrides["batch_size"] = args.batch_size
@@ -126,6 +127,8 @@ def _resume(args) -> Trainer:
         trainer.set_run_length(args.epochs, args.iterations)
     if args.lr is not None:
         trainer.set_lr(args.lr)
+    if args.lr_decay is not None:
+        trainer.set_lr_decay(args.lr_decay)
     if args.momentum is not None:
         trainer.set_momentum(args.momentum)
     if hasattr(args, "batch_size"):

@@ -35,6 +35,7 @@ class TrainConfig:
     dtype: str = "float32"
     init: str = "auto"
     l2: float = 0.0
+    lr_decay: float = 1.0  # the learning rate is multiplied by this once per epoch (smoothly)
 
     def replace(self, **changes) -> "TrainConfig":
         return replace(self, **changes)
@@ -63,7 +64,8 @@ class TrainConfig:
         layers = "-".join(str(h) for h in self.hidden) or "no hidden layer"
         act = f" {self.activation}" if self.hidden else ""
         batch = "full batch" if self.batch_size is None else f"batch {self.batch_size}"
-        return f"{layers}{act} · {self.optimizer} · lr {format_number(self.lr)} · {batch}"
+        decay = f" (x{format_number(self.lr_decay)}/epoch)" if self.lr_decay != 1 else ""
+        return f"{layers}{act} · {self.optimizer} · lr {format_number(self.lr)}{decay} · {batch}"
 
 
 PRESETS: dict[str, TrainConfig] = {
@@ -181,6 +183,8 @@ def validate(config: TrainConfig, n_features: int | None = None, n_classes: int 
         raise ConfigError(f"learning rate: must be a finite number greater than 0, got {config.lr}")
     if not (math.isfinite(config.momentum) and 0 <= config.momentum < 1):
         raise ConfigError(f"momentum: must be in [0, 1), got {config.momentum}")
+    if not (math.isfinite(config.lr_decay) and 0 < config.lr_decay <= 1):
+        raise ConfigError(f"learning-rate decay: must be in (0, 1] (1 = no decay), got {config.lr_decay}")
     if not (math.isfinite(config.l2) and config.l2 >= 0):
         raise ConfigError(f"L2: must be a finite number >= 0, got {config.l2}")
     if not isinstance(config.seed, int) or isinstance(config.seed, bool) or not 0 <= config.seed < 2**32:

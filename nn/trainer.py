@@ -208,6 +208,19 @@ class Trainer:
             if hasattr(self.optimizer, "momentum"):
                 self.optimizer.momentum = float(momentum)
 
+    def set_lr_decay(self, decay: float) -> None:
+        validate(self.config.replace(lr_decay=float(decay)))
+        if float(decay) != self.config.lr_decay:
+            self._record("lr decay", self.config.lr_decay, float(decay))
+            self.config = self.config.replace(lr_decay=float(decay))
+
+    @property
+    def current_lr(self) -> float:
+        """The learning rate in effect now: the configured one, decayed per epoch if asked."""
+        if self.config.lr_decay == 1:
+            return self.config.lr
+        return self.config.lr * self.config.lr_decay ** (self.samples_seen / self.n_train)
+
     def set_batch_size(self, batch_size: int | None) -> None:
         candidate = self.config.replace(batch_size=batch_size)
         validate(candidate, self.dataset.n_features, self.dataset.n_classes, self.n_train)
@@ -309,6 +322,7 @@ class Trainer:
             loss, correct = self.net.loss_and_gradients(x, Y, labels, self.config.l2)
             exploded = not math.isfinite(loss) or loss > self.divergence_loss
             if not exploded:
+                self.optimizer.lr = self.current_lr
                 record = x is self.train_x or (self.step_count + 1) % STATS_EVERY == 0
                 before = self._gradient_norms() if record else None
                 self.optimizer.step(self.net.params, self.net.grads)

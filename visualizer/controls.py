@@ -174,6 +174,7 @@ class ControlPanel(QWidget):
     reset_requested = pyqtSignal(object)  # TrainConfig from the fields
     structure_edited = pyqtSignal(object)  # TrainConfig, when a structural field changed validly
     lr_changed = pyqtSignal(float)
+    lr_decay_changed = pyqtSignal(float)
     momentum_changed = pyqtSignal(float)
     batch_size_changed = pyqtSignal(object)  # int or None (full batch)
     run_length_changed = pyqtSignal(object, object)  # epochs, iterations
@@ -261,6 +262,13 @@ class ControlPanel(QWidget):
         live_form = self._form(live)
         self.lr = LearningRateControl()
         self._add(live_form, "lr", "Learning rate", self.lr, "Step size of gradient descent; applies at once")
+        self.lr_decay = QDoubleSpinBox()
+        self.lr_decay.setRange(0.05, 1.0)
+        self.lr_decay.setSingleStep(0.05)
+        self.lr_decay.setDecimals(2)
+        self.lr_decay.setKeyboardTracking(False)
+        self._add(live_form, "lr_decay", "LR decay / epoch", self.lr_decay,
+                  "The learning rate is multiplied by this once per epoch (smoothly). 1 = constant. Applies live.")
         self.batch = QComboBox()
         self.batch.setEditable(True)
         self.batch.addItems(["full", "32", "64", "128", "256", "512", "1024"])
@@ -305,6 +313,7 @@ class ControlPanel(QWidget):
         self.lr.validity_changed.connect(lambda message: self._set_error("lr", message))
         self.batch.currentTextChanged.connect(lambda _: self._edited("batch"))
         self.momentum.valueChanged.connect(lambda _: self._edited("momentum"))
+        self.lr_decay.valueChanged.connect(lambda _: self._edited("lr_decay"))
         self.length_value.textChanged.connect(lambda _: self._edited("length"))
         self.length_unit.currentIndexChanged.connect(lambda _: self._edited("length"))
 
@@ -361,6 +370,7 @@ class ControlPanel(QWidget):
         config = base.replace(hidden=values["hidden"], activation=self.activation.currentText(),
                               optimizer=self.optimizer.currentData(), seed=values["seed"],
                               lr=self.lr.value(), momentum=self.momentum.value(),
+                              lr_decay=round(self.lr_decay.value(), 4),
                               batch_size=values["batch_size"], epochs=values["epochs"],
                               iterations=values["iterations"])
         if config.hidden != base.hidden or config.activation != base.activation:
@@ -401,6 +411,8 @@ class ControlPanel(QWidget):
             self.lr_changed.emit(config.lr)
         elif name == "momentum" and config.momentum != self._applied.momentum:
             self.momentum_changed.emit(config.momentum)
+        elif name == "lr_decay" and config.lr_decay != self._applied.lr_decay:
+            self.lr_decay_changed.emit(config.lr_decay)
         elif name == "batch" and config.batch_size != self._applied.batch_size:
             self.batch_size_changed.emit(config.batch_size)
         elif name == "length" and (config.epochs, config.iterations) != (self._applied.epochs, self._applied.iterations):
@@ -455,6 +467,7 @@ class ControlPanel(QWidget):
         self.lr.set_value(config.lr)
         self.batch.setCurrentText("full" if config.batch_size is None else str(config.batch_size))
         self.momentum.setValue(config.momentum)
+        self.lr_decay.setValue(config.lr_decay)
         if config.epochs is not None:
             self.length_unit.setCurrentText("epochs")
             self.length_value.setText(format_number(config.epochs))

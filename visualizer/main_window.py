@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
     cmd_pause = pyqtSignal()
     cmd_step = pyqtSignal()
     cmd_lr = pyqtSignal(float)
+    cmd_lr_decay = pyqtSignal(float)
     cmd_momentum = pyqtSignal(float)
     cmd_batch = pyqtSignal(object)
     cmd_length = pyqtSignal(object, object)
@@ -407,7 +408,7 @@ class MainWindow(QMainWindow):
         self.training_thread.finished.connect(self.worker.deleteLater)
         w = self.worker
         for signal, slot in ((self.cmd_load, w.load_data), (self.cmd_reset, w.reset), (self.cmd_start, w.start),
-                             (self.cmd_pause, w.pause), (self.cmd_step, w.step), (self.cmd_lr, w.set_lr),
+                             (self.cmd_pause, w.pause), (self.cmd_step, w.step), (self.cmd_lr, w.set_lr), (self.cmd_lr_decay, w.set_lr_decay),
                              (self.cmd_momentum, w.set_momentum), (self.cmd_batch, w.set_batch_size),
                              (self.cmd_length, w.set_run_length), (self.cmd_probes, w.set_probes),
                              (self.cmd_pins, w.set_pins), (self.cmd_eval_train, w.evaluate_train),
@@ -436,6 +437,7 @@ class MainWindow(QMainWindow):
         c.reset_requested.connect(self._reset)
         c.structure_edited.connect(self._structure_edited)
         c.lr_changed.connect(self.cmd_lr)
+        c.lr_decay_changed.connect(self.cmd_lr_decay)
         c.momentum_changed.connect(self.cmd_momentum)
         c.batch_size_changed.connect(self.cmd_batch)
         c.run_length_changed.connect(self.cmd_length)

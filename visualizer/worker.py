@@ -222,6 +222,13 @@ class TrainingWorker(QObject):
 
     @pyqtSlot(float)
     @_guarded
+    def set_lr_decay(self, decay: float) -> None:
+        if self.trainer is not None:
+            self.trainer.set_lr_decay(decay)
+            self._publish(force=self.state != State.TRAINING)
+
+    @pyqtSlot(float)
+    @_guarded
     def set_momentum(self, momentum: float) -> None:
         if self.trainer is not None:
             self.trainer.set_momentum(momentum)
