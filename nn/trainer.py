@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from .blas import use_training_threads
 from .config import ConfigError, TrainConfig, format_number, validate
 from .history import Curve, MetricHistory, SeriesHistory
 from .inspection import (ActivationMap, DigitDetail, LearningStats, activation_map, digit_detail,
@@ -139,6 +140,7 @@ class Snapshot:
 class Trainer:
     def __init__(self, dataset: "Dataset", config: TrainConfig, probe_indices: Sequence[int] = ()):
         validate(config, dataset.n_features, dataset.n_classes, len(dataset.train_y))
+        use_training_threads()
         self.dataset = dataset
         self.config = config
         self.run_id = _next_run_id()

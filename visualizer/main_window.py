@@ -408,7 +408,8 @@ class MainWindow(QMainWindow):
         self.training_thread.finished.connect(self.worker.deleteLater)
         w = self.worker
         for signal, slot in ((self.cmd_load, w.load_data), (self.cmd_reset, w.reset), (self.cmd_start, w.start),
-                             (self.cmd_pause, w.pause), (self.cmd_step, w.step), (self.cmd_lr, w.set_lr), (self.cmd_lr_decay, w.set_lr_decay),
+                             (self.cmd_pause, w.pause), (self.cmd_step, w.step), (self.cmd_lr, w.set_lr),
+                             (self.cmd_lr_decay, w.set_lr_decay),
                              (self.cmd_momentum, w.set_momentum), (self.cmd_batch, w.set_batch_size),
                              (self.cmd_length, w.set_run_length), (self.cmd_probes, w.set_probes),
                              (self.cmd_pins, w.set_pins), (self.cmd_eval_train, w.evaluate_train),
@@ -522,6 +523,8 @@ class MainWindow(QMainWindow):
                             (self.drawing_slot, self.drawing_panel), (self.map_slot, self.map_panel)):
             slot.install(panel)
         self.drawing_panel.drawing_changed.connect(self.cmd_drawn)
+        self.drawing_panel.drawing_changed.connect(
+            lambda image: image is not None and self.activations_panel.set_source("drawn"))
         self.drawing_panel.pin_requested.connect(self._pin_drawing)
         self.map_panel.digit_selected.connect(self.select_digit)
         self.map_panel.refresh_requested.connect(self.cmd_map)
