@@ -40,6 +40,17 @@ class EpochAxis(pg.AxisItem):
         return [f"{v / self.n_train:.4g}" for v in values]
 
 
+def nice_ceiling(x: float) -> float:
+    """The smallest of 1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8 (times a power of ten) that is >= x."""
+    if not x > 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(x))
+    for m in (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if m * power >= x * (1 - 1e-12):
+            return m * power
+    return 10 * power
+
+
 def _format_samples(x: float) -> str:
     return f"{int(round(x)):,}".replace(",", "\u202f")  # thin space: 12 345
 
@@ -49,6 +60,7 @@ class _CurvePanel(QtWidgets.QWidget):
 
     NAME = ""
     UNIT = ""
+    EMPTY_Y_RANGE = (0.0, 1.0)
     DIGITS = 3
     LEGEND_OFFSET = (-10, 10)
     LABEL_HEIGHTS = (0.8, 0.7, 0.6, 0.5)  # event labels, staggered so nearby ones do not overlap
@@ -69,12 +81,21 @@ class _CurvePanel(QtWidgets.QWidget):
         style.axis_label(self.plot, "top", "epochs")
         style.axis_label(self.plot, "left", self.y_label())
         self.plot.getAxis("bottom").enableAutoSIPrefix(True)
-        self.plot.showGrid(x=True, y=True, alpha=style.GRID_ALPHA)
+        # Horizontal grid lines at major ticks only: a full alpha-blended grid costs several ms per
+        # repaint, and the curves repaint with every snapshot.
+        self.plot.showGrid(x=False, y=True, alpha=style.GRID_ALPHA)
+        self.plot.getAxis("left").setStyle(maxTickLevel=0)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
         self.plot.vb.setLimits(xMin=0)
+        # The panel sets the view range itself, in coarse steps: pyqtgraph's auto-range would move
+        # it on every snapshot, and each move re-lays the axes' ticks and repaints twice.
+        self.plot.vb.disableAutoRange()
+        self.plot.vb.sigRangeChangedManually.connect(self._user_moved_view)
+        self._follow = True
+        self._view = None  # (x max, y low, y high) last set
 
         self.legend = self.plot.addLegend(offset=self.LEGEND_OFFSET, labelTextColor=style.FOREGROUND,
                                           brush=pg.mkBrush(255, 255, 255, 210),
@@ -112,6 +133,7 @@ class _CurvePanel(QtWidgets.QWidget):
         self._title = None
         self._n_train = 0
         self._proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved)
+        self.plot.scene().sigMouseClicked.connect(self._mouse_clicked)
         self.clear()
 
     # -- overridable -----------------------------------------------------------------------------
@@ -150,7 +172,9 @@ class _CurvePanel(QtWidgets.QWidget):
         self.epoch_axis.update()
         self._set_title(f"{self.NAME} — no data yet")
         self.readout.setText("")
-        self.plot.enableAutoRange()
+        self._follow = True
+        self._view = None
+        self.plot.setRange(xRange=(0, 1), yRange=self.EMPTY_Y_RANGE, padding=0)
 
     def show_snapshot(self, snap: Snapshot) -> None:
         if len(snap.events) < len(self.event_lines) or len(snap.train_curve) < len(self._train_x):
@@ -174,6 +198,9 @@ class _CurvePanel(QtWidgets.QWidget):
             self.test_item.setData(self._test_x, self._test_y)
             self._set_test_symbols(len(test) <= 30)
 
+        if self._follow:
+            self._update_range()
+
         for event in snap.events[len(self.event_lines):]:
             self._add_event_line(event.samples_seen, event.text)
         if snap.diverged and self.diverged_line is None:
@@ -184,6 +211,47 @@ class _CurvePanel(QtWidgets.QWidget):
         self._set_title(f"{self.NAME} — <span style='color:{style.TRAIN_COLOR}'>train "
                         f"{self._format(self._latest_train(snap))}</span> · "
                         f"<span style='color:{style.TEST_COLOR}'>test {self._format(test_value)}</span>")
+
+    # -- view range ------------------------------------------------------------------------------
+    def _user_moved_view(self, *args) -> None:
+        self._follow = False  # the user zoomed or panned: leave the view alone until double-click
+        self.readout.setText("double-click the plot to follow the run again")
+
+    def _mouse_clicked(self, event) -> None:
+        if event.double() and not self._follow:
+            self._follow = True
+            self._view = None
+            self._update_range()
+
+    def _y_transform(self, values: np.ndarray) -> np.ndarray:
+        return values  # values in view coordinates (log10 on a log axis)
+
+    def _update_range(self) -> None:
+        xs = [a[-1] for a in (self._train_x, self._test_x) if len(a)]
+        ys = [a for a in (self._train_y, self._test_y) if len(a)]
+        if not xs:
+            return
+        x_max = nice_ceiling(max(xs) * 1.03)
+        y = self._y_transform(np.concatenate(ys))
+        y = y[np.isfinite(y)]
+        view = self._view
+        if len(y):
+            lo, hi = float(y.min()), float(y.max())
+            if view is not None and view[1] <= lo and hi <= view[2] and (hi - lo) >= 0.6 * (view[2] - view[1]):
+                lo, hi = view[1], view[2]  # the data still fits well: keep the view (no re-layout)
+            else:
+                margin = max((hi - lo) * 0.06, 1e-3 * max(abs(hi), 1.0))
+                lo, hi = self._clamp_y(lo - margin, hi + margin)
+        elif view is not None:
+            lo, hi = view[1], view[2]
+        else:
+            lo, hi = self.EMPTY_Y_RANGE
+        if view != (x_max, lo, hi):
+            self._view = (x_max, lo, hi)
+            self.plot.setRange(xRange=(0, x_max), yRange=(lo, hi), padding=0)
+
+    def _clamp_y(self, lo: float, hi: float) -> tuple[float, float]:
+        return lo, hi
 
     # -- helpers ---------------------------------------------------------------------------------
     def _set_title(self, text: str) -> None:
@@ -204,8 +272,12 @@ class _CurvePanel(QtWidgets.QWidget):
         self.event_lines.append(line)
 
     def _mark(self, x: float, text: str, pen, color: str, height: float, tooltip: str) -> pg.InfiniteLine:
+        # label right of the line, or left of it near the right edge (so it is not cut off)
+        x_max = self._view[0] if self._view else 0.0
+        side = 1 if x_max and x > 0.7 * x_max else 0
         line = pg.InfiniteLine(pos=float(x), angle=90, movable=False, pen=pen, label=text,
-                               labelOpts={"position": height, "color": color, "anchors": [(0, 0.5), (0, 0.5)],
+                               labelOpts={"position": height, "color": color,
+                                          "anchors": [(side, 0.5), (side, 0.5)],
                                           "movable": False,
                                           "fill": pg.mkBrush(255, 255, 255, 220)})
         line.label.setFont(style.small_font(8))
@@ -256,7 +328,18 @@ class LossPanel(_CurvePanel):
 
     def _set_log(self, on: bool) -> None:
         self.plot.setLogMode(y=on)
-        self.plot.enableAutoRange()
+        self._view = None
+        self._follow = True
+        self._update_range()
+
+    def _y_transform(self, values):
+        if not self.log_check.isChecked():
+            return values
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log10(values)
+
+    def _clamp_y(self, lo, hi):
+        return (lo, hi) if self.log_check.isChecked() else (max(lo, 0.0), hi)
 
     def _values(self, curve) -> np.ndarray:
         return curve.loss
@@ -279,8 +362,13 @@ class AccuracyPanel(_CurvePanel):
                "Blue: accuracy of each training batch. Orange: accuracy on the whole test set.\n"
                "Dashed lines mark hyperparameters changed while training; hover for values.")
 
+    EMPTY_Y_RANGE = (0.0, 100.0)
+
     def y_label(self) -> str:
         return "accuracy (%)"
+
+    def _clamp_y(self, lo, hi):
+        return max(lo, 0.0), min(hi, 101.0)
 
     def _values(self, curve) -> np.ndarray:
         return curve.accuracy * 100.0

@@ -73,8 +73,11 @@ class SoftmaxPanel(QtWidgets.QWidget):
         # -- header: the digit's image beside its description
         self.image_widget = pg.GraphicsLayoutWidget()
         self.image_widget.setBackground(style.BACKGROUND)
-        self.image_widget.ci.setContentsMargins(0, 0, 0, 0)
+        self.image_widget.ci.setContentsMargins(1, 1, 1, 1)
+        self.image_widget.ci.layout.setSpacing(0)
+        self.image_widget.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         self.image_view = self.image_widget.addViewBox(lockAspect=True, enableMouse=False, enableMenu=False)
+        self.image_view.disableAutoRange()
         self.image_view.invertY(True)
         self.image_view.setBorder(pg.mkPen("#bbbbbb"))
         self.image_item = pg.ImageItem(axisOrder="row-major")
@@ -174,7 +177,9 @@ class SoftmaxPanel(QtWidgets.QWidget):
 
     # -- rendering -------------------------------------------------------------------------------
     def _show_image(self) -> None:
-        self.image_item.setImage(self.dataset.test_images[self._index], levels=(0, 255), autoLevels=False)
+        image = self.dataset.test_images[self._index]
+        self.image_item.setImage(image, levels=(0, 255), autoLevels=False)
+        self.image_view.setRange(xRange=(0, image.shape[1]), yRange=(0, image.shape[0]), padding=0)
 
     def _show_probs(self, probs: np.ndarray | None) -> None:
         self._probs = probs

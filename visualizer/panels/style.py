@@ -40,8 +40,9 @@ def pen(color, width: float = 1.5, style: QtCore.Qt.PenStyle = QtCore.Qt.PenStyl
     return p
 
 
-TRAIN_PEN = pen(TRAIN_COLOR, 1.2)
-TEST_PEN = pen(TEST_COLOR, 2.2)
+# Width 1 keeps Qt's fast path for a long antialiased curve (a 1.2 px pen paints ~3x slower).
+TRAIN_PEN = pen(TRAIN_COLOR, 1.0)
+TEST_PEN = pen(TEST_COLOR, 2.0)
 EVENT_PEN = pen(EVENT_COLOR, 1.0, QtCore.Qt.PenStyle.DashLine)
 DIVERGED_PEN = pen(DIVERGED_COLOR, 2.0)
 
