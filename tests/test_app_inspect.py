@@ -20,6 +20,8 @@ def trained_window(qtbot, dataset, steps=12):
     win = MainWindow(data=dataset, ask_to_save=False, autosave=False)
     qtbot.addWidget(win)
     win.show()
+    win.docks["mistakes"].raise_()  # panels in hidden tabs are not rendered
+    win.docks["confusion"].raise_()
     qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)
     for _ in range(steps):
         win.controls.step_action.trigger()
@@ -78,4 +80,19 @@ def test_confusion_cell_filters_the_gallery_and_p_pins(qtbot, small_mnist):
                     and len(win.last_snapshot.pins[0].samples) >= 1, timeout=TIMEOUT_MS)
     assert [c.index for c in win.last_snapshot.pins] == [digit]
     assert win.last_snapshot.pins[0].samples[0] <= win.last_snapshot.samples_seen
+    win.close()
+
+
+def test_hidden_panels_are_not_rendered_and_catch_up_when_shown(qtbot, small_mnist):
+    win = trained_window(qtbot, small_mnist, steps=3)
+    win.docks["weights"].raise_()  # the gallery's tab is now hidden
+    qtbot.waitUntil(lambda: not win._on_screen(win.gallery), timeout=TIMEOUT_MS)
+    shown = []
+    original = win.gallery.show_snapshot
+    win.gallery.show_snapshot = lambda snap: shown.append(snap.step) or original(snap)
+    win.controls.step_action.trigger()
+    qtbot.waitUntil(lambda: win.last_snapshot.step == 4, timeout=TIMEOUT_MS)
+    assert shown == []
+    win.docks["mistakes"].raise_()
+    qtbot.waitUntil(lambda: shown and shown[-1] == 4, timeout=TIMEOUT_MS)
     win.close()

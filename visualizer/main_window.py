@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PyQt6.QtCore import QEventLoop, QSettings, QStandardPaths, QThread, QTimer, Qt, pyqtSignal
+from PyQt6.QtCore import QEventLoop, QPoint, QRect, QSettings, QStandardPaths, QThread, QTimer, Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                              QProgressBar, QPushButton, QScrollArea, QSplitter, QStackedWidget, QVBoxLayout,
@@ -226,8 +226,26 @@ class MainWindow(QMainWindow):
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        dock.visibilityChanged.connect(lambda visible: visible and self._catch_up(dock))
         self.docks[name] = dock
         return dock
+
+    def _on_screen(self, widget: QWidget) -> bool:
+        """Whether a person can see ``widget``: Qt keeps the docks of inactive tabs "visible" but
+        moves them outside the window, so their geometry tells."""
+        if not widget.isVisible():
+            return False
+        if widget.window() is not self:  # a floating dock: its own window
+            return True
+        return self.rect().intersects(QRect(widget.mapTo(self, QPoint(0, 0)), widget.size()))
+
+    def _catch_up(self, dock: QDockWidget) -> None:
+        """Show the latest snapshot in a panel that has just become visible."""
+        widget = dock.widget()
+        panel = widget.panel if isinstance(widget, DataSlot) else widget
+        if isinstance(widget, QScrollArea) or panel is None or self.last_snapshot is None:
+            return
+        panel.show_snapshot(self.last_snapshot)
 
     def _build_docks(self) -> None:
         self.docks: dict[str, QDockWidget] = {}
@@ -568,7 +586,10 @@ class MainWindow(QMainWindow):
                 panel.clear()
         self.last_snapshot = snap
         for panel in self._panels():
-            panel.show_snapshot(snap)
+            # A panel in a hidden tab or a closed dock catches up when it is shown (see _dock):
+            # rendering what nobody sees would only take time from training.
+            if self._on_screen(panel):
+                panel.show_snapshot(snap)
         self._show_counters(snap)
         self.controls.set_progress(snap.step > 0)
         if snap.diverged and self.state == State.DIVERGED:
