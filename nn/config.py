@@ -72,12 +72,10 @@ PRESETS: dict[str, TrainConfig] = {
     # The classic from-scratch tutorial: 784-50-10 sigmoid, full-batch gradient descent.
     "tutorial": TrainConfig(hidden=(50,), activation="sigmoid", optimizer="gd", lr=0.1,
                             batch_size=FULL_BATCH, iterations=1000, epochs=None, seed=1, init="tutorial"),
-    # Mini-batch Adam on a wider ReLU network: first >= 98 % test accuracy after 4.25-4.75 epochs
-    # (seeds 1-3; a few seconds), 98.34 % after 6 for seed 1. Without a learning-rate schedule
-    # smaller networks (256-128) or lr 2e-3 plateau at 97.8-98.0 % with +-0.3 % of batch noise;
-    # 512-256 at lr 1e-3 with batches of 256 plateaus above 98 % and runs efficient GEMMs.
-    "fast": TrainConfig(hidden=(512, 256), activation="relu", optimizer="adam", lr=0.001,
-                        batch_size=256, iterations=None, epochs=6, seed=1, init="he"),
+    # Mini-batch Adam on a ReLU network, the learning rate decaying per epoch: passes 98 % test
+    # accuracy in about 2.5 epochs (a few seconds) and ends above it.
+    "fast": TrainConfig(hidden=(256, 128), activation="relu", optimizer="adam", lr=0.002, lr_decay=0.35,
+                        batch_size=64, iterations=None, epochs=4, seed=1, init="he"),
 }
 
 
