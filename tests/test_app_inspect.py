@@ -96,3 +96,21 @@ def test_hidden_panels_are_not_rendered_and_catch_up_when_shown(qtbot, small_mni
     win.docks["mistakes"].raise_()
     qtbot.waitUntil(lambda: shown and shown[-1] == 4, timeout=TIMEOUT_MS)
     win.close()
+
+
+def test_a_point_on_the_pca_map_selects_that_digit_everywhere(qtbot, small_mnist):
+    win = trained_window(qtbot, small_mnist, steps=4)
+    win.docks["pca"].raise_()
+    win.cmd_map.emit()
+    qtbot.waitUntil(lambda: win.last_snapshot.activation_map is not None
+                    and win.last_snapshot.activation_map.step == 4
+                    and len(win.map_panel.shown_indices()) > 0, timeout=TIMEOUT_MS)
+    k = 7
+    digit = win.map_panel.shown_indices()[k]
+    win.map_panel.click_point(k)
+    assert win.softmax_panel.selected_index == digit
+    qtbot.waitUntil(lambda: digit in win.last_snapshot.probe_indices and win.softmax_panel._probs is not None,
+                    timeout=TIMEOUT_MS)
+    expected = win.worker.trainer.net.predict_proba(small_mnist.test_x[[digit]])[0]
+    np.testing.assert_allclose(win.softmax_panel._probs, expected, rtol=1e-6, atol=1e-7)
+    win.close()
