@@ -97,7 +97,7 @@ def test_live_learning_rate_change_reaches_trainer_and_is_marked(qtbot, window):
     qtbot.keyClicks(spin.lineEdit(), "0.0003")
     qtbot.keyClick(spin.lineEdit(), Qt.Key.Key_Return)
     snap = wait_for_snapshot(qtbot, window, lambda s: len(s.events) > 0)
-    assert snap.events[-1].text == "lr 0.001 -> 0.0003"
+    assert snap.events[-1].text == f"lr {PRESETS['fast'].lr:g} -> 0.0003"
     assert window.worker.trainer.optimizer.lr == pytest.approx(3e-4)
     assert len(window.loss_panel.event_lines) == 1
     assert len(window.accuracy_panel.event_lines) == 1
