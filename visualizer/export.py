@@ -8,12 +8,14 @@ panels. Every file is written atomically (a temporary file next to the target, t
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import math
 import os
 import re
+import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -125,23 +127,85 @@ def export_plot(plot, path: str | os.PathLike, width: int | None = None) -> Path
         image = exporter.export(toBytes=True)
         return write_atomic(path, _image_bytes(image, path))
     exporter = pg.exporters.SVGExporter(source)
+    params = exporter.parameters()
     if width is not None:
-        params = exporter.parameters()
         ratio = params["height"] / params["width"] if params["width"] else 1.0
         params["width"], params["height"] = float(width), float(width) * ratio
-    params = exporter.parameters()
-    svg = exporter.export(toBytes=True).decode("utf-8")
+    try:
+        with _svg_closed_paths_fix():
+            svg = exporter.export(toBytes=True).decode("utf-8")
+    except Exception:  # pyqtgraph's SVG post-processing failed: let Qt write the SVG itself
+        svg = _qt_svg(source, params["width"], params["height"])
     return write_atomic(path, _svg_with_size(svg, params["width"], params["height"]))
 
 
+@contextlib.contextmanager
+def _svg_closed_paths_fix():
+    """pyqtgraph 0.14's SVG exporter cannot parse the "Z" (close path) that recent Qt versions
+    write into path data (pyqtgraph issue #3495). While exporting, closing commands are rewritten
+    as a line back to the subpath's start, which the exporter understands and which draws the same."""
+    module = sys.modules.get("pyqtgraph.exporters.SVGExporter")
+    original = getattr(module, "correctCoordinates", None)
+    if original is None:
+        yield
+        return
+
+    def correct(node, *args, **kwargs):
+        for element in node.getElementsByTagName("path"):
+            d = element.getAttribute("d")
+            if "Z" in d or "z" in d:
+                element.setAttribute("d", _close_as_lines(d))
+        return original(node, *args, **kwargs)
+
+    module.correctCoordinates = correct
+    try:
+        yield
+    finally:
+        module.correctCoordinates = original
+
+
+def _close_as_lines(d: str) -> str:
+    out, start = [], None
+    for token in d.split():
+        closes = token[-1] in "Zz"
+        token = token.rstrip("Zz")
+        if token:
+            if token[0] == "M":
+                start = token[1:]
+            out.append(token)
+        if closes and start is not None:
+            out.append("L" + start)
+    return " ".join(out)
+
+
+def _qt_svg(source, width: float, height: float) -> str:
+    """The plot rendered by Qt's own SVG generator (SVG 1.1, with clipping, where available)."""
+    from PyQt6 import QtSvg
+
+    scene = source if isinstance(source, QtWidgets.QGraphicsScene) else source.scene()
+    rect = scene.sceneRect() if isinstance(source, QtWidgets.QGraphicsScene) else source.sceneBoundingRect()
+    version = getattr(getattr(QtSvg.QSvgGenerator, "SvgVersion", None), "Svg11", None)
+    generator = QtSvg.QSvgGenerator(version) if version is not None else QtSvg.QSvgGenerator()
+    buffer = QtCore.QBuffer()
+    buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    generator.setOutputDevice(buffer)
+    generator.setSize(QtCore.QSize(int(round(width)), int(round(height))))
+    generator.setViewBox(QtCore.QRectF(0, 0, width, height))
+    painter = QtGui.QPainter(generator)
+    try:
+        scene.render(painter, QtCore.QRectF(0, 0, width, height), rect)
+    finally:
+        painter.end()
+    return bytes(buffer.data()).decode("utf-8")
+
+
 def _svg_with_size(svg: str, width: float, height: float) -> str:
-    """pyqtgraph writes only a viewBox; viewers and ``<img>`` want the size too."""
+    """pyqtgraph writes only a viewBox (and Qt a size in mm); viewers and ``<img>`` want pixels."""
     match = re.search(r"<svg\b[^>]*>", svg)
-    if match is None or re.search(r"\swidth\s*=", match.group(0)):
+    if match is None:
         return svg
-    size = f' width="{int(round(width))}px" height="{int(round(height))}px"'
-    tag = match.group(0).replace("viewBox =", "viewBox=")
-    tag = tag[:4] + size + tag[4:]
+    tag = re.sub(r'\s(width|height)\s*=\s*"[^"]*"', "", match.group(0)).replace("viewBox =", "viewBox=")
+    tag = tag[:4] + f' width="{int(round(width))}px" height="{int(round(height))}px"' + tag[4:]
     return svg[: match.start()] + tag + svg[match.end():]
 
 

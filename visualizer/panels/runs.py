@@ -27,7 +27,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from nn.runs import RunRecord, run_labels
+from nn.runs import RunRecord, difference_labels, run_labels
 from nn.trainer import Snapshot
 
 from . import style
@@ -204,6 +204,7 @@ class RunsModel(QtCore.QAbstractTableModel):
             if name == row.record.name or (not row.record.name and name == row.label):
                 return False  # unchanged: keep following what differs
             row.record = row.record.replace(name=name)
+            row.label = name or row.label  # "" = name it by what differs: the panel relabels it
             self.dataChanged.emit(index, index)
             self.rename_edited.emit(row.record.run_id, name)
             return True
@@ -418,12 +419,7 @@ class RunsPanel(QtWidgets.QWidget):
                               "rename; Delete removes the selected runs.")
         self.table.doubleClicked.connect(self._double_clicked)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
-        self.delete_action = QtGui.QAction("Delete run", self.table)
-        self.delete_action.setShortcuts([QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Delete),
-                                         QtGui.QKeySequence(QtCore.Qt.Key.Key_Backspace)])
-        self.delete_action.setShortcutContext(QtCore.Qt.ShortcutContext.WidgetShortcut)
-        self.delete_action.triggered.connect(self.delete_selected)
-        self.table.addAction(self.delete_action)
+        self.table.installEventFilter(self)  # the Delete key deletes the selected runs
 
         # -- buttons and the inline message -----------------------------------------------------
         self.delete_button = QtWidgets.QPushButton("Delete")
@@ -631,9 +627,16 @@ class RunsPanel(QtWidgets.QWidget):
     def _shown(self) -> list[RunRecord]:
         return [r for r in self._all_runs() if not r.hidden]
 
+    def _legend_labels(self, shown: list[RunRecord]) -> list[str]:
+        """run_labels over the shown runs (what differs among them only), falling back to the
+        table's label when nothing sets a run apart from the other shown ones (e.g. it is alone)."""
+        table = self._labels()
+        return [r.name or difference or table.get(r.run_id) or f"run {r.run_id}"
+                for r, difference in zip(shown, difference_labels([r.config for r in shown]))]
+
     def _make_overlay_key(self):
         shown = self._shown()
-        labels = run_labels(shown)
+        labels = self._legend_labels(shown)
         current_id = self._current.run_id if self._current is not None else None
         return tuple((r.run_id, label, r.run_id == current_id or id(r.train_curve), len(r.test_curve) > 0)
                      for r, label in zip(shown, labels))
@@ -653,7 +656,7 @@ class RunsPanel(QtWidgets.QWidget):
             self._overlays = {}
             self.legend.clear()
             shown = self._shown()
-            for record, label in zip(shown, run_labels(shown)):
+            for record, label in zip(shown, self._legend_labels(shown)):
                 text = f"{label} (current)" if record.run_id == current_id else label
                 overlay = _Overlay(self, record, text)
                 self._overlays[record.run_id] = overlay
@@ -737,6 +740,14 @@ class RunsPanel(QtWidgets.QWidget):
         self._runs = tuple(r.replace(name=name) if r.run_id == run_id else r for r in self._runs)
         self.rename_requested.emit(run_id, name)
         QtCore.QTimer.singleShot(0, self._rebuild)
+
+    def eventFilter(self, watched, event) -> bool:
+        if (watched is self.table and event.type() == QtCore.QEvent.Type.KeyPress
+                and event.key() in (QtCore.Qt.Key.Key_Delete, QtCore.Qt.Key.Key_Backspace)
+                and self.table.state() != QtWidgets.QAbstractItemView.State.EditingState):
+            self.delete_selected()
+            return True
+        return super().eventFilter(watched, event)
 
     def _double_clicked(self, index) -> None:
         if index.column() not in (COL["name"], COL["show"]):
