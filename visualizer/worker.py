@@ -16,7 +16,7 @@ import traceback
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
 
 CHUNK_SECONDS = 0.03  # commands take effect within about this long (one step at the least)
-SNAPSHOT_INTERVAL_S = 0.04  # at most 25 snapshots per second
+SNAPSHOT_INTERVAL_S = 0.066  # at most 15 snapshots per second: smooth, and leaves the CPU to training
 MAP_INTERVAL_S = 3.0  # the PCA map refreshes this often while training (and on demand)
 
 
