@@ -122,3 +122,30 @@ def test_autosave_and_recovery_after_a_crash(qtbot, small_mnist):
     other.close()
     win.close()  # the clean exit removes the marker and the autosave
     assert not (folder / "running.marker").exists() and not (folder / "autosave-session.npz").exists()
+
+
+def test_runs_are_kept_at_reset_and_exports_work(qtbot, small_mnist, tmp_path, monkeypatch):
+    import json
+
+    from PyQt6.QtGui import QImage
+
+    win = make_window(qtbot, small_mnist)
+    train_some_steps(qtbot, win, 4)
+    win.controls.lr.set_value(0.0005)
+    win.controls.reset_action.trigger()
+    qtbot.waitUntil(lambda: len(win.worker.runs) == 1 and win.last_snapshot.step == 0, timeout=TIMEOUT_MS)
+    train_some_steps(qtbot, win, 3)
+    assert win.worker.runs[0].steps == 4 and win.worker.runs[0].config.lr != 0.0005
+    paths = iter([str(tmp_path / "loss.svg"), str(tmp_path / "runs.csv"), str(tmp_path / "report")])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (next(paths), ""))
+    win._ask_export_plot(win.loss_panel, "Loss plot")
+    win._ask_export_runs()
+    win._ask_export_report()
+    assert (tmp_path / "loss.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+    rows = (tmp_path / "runs.csv").read_text().splitlines()
+    assert len(rows) == 3  # header, the current run, the earlier run
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["config"]["lr"] == 0.0005
+    assert QImage(str(tmp_path / "report.png")).width() == win.width()
+    assert not win.banner.isVisible()
+    win.close()

@@ -22,6 +22,7 @@ from .controls import ControlPanel
 from .panels.activations import ActivationsPanel
 from .panels.class_probs import ClassProbabilityPanel
 from .panels.learning import LearningPanel
+from .panels.runs import RunsPanel
 from .panels.curves import AccuracyPanel, LossPanel
 from .panels.weights import WeightsPanel
 from .worker import State, TrainingWorker
@@ -140,6 +141,9 @@ class MainWindow(QMainWindow):
     cmd_pin_drawn = pyqtSignal(object, int)
     cmd_unpin_drawn = pyqtSignal(int)
     cmd_map = pyqtSignal()
+    cmd_rename_run = pyqtSignal(int, str)
+    cmd_hide_run = pyqtSignal(int, bool)
+    cmd_delete_run = pyqtSignal(int)
     cmd_save = pyqtSignal(str, str)
     cmd_open = pyqtSignal(str, str)
     cmd_report = pyqtSignal()
@@ -183,6 +187,7 @@ class MainWindow(QMainWindow):
         # Panels that show the data's digits are created once it has loaded.
         self.activations_panel = ActivationsPanel()
         self.learning_panel = LearningPanel()
+        self.runs_panel = RunsPanel()
         self.softmax_panel = self.gallery = self.confusion_panel = self.pins_panel = None
         self.drawing_panel = self.map_panel = None
         (self.softmax_slot, self.gallery_slot, self.confusion_slot, self.pins_slot, self.drawing_slot,
@@ -272,6 +277,7 @@ class MainWindow(QMainWindow):
         learning = self._dock("learning", "Learning signals", self.learning_panel,
                               "Is it still learning? Gradient norms, update ratios, dead units, weights")
         pca = self._dock("pca", "PCA map", self.map_slot, "The last hidden layer's view of the test digits, in 2-D")
+        runs = self._dock("runs", "Runs", self.runs_panel, "Earlier runs of this session, to compare (kept at Reset)")
 
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -285,6 +291,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(softmax, draw)
         self.tabifyDockWidget(confusion, activations)
         self.tabifyDockWidget(activations, learning)
+        self.tabifyDockWidget(learning, runs)
         self.tabifyDockWidget(pins, pca)
         softmax.raise_()
         classes.raise_()
@@ -338,6 +345,15 @@ class MainWindow(QMainWindow):
             file_menu.insertAction(self.recent_menu.menuAction(), a)
         file_menu.addSeparator()
         file_menu.addActions([self.save_session_action, self.save_model_action])
+        file_menu.addSeparator()
+        export = file_menu.addMenu("&Export")
+        for title, panel in (("Loss plot", self.loss_panel), ("Accuracy plot", self.accuracy_panel)):
+            export.addAction(self._action(f"{title} as PNG or SVG…", lambda _=False, p=panel, t=title:
+                                          self._ask_export_plot(p, t)))
+        export.addAction(self._action("Metric history as CSV…", self._ask_export_history))
+        export.addAction(self._action("Runs table as CSV…", self._ask_export_runs))
+        export.addAction(self._action("Report (window PNG + JSON)…", self._ask_export_report, "Ctrl+E",
+                                      "A picture of the whole window and the configuration and final figures"))
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Quit", self.close, "Ctrl+Q", "Quit Softmax Visualizer (Ctrl+Q)"))
         self._update_recent_menu()
@@ -433,6 +449,8 @@ class MainWindow(QMainWindow):
                              (self.cmd_pins, w.set_pins), (self.cmd_eval_train, w.evaluate_train),
                              (self.cmd_drawn, w.set_drawn_input), (self.cmd_pin_drawn, w.pin_drawn),
                              (self.cmd_unpin_drawn, w.unpin_drawn), (self.cmd_map, w.refresh_map),
+                             (self.cmd_rename_run, w.rename_run), (self.cmd_hide_run, w.set_run_hidden),
+                             (self.cmd_delete_run, w.delete_run),
                              (self.cmd_save, w.save), (self.cmd_open, w.open),
                              (self.cmd_report, w.report_metrics), (self.cmd_ping, w.ping),
                              (self.cmd_shutdown, w.shutdown)):
@@ -444,6 +462,10 @@ class MainWindow(QMainWindow):
         w.config_applied.connect(self._on_config_applied)
         w.saved.connect(self._on_saved)
         w.opened.connect(self._on_opened)
+        w.runs_changed.connect(self.runs_panel.set_runs)
+        self.runs_panel.rename_requested.connect(self.cmd_rename_run)
+        self.runs_panel.hidden_changed.connect(self.cmd_hide_run)
+        self.runs_panel.delete_requested.connect(self.cmd_delete_run)
         self.training_thread.start()
         self.cmd_load.emit(data)
 
@@ -573,7 +595,7 @@ class MainWindow(QMainWindow):
 
     def _panels(self):
         panels = [self.loss_panel, self.accuracy_panel, self.class_panel, self.weights_panel,
-                  self.activations_panel, self.learning_panel, self.softmax_panel, self.gallery,
+                  self.activations_panel, self.learning_panel, self.runs_panel, self.softmax_panel, self.gallery,
                   self.confusion_panel, self.pins_panel, self.drawing_panel, self.map_panel]
         return [p for p in panels if p is not None]
 
@@ -624,6 +646,58 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, f"Open {kind}", folder, FILE_FILTER[kind])
         if path:
             self.open_from(kind, path)
+
+    def _export_path(self, title: str, name: str, filters: str) -> str:
+        folder = self.settings.value("last_folder", str(Path.home()))
+        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(folder) / name), filters)
+        if path:
+            self.settings.setValue("last_folder", str(Path(path).parent))
+        return path
+
+    def _exporting(self, what: str, write) -> None:
+        """Run an export; success in the status bar, failure in the banner, never a crash."""
+        try:
+            written = write()
+        except Exception as exc:  # noqa: BLE001 - any failure to write is shown, the app goes on
+            self.banner.show_message(f"Could not export {what}: {exc}", "error")
+            return
+        self.statusBar().showMessage(f"Exported {what}: {written}", 5000)
+
+    def _ask_export_plot(self, panel, title: str) -> None:
+        from .export import export_plot
+
+        path = self._export_path(f"Export {title.lower()}", f"{title.lower().replace(' ', '-')}.png",
+                                 "PNG image (*.png);;SVG image (*.svg)")
+        if path:
+            self._exporting(title.lower(), lambda: export_plot(panel.plot, path))
+
+    def _ask_export_history(self) -> None:
+        from .export import export_history_csv
+
+        if self.last_snapshot is None:
+            return
+        path = self._export_path("Export metric history", "metric-history.csv", "CSV (*.csv)")
+        if path:
+            self._exporting("the metric history", lambda: export_history_csv(self.last_snapshot, path))
+
+    def _ask_export_runs(self) -> None:
+        self.docks["runs"].raise_()  # show what is exported (and bring its current row up to date)
+        if self.last_snapshot is not None:
+            self.runs_panel.show_snapshot(self.last_snapshot)
+        path = self._export_path("Export runs", "runs.csv", "CSV (*.csv)")
+        if path:
+            self._exporting("the runs table", lambda: self.runs_panel.export_csv(path) and path)
+
+    def _ask_export_report(self) -> None:
+        from .export import export_report
+
+        if self.last_snapshot is None:
+            return
+        path = self._export_path("Export report", "softmax-report", "Report (*.png *.json)")
+        if path:
+            source = self.dataset.source if self.dataset is not None else None
+            self._exporting("the report", lambda: ", ".join(map(str, export_report(
+                self, self.last_snapshot, path.removesuffix(".png").removesuffix(".json"), source))))
 
     def save_to(self, kind: str, path: str) -> None:
         if not path.endswith(".npz"):
