@@ -41,6 +41,7 @@ TRAIN_ALPHA = 70  # of 255: the noisy batch curves stay in the background
 SORT_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
 RUN_ID_ROLE = QtCore.Qt.ItemDataRole.UserRole + 2
 _EMPTY = np.zeros(0)
+LEGEND_CHARS = 30  # longer labels take two lines in the legend, then are cut short
 
 # (key, header, tooltip)
 COLUMNS = (
@@ -58,8 +59,8 @@ COLUMNS = (
 )
 COL = {key: i for i, (key, _, _) in enumerate(COLUMNS)}
 
-_HINT = ("Press Reset to start another run: the run so far stays here, to compare "
-         "(e.g. change the learning rate and train again).")
+_HINT = "Press Reset to start another run (e.g. with another learning rate): this one stays here to compare."
+_EMPTY_HINT = "No runs yet. Train, then press Reset: each run stays here to compare with the next."
 
 
 def run_color(run_id: int) -> str:
@@ -293,6 +294,30 @@ class RunsModel(QtCore.QAbstractTableModel):
         return True
 
 
+def _elide(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1].rstrip(" ,") + "…"
+
+
+def _legend_text(text: str, n: int = LEGEND_CHARS) -> str:
+    """A long label on two lines, broken after a comma (the legend must stay inside the plot)."""
+    if len(text) <= n:
+        return text
+    parts, lines = text.split(", "), [""]
+    for part in parts:
+        candidate = f"{lines[-1]}, {part}" if lines[-1] else part
+        if len(candidate) <= n or not lines[-1]:
+            lines[-1] = candidate
+        elif len(lines) < 2:
+            lines.append(part)
+        else:
+            lines[-1] = candidate
+    return "<br>".join(_elide(line, n) for line in lines)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 class RunsSortProxy(QtCore.QSortFilterProxyModel):
     """Numeric sorting on :data:`SORT_ROLE`; unknown values (None) last; the current run stays on top."""
 
@@ -303,9 +328,8 @@ class RunsSortProxy(QtCore.QSortFilterProxyModel):
         if l_current != r_current:
             return l_current == ascending
         a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)
-        if a is None or b is None or (isinstance(a, float) and math.isnan(a)) or (isinstance(b, float) and math.isnan(b)):
-            a_missing = a is None or (isinstance(a, float) and math.isnan(a))
-            b_missing = b is None or (isinstance(b, float) and math.isnan(b))
+        a_missing, b_missing = _missing(a), _missing(b)
+        if a_missing or b_missing:
             if a_missing == b_missing:
                 return left.row() < right.row()
             return b_missing == ascending
@@ -322,6 +346,7 @@ class _Overlay:
         faint = QtGui.QColor(color)
         faint.setAlpha(TRAIN_ALPHA)
         train_pen, test_pen = style.pen(faint, 1.0), style.pen(color, 2.0)
+        self.color, self.bold = color, False
         self.items = []
         for plot in (panel.loss_plot, panel.acc_plot):
             train = pg.PlotDataItem(_EMPTY, _EMPTY, pen=train_pen)
@@ -350,6 +375,12 @@ class _Overlay:
             train_item.setData(train.samples, getattr(train, attr) * scale)
             test_item.setData(test.samples, getattr(test, attr) * scale)
             test_item.setSymbol("o" if 0 < len(test) <= 30 else None)
+
+    def set_bold(self, bold: bool) -> None:
+        self.bold = bold
+        for _, test in self.items:
+            test.setPen(style.pen(self.color, 3.5 if bold else 2.0))
+            test.setZValue(5 if bold else 0)
 
     def remove(self, panel: "RunsPanel") -> None:
         for plot, pair in zip((panel.loss_plot, panel.acc_plot), self.items):
@@ -482,6 +513,7 @@ class RunsPanel(QtWidgets.QWidget):
         layout.addWidget(self.table)
         layout.addWidget(plots, 1)
         self._rebuild()
+        self._fit_columns()
 
     # -- API ---------------------------------------------------------------------------------------
     def set_runs(self, runs) -> None:
@@ -534,7 +566,7 @@ class RunsPanel(QtWidgets.QWidget):
         return {row.record.run_id: row.label for row in self.model.rows}
 
     def legend_labels(self) -> list[str]:
-        return [label.text for _, label in self.legend.items]
+        return [label.text.replace("<br>", " ") for _, label in self.legend.items]
 
     def overlay(self, run_id: int) -> _Overlay | None:
         return self._overlays.get(run_id)
@@ -660,15 +692,17 @@ class RunsPanel(QtWidgets.QWidget):
                 text = f"{label} (current)" if record.run_id == current_id else label
                 overlay = _Overlay(self, record, text)
                 self._overlays[record.run_id] = overlay
-                self.legend.addItem(overlay.accuracy_items[1], text)
-            self.legend.setVisible(bool(shown))
+                self.legend.addItem(overlay.accuracy_items[1], _legend_text(text))
+            self.legend.setVisible(len(shown) > 1)  # one run: the table names it
+            self._highlight_selected()
         elif self._current is not None and current_id in self._overlays:
             self._overlays[current_id].set_curves(self._current)
         self._update_range()
         self._update_buttons()
         self._fit_table()
         if not self.message.property("sticky"):
-            self._say(_HINT if self._current is not None and not self._runs else "", sticky=False)
+            hint = "" if self._runs else _HINT if self._current is not None else _EMPTY_HINT
+            self._say(hint, sticky=False)
 
     def _update_range(self) -> None:
         if not self._follow:
@@ -758,6 +792,15 @@ class RunsPanel(QtWidgets.QWidget):
     def _update_buttons(self, *_) -> None:
         current_id = self._current.run_id if self._current is not None else None
         self.delete_button.setEnabled(any(i != current_id for i in self.selected_run_ids()))
+        self._highlight_selected()
+
+    def _highlight_selected(self) -> None:
+        """The selected runs' test curves drawn bolder and on top: which curve is this row?"""
+        selected = set(self.selected_run_ids())
+        for run_id, overlay in self._overlays.items():
+            bold = run_id in selected
+            if overlay.bold != bold:
+                overlay.set_bold(bold)
 
     def _ask_export(self) -> None:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export runs as CSV", "runs.csv", "CSV files (*.csv)")
