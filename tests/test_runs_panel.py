@@ -263,3 +263,36 @@ def test_csv_export_failure_is_shown_inline(panel, records, tmp_path):
     assert panel.export_csv(missing) is False
     assert "no such folder" in panel.message.text()
     assert not missing.exists()
+
+
+def test_wired_to_a_worker_the_edits_round_trip(panel, records, qtbot):
+    """The wiring the main window does: runs_changed -> set_runs, and the panel's requests to the
+    worker's slots (called directly here, in one thread)."""
+    from visualizer.worker import TrainingWorker
+
+    worker = TrainingWorker()
+    worker.runs_changed.connect(panel.set_runs)
+    panel.hidden_changed.connect(worker.set_run_hidden)
+    panel.rename_requested.connect(worker.rename_run)
+    panel.delete_requested.connect(worker.delete_run)
+    worker.runs = list(records)
+    worker.runs_changed.emit(tuple(worker.runs))
+    first, second = records
+
+    panel.select_runs([second.run_id])
+    panel.set_shown(first.run_id, False)
+    qtbot.waitUntil(lambda: panel.overlay(first.run_id) is None)
+    assert [r.hidden for r in worker.runs] == [True, False]
+    assert panel.selected_run_ids() == [second.run_id]  # the worker's answer keeps the selection
+
+    panel.rename(second.run_id, "slow")
+    assert worker.runs[1].name == "slow"
+    qtbot.waitUntil(lambda: panel.labels()[second.run_id] == "slow")
+    panel.rename(second.run_id, "")  # back to what differs
+    assert worker.runs[1].name == ""
+    qtbot.waitUntil(lambda: panel.labels()[second.run_id] == "lr 0.001")
+
+    panel.select_runs([first.run_id])
+    panel.delete_selected()
+    assert [r.run_id for r in worker.runs] == [second.run_id]
+    assert [r.run_id for r in panel.runs()] == [second.run_id]

@@ -41,6 +41,7 @@ TRAIN_ALPHA = 70  # of 255: the noisy batch curves stay in the background
 SORT_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
 RUN_ID_ROLE = QtCore.Qt.ItemDataRole.UserRole + 2
 _EMPTY = np.zeros(0)
+MESSAGE_MS = 10_000  # "Deleted …", "Exported …" fade back to the hint after this
 LEGEND_CHARS = 30  # longer labels take two lines in the legend, then are cut short
 
 # (key, header, tooltip)
@@ -411,6 +412,10 @@ class RunsPanel(QtWidgets.QWidget):
         self._follow = True
         self._timer = QtCore.QTimer(self, singleShot=True)
         self._timer.timeout.connect(self.flush)
+        self._rebuild_soon = QtCore.QTimer(self, singleShot=True, interval=0)  # after a click's setData
+        self._rebuild_soon.timeout.connect(self._rebuild)
+        self._message_timer = QtCore.QTimer(self, singleShot=True, interval=MESSAGE_MS)
+        self._message_timer.timeout.connect(self._message_expired)
 
         # -- table ---------------------------------------------------------------------------------
         self.model = RunsModel(self)
@@ -675,11 +680,15 @@ class RunsPanel(QtWidgets.QWidget):
 
     def _rebuild(self) -> None:
         """Refill the table and, if the shown runs or their names changed, the overlays."""
+        self._rebuild_soon.stop()
         runs = self._all_runs()
         labels = run_labels(runs)
         current_id = self._current.run_id if self._current is not None else None
+        selected = self.selected_run_ids()
         self.model.set_rows([_Row(r, r.run_id == current_id and r is self._current, label)
                              for r, label in zip(runs, labels)])
+        if selected and not self.table.selectionModel().hasSelection():  # the model was reset
+            self.select_runs(selected)
         key = self._make_overlay_key()
         if key != self._overlay_key:
             self._overlay_key = key
@@ -700,9 +709,7 @@ class RunsPanel(QtWidgets.QWidget):
         self._update_range()
         self._update_buttons()
         self._fit_table()
-        if not self.message.property("sticky"):
-            hint = "" if self._runs else _HINT if self._current is not None else _EMPTY_HINT
-            self._say(hint, sticky=False)
+        self._show_hint()
 
     def _update_range(self) -> None:
         if not self._follow:
@@ -768,12 +775,12 @@ class RunsPanel(QtWidgets.QWidget):
         else:
             self._runs = tuple(r.replace(hidden=hidden) if r.run_id == run_id else r for r in self._runs)
             self.hidden_changed.emit(run_id, hidden)
-        QtCore.QTimer.singleShot(0, self._rebuild)  # not inside the model's setData
+        self._rebuild_soon.start()  # not inside the model's setData
 
     def _on_renamed(self, run_id: int, name: str) -> None:
         self._runs = tuple(r.replace(name=name) if r.run_id == run_id else r for r in self._runs)
         self.rename_requested.emit(run_id, name)
-        QtCore.QTimer.singleShot(0, self._rebuild)
+        self._rebuild_soon.start()
 
     def eventFilter(self, watched, event) -> bool:
         if (watched is self.table and event.type() == QtCore.QEvent.Type.KeyPress
@@ -808,11 +815,24 @@ class RunsPanel(QtWidgets.QWidget):
             self.export_csv(path)
 
     def _say(self, text: str, error: bool = False, sticky: bool = True) -> None:
+        """An inline message; a sticky one stays until the next (errors) or MESSAGE_MS passed."""
         color = style.DIVERGED_COLOR if error else style.MUTED
         self.message.setStyleSheet(f"color: {color};")
         self.message.setText(text)
         self.message.setToolTip(text)
         self.message.setProperty("sticky", sticky and bool(text))
+        self._message_timer.stop()
+        if sticky and text and not error:
+            self._message_timer.start()
+
+    def _message_expired(self) -> None:
+        self.message.setProperty("sticky", False)
+        self._show_hint()
+
+    def _show_hint(self) -> None:
+        if not self.message.property("sticky"):
+            hint = "" if self._runs else _HINT if self._current is not None else _EMPTY_HINT
+            self._say(hint, sticky=False)
 
 
 _SUMMARY_KEYS = ("run", "name", "layers", "activation", "optimizer", "lr", "momentum", "batch_size", "seed", "steps",
