@@ -262,19 +262,19 @@ class MainWindow(QMainWindow):
         scroll.setMinimumWidth(self.controls.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         controls = self._dock("controls", "Controls", scroll, "Network, hyperparameters and Start/Pause/Step/Reset")
-        softmax = self._dock("softmax", "Softmax output", self.softmax_slot, "The network's output for one test digit")
-        classes = self._dock("class_probs", "Class probabilities", self.class_panel,
+        softmax = self._dock("softmax", "Softmax", self.softmax_slot, "The network's output for one test digit")
+        classes = self._dock("class_probs", "Probabilities", self.class_panel,
                              "Mean softmax output per true class: where the network hesitates")
-        confusion = self._dock("confusion", "Confusion matrix", self.confusion_slot,
+        confusion = self._dock("confusion", "Confusion", self.confusion_slot,
                                "Counts of true vs predicted class; click a cell to list those digits")
         weights = self._dock("weights", "Weights", self.weights_panel, "The first layer's weights as images")
         mistakes = self._dock("mistakes", "Mistakes", self.gallery_slot, "The digits the network gets wrong")
-        pins = self._dock("pins", "Pinned digits", self.pins_slot, "Digits you pinned, tracked while training")
-        draw = self._dock("draw", "Draw a digit", self.drawing_slot,
+        pins = self._dock("pins", "Pins", self.pins_slot, "Digits you pinned, tracked while training")
+        draw = self._dock("draw", "Draw", self.drawing_slot,
                           "Draw a digit and see what the network makes of it, live")
         activations = self._dock("activations", "Activations", self.activations_panel,
                                  "From pixels to softmax: hidden activations for the selected or drawn digit")
-        learning = self._dock("learning", "Learning signals", self.learning_panel,
+        learning = self._dock("learning", "Learning", self.learning_panel,
                               "Is it still learning? Gradient norms, update ratios, dead units, weights")
         pca = self._dock("pca", "PCA map", self.map_slot, "The last hidden layer's view of the test digits, in 2-D")
         runs = self._dock("runs", "Runs", self.runs_panel, "Earlier runs of this session, to compare (kept at Reset)")
@@ -289,8 +289,8 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(weights, mistakes)
         self.tabifyDockWidget(mistakes, pins)
         self.tabifyDockWidget(softmax, draw)
-        self.tabifyDockWidget(confusion, activations)
-        self.tabifyDockWidget(activations, learning)
+        self.tabifyDockWidget(draw, activations)
+        self.tabifyDockWidget(confusion, learning)
         self.tabifyDockWidget(learning, runs)
         self.tabifyDockWidget(pins, pca)
         softmax.raise_()
