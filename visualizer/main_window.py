@@ -173,6 +173,7 @@ class MainWindow(QMainWindow):
         self._saved_at = None  # (run_id, step) of the last save by the person
         self._autosaved_at = None
         self.settings = QSettings()
+        self.settings.setFallbacksEnabled(False)  # only this application's own settings, never another's
 
         self.controls = ControlPanel()
         remembered = self._remembered_config() if preset is None else None
@@ -285,14 +286,12 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, softmax)
         self.splitDockWidget(softmax, classes, Qt.Orientation.Horizontal)
         self.splitDockWidget(classes, weights, Qt.Orientation.Horizontal)
-        self.tabifyDockWidget(classes, confusion)
-        self.tabifyDockWidget(weights, mistakes)
-        self.tabifyDockWidget(mistakes, pins)
-        self.tabifyDockWidget(softmax, draw)
-        self.tabifyDockWidget(draw, activations)
-        self.tabifyDockWidget(confusion, learning)
-        self.tabifyDockWidget(learning, runs)
-        self.tabifyDockWidget(pins, pca)
+        # Each group is tabified onto its first dock (Qt misplaces a dock tabified onto a dock that
+        # is itself a non-first tab).
+        for first, others in ((softmax, (draw, activations)), (classes, (confusion, learning, runs)),
+                              (weights, (mistakes, pins, pca))):
+            for other in others:
+                self.tabifyDockWidget(first, other)
         softmax.raise_()
         classes.raise_()
         weights.raise_()
