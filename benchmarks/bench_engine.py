@@ -409,6 +409,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     iterations = args.quick if args.quick else PRESETS["tutorial"].iterations
 
+    # The engine trains with nn.blas's thread count (1 by default); every contender gets the same.
+    from nn.blas import use_training_threads
+
+    use_training_threads()
     threads = blas_threads()
     torch = import_torch()
     if torch is not None:
