@@ -25,11 +25,8 @@ CONFIG = TrainConfig(hidden=(16,), activation="relu", optimizer="adam", lr=0.01,
 
 
 @pytest.fixture(scope="module")
-def data(request) -> nn.data.Dataset:
-    try:
-        return request.getfixturevalue("small_mnist")
-    except pytest.FixtureLookupError:
-        return nn.data.load_mnist().subset(3000, 1000)
+def data(small_mnist) -> nn.data.Dataset:
+    return small_mnist
 
 
 @pytest.fixture(scope="module")
