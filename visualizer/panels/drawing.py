@@ -261,20 +261,7 @@ class DrawingPanel(QtWidgets.QWidget):
         style.axis_label(self.plot, "left", "prob. (%)")
         self.plot_widget.setMinimumHeight(110)
         self.plot_widget.setToolTip("The network's softmax output for your drawing: one bar per class")
-        self.bars = pg.BarGraphItem(x=np.arange(self.n_classes), height=np.zeros(self.n_classes), width=0.75,
-                                    brush=style.WAITING_COLOR, pen=None)
-        self.plot.addItem(self.bars)
-        self.bar_labels = []
-        for c in range(self.n_classes):
-            text = pg.TextItem("", color=style.FOREGROUND, anchor=(0.5, 1.0))
-            text.setFont(style.small_font(8))
-            text.setPos(c, 0)
-            self.plot.addItem(text)
-            self.bar_labels.append(text)
-        self.waiting_text = pg.TextItem("", color=style.MUTED, anchor=(0.5, 0.5))
-        self.waiting_text.setFont(style.small_font(9))
-        self.waiting_text.setPos((self.n_classes - 1) / 2, 57)
-        self.plot.addItem(self.waiting_text)
+        self.bars, self.bar_labels, self.waiting_text = style.probability_bars(self.plot, self.n_classes, "", 57)
 
         # -- pinning
         self.class_combo = QtWidgets.QComboBox()

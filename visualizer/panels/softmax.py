@@ -110,21 +110,8 @@ class SoftmaxPanel(QtWidgets.QWidget):
         style.axis_label(self.plot, "bottom", "class")
         style.axis_label(self.plot, "left", "probability (%)")
         self.plot_widget.setToolTip(_TOOLTIP)
-        x = np.arange(self.n_classes)
-        self.bars = pg.BarGraphItem(x=x, height=np.zeros(self.n_classes), width=0.75,
-                                    brush=style.WAITING_COLOR, pen=None)
-        self.plot.addItem(self.bars)
-        self.bar_labels = []
-        for c in range(self.n_classes):
-            text = pg.TextItem("", color=style.FOREGROUND, anchor=(0.5, 1.0))
-            text.setFont(style.small_font(8))
-            text.setPos(c, 0)
-            self.plot.addItem(text)
-            self.bar_labels.append(text)
-        self.waiting_text = pg.TextItem("waiting for the network...", color=style.MUTED, anchor=(0.5, 0.5))
-        self.waiting_text.setFont(style.small_font(10))
-        self.waiting_text.setPos((self.n_classes - 1) / 2, 56)
-        self.plot.addItem(self.waiting_text)
+        self.bars, self.bar_labels, self.waiting_text = style.probability_bars(
+            self.plot, self.n_classes, "waiting for the network...", 56, waiting_pt=10)
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -140,3 +140,24 @@ def css_rgb(color) -> str:
 def text_color_on(value: float) -> str:
     """Dark text on light cells of :data:`SEQUENTIAL`, white on dark ones (value in 0..1)."""
     return "#ffffff" if value >= 0.5 else FOREGROUND
+
+
+def probability_bars(plot: pg.PlotItem, n_classes: int, waiting: str, waiting_y: float,
+                     waiting_pt: float = 9):
+    """The class-probability bars shared by the softmax and drawing panels: (bars, one value label
+    per bar, the text shown while no probabilities are known)."""
+    bars = pg.BarGraphItem(x=np.arange(n_classes), height=np.zeros(n_classes), width=0.75,
+                           brush=WAITING_COLOR, pen=None)
+    plot.addItem(bars)
+    labels = []
+    for c in range(n_classes):
+        text = pg.TextItem("", color=FOREGROUND, anchor=(0.5, 1.0))
+        text.setFont(small_font(8))
+        text.setPos(c, 0)
+        plot.addItem(text)
+        labels.append(text)
+    waiting_text = pg.TextItem(waiting, color=MUTED, anchor=(0.5, 0.5))
+    waiting_text.setFont(small_font(waiting_pt))
+    waiting_text.setPos((n_classes - 1) / 2, waiting_y)
+    plot.addItem(waiting_text)
+    return bars, labels, waiting_text
