@@ -155,3 +155,14 @@ def isolated_app_settings(request):
     QCoreApplication.setApplicationName(f"softmax-visualizer-test-{os.getpid()}-{abs(hash(request.node.nodeid))}")
     yield
     QCoreApplication.setApplicationName(previous)
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_between_tests():
+    """pyqtgraph maps C++ addresses to Python wrappers in a weak cache (GraphicsScene._addressCache).
+    A wrapper kept alive by a reference cycle after its C++ item was freed can be handed out for a
+    new item at the same address, which crashes Qt; collecting cycles after each test prevents it."""
+    yield
+    import gc
+
+    gc.collect()
