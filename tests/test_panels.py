@@ -294,7 +294,7 @@ def test_weights_panel_throttles_but_draws_the_last_snapshot(qtbot, data):
     trainer.run(max_steps=3)
     last = trainer.snapshot()
     panel.show_snapshot(last)  # within the throttle interval: deferred
-    if panel._pending is last:
+    if panel._throttle._pending is last:
         np.testing.assert_array_equal(panel.mosaic, first)
     qtbot.waitUntil(lambda: panel._key is not None and panel._key[0] == last.step, timeout=2000)
     assert not np.array_equal(panel.mosaic, first)

@@ -25,6 +25,7 @@ from nn.preprocess import mnist_style
 from nn.trainer import Snapshot
 
 from . import style
+from .throttle import RenderThrottle
 
 PAD_SIZE = 280  # pixels of the drawing (10x the MNIST frame)
 DEFAULT_BRUSH = 22  # stroke width on the pad: ~2 px after scaling into MNIST's 20 px box
@@ -291,11 +292,7 @@ class DrawingPanel(QtWidgets.QWidget):
         self._emit_timer = QtCore.QTimer(self)
         self._emit_timer.setSingleShot(True)
         self._emit_timer.timeout.connect(self._emit_input)
-        self._last_render = -math.inf
-        self._pending: Snapshot | None = None
-        self._render_timer = QtCore.QTimer(self)
-        self._render_timer.setSingleShot(True)
-        self._render_timer.timeout.connect(self._render_pending)
+        self._throttle = RenderThrottle(self, MIN_RENDER_INTERVAL_S, self._render)
         self._show_input()
         self._show_probs(None)
 
@@ -333,8 +330,7 @@ class DrawingPanel(QtWidgets.QWidget):
 
     def clear(self) -> None:
         """A new run: keep the drawing (the trainer keeps it too), forget the old network's output."""
-        self._render_timer.stop()
-        self._pending = None
+        self._throttle.reset()
         self._detail = None
         self._show_probs(None)
 
@@ -343,15 +339,10 @@ class DrawingPanel(QtWidgets.QWidget):
         if detail is self._detail:
             return
         urgent = self._probs is None or detail is None or snap.finished or snap.diverged is not None
-        if not urgent and time.monotonic() - self._last_render < MIN_RENDER_INTERVAL_S:
-            self._pending = snap  # draw it later unless a newer snapshot comes first
-            if not self._render_timer.isActive():
-                wait = MIN_RENDER_INTERVAL_S - (time.monotonic() - self._last_render)
-                self._render_timer.start(max(1, int(wait * 1000)))
-            return
-        self._render_timer.stop()
-        self._pending = None
-        self._last_render = time.monotonic()
+        self._throttle.offer(snap, urgent)
+
+    def _render(self, snap: Snapshot) -> None:
+        detail = snap.drawn
         self._detail = detail
         if self._input is None:
             return  # the pad is blank: an older drawing's output is not shown
@@ -362,11 +353,6 @@ class DrawingPanel(QtWidgets.QWidget):
         if self._probs is not None and np.array_equal(detail.probs, self._probs):
             return
         self._show_probs(np.array(detail.probs, dtype=np.float64))
-
-    def _render_pending(self) -> None:
-        snap, self._pending = self._pending, None
-        if snap is not None:
-            self.show_snapshot(snap)
 
     # -- drawing -----------------------------------------------------------------------------------
     def _stroke_moved(self) -> None:

@@ -14,7 +14,6 @@ the engine publishes a new one.
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -23,6 +22,7 @@ from PyQt6 import QtCore, QtWidgets
 from nn.trainer import Snapshot
 
 from . import style
+from .throttle import RenderThrottle
 
 MIN_INTERVAL_S = 0.25  # curves re-render at most ~4 times per second
 LAYER_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
@@ -72,6 +72,12 @@ def _compact_plot(plot: pg.PlotItem, y_label: str, show_x: bool) -> None:
         bottom.setHeight(6)
 
 
+def _curve_key(stats) -> tuple:
+    """What changes when the curves gain points."""
+    g, i = stats.gradient_samples, stats.inactive_samples
+    return len(g), float(g[-1]) if len(g) else 0.0, len(i), float(i[-1]) if len(i) else 0.0
+
+
 class LearningPanel(QtWidgets.QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -82,8 +88,6 @@ class LearningPanel(QtWidgets.QWidget):
         self._hidden_names: tuple[str, ...] = ()
         self._curve_key = None
         self._histograms = None
-        self._last_render = -math.inf
-        self._pending: Snapshot | None = None
         self.grad_curves: list[pg.PlotDataItem] = []
         self.ratio_curves: list[pg.PlotDataItem] = []
         self.inactive_curves: list[pg.PlotDataItem] = []
@@ -176,18 +180,14 @@ class LearningPanel(QtWidgets.QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.tabs)
 
-        self._timer = QtCore.QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self._render_pending)
+        self._throttle = RenderThrottle(self, MIN_INTERVAL_S, lambda snap: self._render_curves(snap.learning))
         self.clear()
 
     # -- API -------------------------------------------------------------------------------------
     def clear(self) -> None:
-        self._timer.stop()
-        self._pending = None
+        self._throttle.reset()
         self._curve_key = None
         self._histograms = None
-        self._last_render = -math.inf
         for curve in self.grad_curves + self.ratio_curves + self.inactive_curves:
             curve.setData(_EMPTY, _EMPTY)
         self.grad_plot._decades = self.ratio_plot._decades = None
@@ -207,24 +207,12 @@ class LearningPanel(QtWidgets.QWidget):
         if stats.histograms is not self._histograms:
             self._histograms = stats.histograms
             self._show_histogram()
-        key = (len(stats.gradient_samples), float(stats.gradient_samples[-1]) if len(stats.gradient_samples) else 0.0,
-               len(stats.inactive_samples), float(stats.inactive_samples[-1]) if len(stats.inactive_samples) else 0.0)
-        if key == self._curve_key:
+        if _curve_key(stats) == self._curve_key:
             return
         urgent = self._curve_key is None or snap.finished or snap.diverged is not None
-        if urgent or time.monotonic() - self._last_render >= MIN_INTERVAL_S:
-            self._render_curves(stats, key)
-        else:  # draw it later unless a newer snapshot comes first
-            self._pending = snap
-            if not self._timer.isActive():
-                wait = MIN_INTERVAL_S - (time.monotonic() - self._last_render)
-                self._timer.start(max(1, int(wait * 1000)))
+        self._throttle.offer(snap, urgent)
 
     # -- rendering -------------------------------------------------------------------------------
-    def _render_pending(self) -> None:
-        snap, self._pending = self._pending, None
-        if snap is not None:
-            self.show_snapshot(snap)
 
     def _build(self, stats) -> None:
         self._names = tuple(stats.layer_names)
@@ -264,11 +252,8 @@ class LearningPanel(QtWidgets.QWidget):
         self.layer_combo.setCurrentIndex(current if 0 <= current < len(self._names) else 0)
         self.layer_combo.blockSignals(blocked)
 
-    def _render_curves(self, stats, key) -> None:
-        self._timer.stop()
-        self._pending = None
-        self._curve_key = key
-        self._last_render = time.monotonic()
+    def _render_curves(self, stats) -> None:
+        self._curve_key = _curve_key(stats)
         x = np.asarray(stats.gradient_samples, dtype=np.float64)
         for i, (g, r) in enumerate(zip(self.grad_curves, self.ratio_curves)):
             if len(x):

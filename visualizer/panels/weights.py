@@ -10,15 +10,15 @@ Rendering is throttled to about 10 per second; the last snapshot is always drawn
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtCore, QtWidgets
+from PyQt6 import QtWidgets
 
 from nn.trainer import Snapshot
 
 from . import style
+from .throttle import RenderThrottle
 
 MAX_TILES = 64
 GAP = 2  # pixels between tiles
@@ -72,8 +72,6 @@ class WeightsPanel(QtWidgets.QWidget):
         self.tile_shape = (0, 0)
         self.templates = False
         self._key = None
-        self._last_render = -math.inf
-        self._pending: Snapshot | None = None
         self._title = None
         self._labels: list[pg.TextItem] = []
 
@@ -117,18 +115,14 @@ class WeightsPanel(QtWidgets.QWidget):
         layout.addWidget(self.plot_widget, 1)
         layout.addLayout(bottom)
 
-        self._timer = QtCore.QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self._render_pending)
+        self._throttle = RenderThrottle(self, MIN_INTERVAL_S, self._render)
         self._proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved)
         self.clear()
 
     # -- API -------------------------------------------------------------------------------------
     def clear(self) -> None:
-        self._timer.stop()
-        self._pending = None
+        self._throttle.reset()
         self._key = None
-        self._last_render = -math.inf
         self.mosaic = None
         self.scales = np.zeros(0)
         self.n_tiles = 0
@@ -138,32 +132,21 @@ class WeightsPanel(QtWidgets.QWidget):
         self._show_empty("no network yet")
         self.readout.setText("")
 
-    def show_snapshot(self, snap: Snapshot) -> None:
+    @staticmethod
+    def _key_of(snap: Snapshot) -> tuple:
         w = snap.first_layer_weights
-        key = (snap.step, snap.samples_seen, w.shape, snap.layer_sizes, snap.image_shape,
-               float(w.flat[0]) if w.size else 0.0, float(w.flat[-1]) if w.size else 0.0)
-        if key == self._key:
+        return (snap.step, snap.samples_seen, w.shape, snap.layer_sizes, snap.image_shape,
+                float(w.flat[0]) if w.size else 0.0, float(w.flat[-1]) if w.size else 0.0)
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        if self._key_of(snap) == self._key:
             return
         urgent = self._key is None or snap.finished or snap.diverged is not None
-        if urgent or time.monotonic() - self._last_render >= MIN_INTERVAL_S:
-            self._render(snap, key)
-        else:  # draw it later unless a newer snapshot comes first
-            self._pending = snap
-            if not self._timer.isActive():
-                wait = MIN_INTERVAL_S - (time.monotonic() - self._last_render)
-                self._timer.start(max(1, int(wait * 1000)))
+        self._throttle.offer(snap, urgent)
 
     # -- rendering -------------------------------------------------------------------------------
-    def _render_pending(self) -> None:
-        snap, self._pending = self._pending, None
-        if snap is not None:
-            self.show_snapshot(snap)
-
-    def _render(self, snap: Snapshot, key) -> None:
-        self._timer.stop()
-        self._pending = None
-        self._key = key
-        self._last_render = time.monotonic()
+    def _render(self, snap: Snapshot) -> None:
+        self._key = self._key_of(snap)
         weights = snap.first_layer_weights
         shape = tuple(int(s) for s in snap.image_shape)
         units = weights.shape[0]
