@@ -322,12 +322,7 @@ class MistakesGallery(QtWidgets.QWidget):
         key = (self._source, digit)
         pixmap = self._pixmaps.get(key)
         if pixmap is None:
-            pixels = np.ascontiguousarray(255 - self._images()[digit], dtype=np.uint8)
-            h, w = pixels.shape[:2]
-            image = QtGui.QImage(pixels.data, w, h, w, QtGui.QImage.Format.Format_Grayscale8)
-            image = image.scaled(THUMB, THUMB, QtCore.Qt.AspectRatioMode.KeepAspectRatio,
-                                 QtCore.Qt.TransformationMode.FastTransformation)
-            pixmap = QtGui.QPixmap.fromImage(image)  # copies the pixels
+            pixmap = style.digit_pixmap(self._images()[digit], THUMB)
             if len(self._pixmaps) >= PIXMAP_CACHE:
                 for old in list(self._pixmaps)[: PIXMAP_CACHE // 4]:  # the oldest quarter
                     del self._pixmaps[old]

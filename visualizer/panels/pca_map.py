@@ -259,12 +259,7 @@ class ActivationMapPanel(QtWidgets.QWidget):
     def thumbnail(self, index: int) -> QtGui.QPixmap:
         pixmap = self._pixmaps.get(index)
         if pixmap is None:
-            pixels = np.ascontiguousarray(255 - self.dataset.test_images[index], dtype=np.uint8)
-            h, w = pixels.shape[:2]
-            image = QtGui.QImage(pixels.data, w, h, w, QtGui.QImage.Format.Format_Grayscale8)
-            image = image.scaled(THUMB, THUMB, QtCore.Qt.AspectRatioMode.KeepAspectRatio,
-                                 QtCore.Qt.TransformationMode.FastTransformation)
-            pixmap = QtGui.QPixmap.fromImage(image)
+            pixmap = style.digit_pixmap(self.dataset.test_images[index], THUMB)
             if len(self._pixmaps) > 256:
                 self._pixmaps.clear()
             self._pixmaps[index] = pixmap

@@ -212,12 +212,7 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
                 shape = self.dataset.image_shape
                 gray = (np.zeros(shape) if drawn is None
                         else np.clip(np.asarray(drawn).reshape(shape) * 255, 0, 255))
-            pixels = np.ascontiguousarray(255 - gray, dtype=np.uint8)
-            h, w = pixels.shape[:2]
-            image = QtGui.QImage(pixels.data, w, h, w, QtGui.QImage.Format.Format_Grayscale8)
-            image = image.scaled(THUMB, THUMB, QtCore.Qt.AspectRatioMode.KeepAspectRatio,
-                                 QtCore.Qt.TransformationMode.FastTransformation)
-            pixmap = QtGui.QPixmap.fromImage(image)
+            pixmap = style.digit_pixmap(gray, THUMB)
             if len(self._pixmaps) > 64:
                 self._pixmaps.clear()
             if index >= 0:

@@ -161,3 +161,13 @@ def probability_bars(plot: pg.PlotItem, n_classes: int, waiting: str, waiting_y:
     waiting_text.setPos((n_classes - 1) / 2, waiting_y)
     plot.addItem(waiting_text)
     return bars, labels, waiting_text
+
+
+def digit_pixmap(gray: np.ndarray, size: int) -> QtGui.QPixmap:
+    """A digit (uint8, 0 = background) as dark ink on white, scaled nearest-neighbour (crisp)."""
+    pixels = np.ascontiguousarray(255 - np.asarray(gray), dtype=np.uint8)
+    h, w = pixels.shape[:2]
+    image = QtGui.QImage(pixels.data, w, h, w, QtGui.QImage.Format.Format_Grayscale8)
+    image = image.scaled(size, size, QtCore.Qt.AspectRatioMode.KeepAspectRatio,
+                         QtCore.Qt.TransformationMode.FastTransformation)
+    return QtGui.QPixmap.fromImage(image)  # copies the pixels
