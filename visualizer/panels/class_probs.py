@@ -32,15 +32,7 @@ class ClassProbabilityPanel(QtWidgets.QWidget):
         self._cell_strings: dict[tuple[int, int], tuple[str, str]] = {}
         self.matrix: np.ndarray | None = None  # what the image shows (classes x classes)
 
-        self.plot_widget = style.plot_widget()
-        self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
-        self.plot.setMenuEnabled(False)
-        self.plot.hideButtons()
-        self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.vb.setAspectLocked(True)
-        self.plot.vb.invertY(True)
-        style.axis_label(self.plot, "bottom", "predicted class")
-        style.axis_label(self.plot, "left", "true class")
+        self.plot_widget, self.plot = style.class_matrix_plot()
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.image_item.setLookupTable(style.SEQUENTIAL_LUT)
         self.image_item.setLevels((0.0, 1.0))

@@ -58,15 +58,7 @@ class ConfusionMatrixPanel(QtWidgets.QWidget):
         self.setToolTip(_TOOLTIP)
         self.setMinimumSize(300, 300)
 
-        self.plot_widget = style.plot_widget()
-        self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
-        self.plot.setMenuEnabled(False)
-        self.plot.hideButtons()
-        self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.vb.setAspectLocked(True)
-        self.plot.vb.invertY(True)
-        style.axis_label(self.plot, "bottom", "predicted class")
-        style.axis_label(self.plot, "left", "true class")
+        self.plot_widget, self.plot = style.class_matrix_plot()
         # the mistakes (diagonal at 0) on the colour bar's scale; the diagonal and margins on top
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.image_item.setLookupTable(MISTAKES_LUT)

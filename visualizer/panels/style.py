@@ -171,3 +171,17 @@ def digit_pixmap(gray: np.ndarray, size: int) -> QtGui.QPixmap:
     image = image.scaled(size, size, QtCore.Qt.AspectRatioMode.KeepAspectRatio,
                          QtCore.Qt.TransformationMode.FastTransformation)
     return QtGui.QPixmap.fromImage(image)  # copies the pixels
+
+
+def class_matrix_plot() -> tuple[pg.PlotWidget, pg.PlotItem]:
+    """A fixed, square plot for a classes x classes matrix: true class down, predicted across."""
+    widget = plot_widget()
+    plot = widget.getPlotItem()
+    plot.setMenuEnabled(False)
+    plot.hideButtons()
+    plot.setMouseEnabled(x=False, y=False)
+    plot.vb.setAspectLocked(True)
+    plot.vb.invertY(True)
+    axis_label(plot, "bottom", "predicted class")
+    axis_label(plot, "left", "true class")
+    return widget, plot
