@@ -113,7 +113,7 @@ def load_session(path: Path | str, dataset: "Dataset") -> tuple[Trainer, dict, d
             raise ModelFileError(f"{path}: parameters do not match the saved configuration")
         for target, source in zip(trainer.net.params, net.params):
             target[...] = source
-        opt_state = {k[4:]: v for k, v in arrays.items() if k.startswith("opt_")}
+        opt_state = trainer.optimizer.normalized_state({k[4:]: v for k, v in arrays.items() if k.startswith("opt_")})
         expected = trainer.optimizer.state()
         if set(opt_state) != set(expected):
             raise ModelFileError(f"{path}: optimiser state {sorted(opt_state)} does not match {trainer.config.optimizer}")

@@ -70,7 +70,7 @@ def test_damaged_checkpoints_are_refused_clearly(small_mnist, tmp_path):
     trainer.run(max_steps=3)
     arrays = checkpoint_arrays(trainer)
     broken = dict(arrays)
-    del broken["opt_first_moment_0"]
+    del broken["opt_scaled_first_moment_0"]
     np.savez(tmp_path / "missing.npz", **broken)
     with pytest.raises(ModelFileError, match="missing.npz.*optimiser state"):
         load_checkpoint(tmp_path / "missing.npz", small_mnist)
@@ -146,3 +146,23 @@ def test_sessions_keep_drawn_pins_and_extra_arrays(small_mnist, tmp_path):
     (run,) = runs_from_arrays(extra, meta["runs"])
     assert run.name == "baseline" and run.steps == 4 and run.config == CONFIGS["adam"]
     np.testing.assert_array_equal(run.train_curve.loss, earlier.train_history.curve().loss)
+
+
+def test_sessions_saved_with_unscaled_adam_moments_still_load(small_mnist, tmp_path):
+    """Older files hold Adam's m and v themselves; they load as the same moments."""
+    trainer = Trainer(small_mnist, CONFIGS["adam"])
+    trainer.run(max_steps=3)
+    arrays = checkpoint_arrays(trainer)
+    legacy = {}
+    for name, value in arrays.items():
+        if name.startswith("opt_scaled_first_moment_"):
+            name, value = name.replace("scaled_", ""), value * (1 - trainer.optimizer.beta1)
+        elif name.startswith("opt_scaled_second_moment_"):
+            name, value = name.replace("scaled_", ""), value * (1 - trainer.optimizer.beta2)
+        legacy[name] = value
+    np.savez(tmp_path / "legacy.npz", **legacy)
+    resumed, _ = load_checkpoint(tmp_path / "legacy.npz", small_mnist)
+    for a, b in zip(trainer.optimizer.first_moments, resumed.optimizer.first_moments):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
+    for a, b in zip(trainer.optimizer.second_moments, resumed.optimizer.second_moments):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-15)
