@@ -21,12 +21,12 @@ from nn.config import (PRESETS, ConfigError, TrainConfig, format_number, parse_b
                        parse_int, parse_positive_float, validate)
 from nn.optimizers import OPTIMIZERS
 
+from .panels import style
 from .worker import State
 
 LR_MIN, LR_MAX = 1e-5, 100.0
 LIVE_APPLY_DELAY_MS = 350  # a dragged slider applies once it rests, not at every pixel
 STRUCTURAL = ("hidden", "activation", "optimizer", "seed")
-ERROR_STYLE = "border: 1px solid #c62828; border-radius: 2px; background: #fff4f4;"
 OPTIMIZER_LABELS = {"gd": "gd (plain gradient descent)", "sgd": "sgd (plain, mini-batch)",
                     "momentum": "momentum", "adam": "adam"}
 
@@ -157,17 +157,31 @@ class _Field:
 
     def __init__(self, name: str, title: str, widget: QWidget, error: QLabel, label: QLabel):
         self.name, self.title, self.widget, self.error, self.label = name, title, widget, error, label
+        self.message, self.pending = "", False
 
     def show_error(self, message: str) -> None:
+        self.message = message
         self.error.setText(message)
         self.error.setVisible(bool(message))
-        target = self.widget.spin if isinstance(self.widget, LearningRateControl) else self.widget
-        target.setStyleSheet(ERROR_STYLE if message else "")
+        self.paint()
 
     def mark_pending(self, pending: bool) -> None:
+        self.pending = pending
         self.label.setText(f"{self.title} •" if pending else self.title)
-        self.label.setStyleSheet("color: #b26a00; font-weight: 600;" if pending else "")
         self.label.setToolTip("Changed: applies when you press Reset" if pending else "")
+        self.paint()
+
+    def paint(self) -> None:
+        """Colours of the error and pending marks in the current theme (palettes, not style
+        sheets: a style sheet would freeze the field's other colours when the theme changes)."""
+        t = style.theme()
+        target = self.widget.spin if isinstance(self.widget, LearningRateControl) else self.widget
+        style.set_colors(target, **({"Base": t.error_fill} if self.message else {}))
+        style.set_colors(self.error, WindowText=t.diverged)
+        style.set_colors(self.label, **({"WindowText": t.warning} if self.pending else {}))
+        font = self.label.font()
+        font.setBold(self.pending)
+        self.label.setFont(font)
 
 
 class ControlPanel(QWidget):
@@ -233,7 +247,7 @@ class ControlPanel(QWidget):
             b.setMinimumHeight(30)
             buttons.addWidget(b)
         self.start_button = buttons.itemAt(0).widget()
-        self.start_button.setStyleSheet("QToolButton:enabled { font-weight: 600; }")
+        style.themed_css(self.start_button, "QToolButton:enabled { font-weight: 600; }")
 
         self.preset = QComboBox()
         self.preset.addItems([*PRESETS, "custom"])
@@ -292,7 +306,7 @@ class ControlPanel(QWidget):
         self._fields["length"].widget = self.length_value
 
         self.pending_note = QLabel("• changed: press Reset (Ctrl+R) to apply")
-        self.pending_note.setStyleSheet("color: #b26a00;")
+        style.set_colors(self.pending_note, WindowText=style.theme().warning)
         self.pending_note.setWordWrap(True)
         self.pending_note.hide()
 
@@ -328,7 +342,6 @@ class ControlPanel(QWidget):
         widget.setToolTip(widget.toolTip() or tip)
         label.setToolTip(tip)
         error = QLabel()
-        error.setStyleSheet("color: #c62828;")
         error.setWordWrap(True)
         error.hide()
         column = QWidget()
@@ -428,6 +441,13 @@ class ControlPanel(QWidget):
                 self.preset.setCurrentIndex(index)
                 return
         self.preset.setCurrentIndex(self.preset.count() - 1)
+
+    def apply_theme(self) -> None:
+        """The error and pending marks in the colours of :func:`style.theme`."""
+        style.restyle(self)  # re-polishes the widgets with a style sheet in the new palette
+        for field in self._fields.values():
+            field.paint()
+        style.set_colors(self.pending_note, WindowText=style.theme().warning)
 
     def _refresh(self) -> None:
         config, errors = self._parse()

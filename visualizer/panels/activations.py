@@ -33,9 +33,6 @@ CELL = 5  # image pixels per unit cell
 CELL_GAP = 1
 TILE_GAP = 3
 LABEL_SPACE = 16  # image rows below the tiles for their labels
-GRID_GAP_COLOR = (205, 205, 205)
-UNUSED_COLOR = (240, 240, 240)
-MARK_COLOR = (0, 0, 0)
 SOURCES = ("selected test digit", "drawn digit")
 
 _TOOLTIP = ("The path from pixels to softmax for one digit.\nTop: input × weight of the most active first-layer "
@@ -52,21 +49,22 @@ def grid_columns(max_units: int) -> int:
 
 def cell_grid(rgb_cells: np.ndarray, cols: int, marked=()) -> np.ndarray:
     """(n, 3) cell colours as a (rows*(CELL+GAP)+GAP, cols*(CELL+GAP)+GAP, 3) image with gaps;
-    ``marked`` cells get a black frame."""
+    ``marked`` cells get a frame (black, or white in the dark theme)."""
+    t = style.theme()
     n = len(rgb_cells)
     rows = max(1, math.ceil(n / cols))
     step = CELL + CELL_GAP
     out = np.empty((rows * step + CELL_GAP, cols * step + CELL_GAP, 3), dtype=np.ubyte)
-    out[:] = GRID_GAP_COLOR
+    out[:] = t.cell_gap
     cells = np.empty((rows * cols, 3), dtype=np.ubyte)
-    cells[:] = UNUSED_COLOR
+    cells[:] = t.cell_unused
     cells[:n] = rgb_cells
     block = np.repeat(np.repeat(cells.reshape(rows, cols, 1, 1, 3), CELL, axis=2), CELL, axis=3)
     inner = out[CELL_GAP:, CELL_GAP:].reshape(rows, step, cols, step, 3)
     inner[:, :CELL, :, :CELL] = block.transpose(0, 2, 1, 3, 4)
     for unit in marked:
         r, c = divmod(int(unit), cols)
-        out[r * step: r * step + step + CELL_GAP, c * step: c * step + step + CELL_GAP] = MARK_COLOR
+        out[r * step: r * step + step + CELL_GAP, c * step: c * step + step + CELL_GAP] = t.cell_mark
         y, x = r * step + CELL_GAP, c * step + CELL_GAP
         out[y: y + CELL, x: x + CELL] = cells[unit]
     return out
@@ -142,7 +140,7 @@ class ActivationsPanel(QtWidgets.QWidget):
         header.addWidget(self.source_combo)
 
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground(style.BACKGROUND)
+        self.graphics.setBackground(style.theme().background)
         self.graphics.ci.setContentsMargins(4, 2, 4, 2)
         self.graphics.ci.setSpacing(1)
 
@@ -150,7 +148,7 @@ class ActivationsPanel(QtWidgets.QWidget):
         self.empty_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
         self.empty_label.setFont(style.small_font(10))
-        self.empty_label.setStyleSheet(f"color: {style.MUTED}; background: {style.BACKGROUND}; padding: 12px;")
+        style.themed_css(self.empty_label, "color: $muted; background: $background; padding: 12px;")
         self.stack = QtWidgets.QStackedWidget()
         self.stack.addWidget(self.empty_label)
         self.stack.addWidget(self.graphics)
@@ -204,6 +202,13 @@ class ActivationsPanel(QtWidgets.QWidget):
         self.cells, self.probs = [], None
         self.title.setText("Activations")
         self._show_empty("no network yet")
+
+    def apply_theme(self) -> None:
+        """Repaint in :func:`style.theme`: the grids and bars are rebuilt in its colours."""
+        style.restyle(self)
+        self._structure = None
+        if self._last_snap is not None:
+            self._render(self._last_snap)
 
     def show_snapshot(self, snap: Snapshot) -> None:
         self._last_snap = snap
@@ -265,7 +270,7 @@ class ActivationsPanel(QtWidgets.QWidget):
         mosaic = np.full((h, self._n_tiles * (w + TILE_GAP) - TILE_GAP), np.nan)
         for i in range(k):
             mosaic[:, i * (w + TILE_GAP): i * (w + TILE_GAP) + w] = tiles[i]
-        rgb = style.diverging_rgb(mosaic, gap_color=(255, 255, 255))
+        rgb = style.diverging_rgb(mosaic, gap_color=QtGui.QColor(style.theme().background).getRgb()[:3])
         self.tile_image.setImage(rgb, autoLevels=False, levels=(0, 255))
         for i, text in enumerate(self.tile_texts):
             if i >= k:
@@ -320,7 +325,7 @@ class ActivationsPanel(QtWidgets.QWidget):
             text = f"input × weight · the {min(8, hidden[0])} most active units of layer 1 (framed)"
         else:
             text = "no hidden layer · input × class template (sum: the class score)"
-        self.tiles_label = g.addLabel(text, row=row, col=0, color=style.FOREGROUND, size="8pt")
+        self.tiles_label = g.addLabel(text, row=row, col=0, color=style.theme().foreground, size="8pt")
         row += 1
         self.tile_view = _view(g, row)
         self._n_tiles = min(8, hidden[0] if hidden else layer_sizes[-1])
@@ -329,7 +334,7 @@ class ActivationsPanel(QtWidgets.QWidget):
         self.tile_view.addItem(self.tile_image)
         self.tile_texts = []
         for i in range(self._n_tiles):
-            t = pg.TextItem("", color=style.FOREGROUND, anchor=(0.5, 0.0))
+            t = style.themed_text("", "foreground", anchor=(0.5, 0.0))
             t.setFont(style.small_font(7))
             t.setPos(i * (w + TILE_GAP) + w / 2, h)
             self.tile_view.addItem(t)
@@ -339,7 +344,7 @@ class ActivationsPanel(QtWidgets.QWidget):
         row += 1
         self.grid_images, self.grid_labels = [], []
         for i, n in enumerate(hidden):
-            label = g.addLabel("", row=row, col=0, color=style.FOREGROUND, size="8pt")
+            label = g.addLabel("", row=row, col=0, color=style.theme().foreground, size="8pt")
             row += 1
             view = _view(g, row)
             item = pg.ImageItem(axisOrder="row-major")
@@ -351,7 +356,7 @@ class ActivationsPanel(QtWidgets.QWidget):
             self.grid_images.append(item)
             self.grid_labels.append(label)
             row += 1
-        self.softmax_label = g.addLabel("", row=row, col=0, color=style.FOREGROUND, size="8pt")
+        self.softmax_label = g.addLabel("", row=row, col=0, color=style.theme().foreground, size="8pt")
         row += 1
         plot = g.addPlot(row=row, col=0)
         style.style_plot(plot)
@@ -365,12 +370,13 @@ class ActivationsPanel(QtWidgets.QWidget):
         plot.getAxis("bottom").setTicks([[(c, str(c)) for c in range(n_classes)], []])
         plot.setMaximumHeight(70)
         plot.setMinimumHeight(50)
+        t = style.theme()
         self.bars = pg.BarGraphItem(x=np.arange(n_classes), height=np.zeros(n_classes), width=0.75,
-                                    brush=style.BAR_COLOR, pen=None)
+                                    brush=t.bar, pen=None)
         plot.addItem(self.bars)
         self.softmax_plot = plot
-        self._bar_brush = pg.mkBrush(style.BAR_COLOR)
-        self._top_brush = pg.mkBrush(style.TRAIN_COLOR)
+        self._bar_brush = pg.mkBrush(t.bar)
+        self._top_brush = pg.mkBrush(t.train)
         lut = style.DIVERGING_LUT if activation == "tanh" else style.SEQUENTIAL_LUT
         self.legend_bar.setPixmap(_legend_pixmap(lut))
         self.legend_bar.setVisible(bool(hidden))

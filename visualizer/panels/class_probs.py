@@ -41,11 +41,10 @@ class ClassProbabilityPanel(QtWidgets.QWidget):
                                         width=10, colorMapMenu=False, orientation="horizontal")
         self.colorbar.setImageItem(self.image_item, insert_in=self.plot)
         bar_axis = self.colorbar.getAxis("bottom")
-        bar_axis.setTextPen(pg.mkPen(style.FOREGROUND))
-        bar_axis.setPen(pg.mkPen(style.FOREGROUND))
+        style.style_axes(self.colorbar)
         bar_axis.setTickFont(style.small_font(8))
         bar_axis.setTicks([[(v, f"{v:.0%}") for v in (0, 0.25, 0.5, 0.75, 1.0)], []])
-        self.empty_text = pg.TextItem("", color=style.MUTED, anchor=(0.5, 0.5))
+        self.empty_text = style.themed_text("", "muted", anchor=(0.5, 0.5))
         self.empty_text.setFont(style.small_font(10))
         self.plot.addItem(self.empty_text, ignoreBounds=True)
 
@@ -58,6 +57,10 @@ class ClassProbabilityPanel(QtWidgets.QWidget):
 
         self._setup_grid(n_classes)
         self.clear()
+
+    def apply_theme(self) -> None:
+        """Repaint in :func:`style.theme`. The map and the numbers on it look the same in both."""
+        style.restyle(self)
 
     def _setup_grid(self, n: int) -> None:
         for row in self._cell_texts:

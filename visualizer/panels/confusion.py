@@ -21,10 +21,9 @@ from . import style
 
 TITLE = "Confusion matrix (test set)"
 GAP = 0.25  # between the matrix and the recall / precision margins, in cells
-SELECT_COLOR = "#1565c0"
+# The cells look the same in both themes (like the colour map); the margins follow the theme.
 DIAGONAL_FILL = (217, 240, 211)  # pale green: right answers, not on the mistakes' scale
 DIAGONAL_TEXT = "#1b5e20"
-MARGIN_FILL = (244, 244, 244)
 
 # ColorBrewer Reds: 0 mistakes = white, the most frequent mistake = dark red.
 MISTAKES = pg.ColorMap(
@@ -69,24 +68,23 @@ class ConfusionMatrixPanel(QtWidgets.QWidget):
                                         width=10, colorMapMenu=False, orientation="vertical")
         self.colorbar.setImageItem(self.image_item, insert_in=self.plot)
         bar_axis = self.colorbar.getAxis("right")
-        bar_axis.setTextPen(pg.mkPen(style.FOREGROUND))
-        bar_axis.setPen(pg.mkPen(style.FOREGROUND))
+        style.style_axes(self.colorbar)
         bar_axis.setTickFont(style.small_font(8))
         bar_axis.setStyle(hideOverlappingLabels=False)
-        bar_axis.setLabel("mistakes per cell", **{"color": style.FOREGROUND, "font-size": "8pt"})
+        bar_axis.setLabel("mistakes per cell", **{"color": style.theme().foreground, "font-size": "8pt"})
         self.selection_rect = QtWidgets.QGraphicsRectItem(0, 0, 1, 1)
-        self.selection_rect.setPen(style.pen(SELECT_COLOR, 3.0))
+        style.themed_pen(self.selection_rect, "select", 3.0)
         self.selection_rect.setZValue(20)
         self.selection_rect.setVisible(False)
         self.plot.addItem(self.selection_rect, ignoreBounds=True)
-        self.empty_text = pg.TextItem("", color=style.MUTED, anchor=(0.5, 0.5))
+        self.empty_text = style.themed_text("", "muted", anchor=(0.5, 0.5))
         self.empty_text.setFont(style.small_font(10))
         self.plot.addItem(self.empty_text, ignoreBounds=True)
         self.plot.scene().sigMouseClicked.connect(self._mouse_clicked)
 
         self.hint = QtWidgets.QLabel()
         self.hint.setFont(style.small_font(8))
-        self.hint.setStyleSheet(f"color: {style.MUTED};")
+        style.themed_css(self.hint, "color: $muted;")
         self.hint.setToolTip("Click a red cell to filter the mistakes gallery by it")
         self.clear_button = QtWidgets.QPushButton("Clear")
         self.clear_button.setToolTip("Deselect the cell: the gallery shows all mistakes again")
@@ -106,6 +104,12 @@ class ConfusionMatrixPanel(QtWidgets.QWidget):
 
         self._setup_grid(self.n_classes)
         self.clear()
+
+    def apply_theme(self) -> None:
+        """Repaint in :func:`style.theme`: the margins, labels and selection (the cells keep their map)."""
+        style.restyle(self)
+        self._paint_overlay()
+        self._show_hint()
 
     def _setup_grid(self, n: int) -> None:
         self.n_classes = n
@@ -132,26 +136,31 @@ class ConfusionMatrixPanel(QtWidgets.QWidget):
         for c in range(n):
             for texts, pos in ((self.recall_texts, (n + GAP + 0.5, c + 0.5)),
                                (self.precision_texts, (c + 0.5, n + GAP + 0.5))):
-                text = pg.TextItem("", color=style.FOREGROUND, anchor=(0.5, 0.5))
+                text = style.themed_text("", "foreground", anchor=(0.5, 0.5))
                 text.setFont(font)
                 text.setPos(*pos)
                 self.plot.addItem(text, ignoreBounds=True)
                 texts.append(text)
-        corner = pg.TextItem("in %", color=style.MUTED, anchor=(0.5, 0.5))
+        corner = style.themed_text("in %", "muted", anchor=(0.5, 0.5))
         corner.setFont(style.small_font(7))
         corner.setPos(n + GAP + 0.5, n + GAP + 0.5)
         self.plot.addItem(corner, ignoreBounds=True)
         self._cell_strings = {(t, p): ("", "") for t in range(n) for p in range(n)}
         self.empty_text.setPos(n / 2, n / 2)
-        # the overlay: green diagonal, grey margins, transparent elsewhere (fixed: drawn once)
-        size = int(np.ceil(edge / GAP))  # in quarter cells, so the gap can be part of the image
+        self._paint_overlay()
+
+    def _paint_overlay(self) -> None:
+        """Green diagonal, margins in the theme's fill, transparent elsewhere (drawn once per grid)."""
+        n = self.n_classes
+        size = int(np.ceil((n + GAP + 1) / GAP))  # in quarter cells, so the gap can be part of the image
         q = int(round(1 / GAP))
         overlay = np.zeros((size, size, 4), dtype=np.ubyte)
         for c in range(n):
             overlay[c * q:(c + 1) * q, c * q:(c + 1) * q] = (*DIAGONAL_FILL, 255)
         margin = n * q + 1  # the recall column / precision row start one quarter cell after the matrix
-        overlay[: n * q, margin:] = (*MARGIN_FILL, 255)
-        overlay[margin:, : n * q] = (*MARGIN_FILL, 255)
+        fill = (*style.theme().margin_fill, 255)
+        overlay[: n * q, margin:] = fill
+        overlay[margin:, : n * q] = fill
         self.overlay_item.setImage(overlay, levels=(0, 255), autoLevels=False)
         self.overlay_item.setRect(QtCore.QRectF(0, 0, size * GAP, size * GAP))
 
@@ -260,7 +269,7 @@ class ConfusionMatrixPanel(QtWidgets.QWidget):
         if self._selected is not None:
             t, p = self._selected
             count = "" if self._matrix is None else f": {int(self._matrix[t, p]):,} digits"
-            self.hint.setText(f"<b style='color:{SELECT_COLOR}'>{t} read as {p}</b>{count}")
+            self.hint.setText(f"<b style='color:{style.theme().select}'>{t} read as {p}</b>{count}")
         elif self._matrix is not None:
             self.hint.setText("Click a red cell to see those digits")
         else:
@@ -278,7 +287,7 @@ class ConfusionMatrixPanel(QtWidgets.QWidget):
                 elif t == p:
                     color = DIAGONAL_TEXT
                 else:
-                    color = "#ffffff" if count / top >= 0.55 else style.FOREGROUND
+                    color = style.PAPER_INK if count / top >= 0.55 else style.INK
                 if (string, color) == self._cell_strings[(t, p)]:
                     continue
                 self._cell_strings[(t, p)] = (string, color)

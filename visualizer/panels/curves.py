@@ -83,7 +83,7 @@ class _CurvePanel(QtWidgets.QWidget):
         self.plot.getAxis("bottom").enableAutoSIPrefix(True)
         # Horizontal grid lines at major ticks only: a full alpha-blended grid costs several ms per
         # repaint, and the curves repaint with every snapshot.
-        self.plot.showGrid(x=False, y=True, alpha=style.GRID_ALPHA)
+        self.plot.showGrid(x=False, y=True, alpha=style.theme().grid_alpha)
         self.plot.getAxis("left").setStyle(maxTickLevel=0)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
@@ -97,12 +97,10 @@ class _CurvePanel(QtWidgets.QWidget):
         self._follow = True
         self._view = None  # (x max, y low, y high) last set
 
-        self.legend = self.plot.addLegend(offset=self.LEGEND_OFFSET, labelTextColor=style.FOREGROUND,
-                                          brush=pg.mkBrush(255, 255, 255, 210),
-                                          pen=pg.mkPen("#cccccc"), labelTextSize="8pt", colCount=2)
-        self.train_item = self.plot.plot(_EMPTY, _EMPTY, pen=style.TRAIN_PEN, name="train (batches)")
-        self.test_item = self.plot.plot(_EMPTY, _EMPTY, pen=style.TEST_PEN, name="test set",
-                                        symbol=None, symbolBrush=style.TEST_COLOR, symbolPen=None)
+        self.legend = style.add_legend(self.plot, offset=self.LEGEND_OFFSET, colCount=2)
+        self.train_item = self.plot.plot(_EMPTY, _EMPTY, pen=style.train_pen(), name="train (batches)")
+        self.test_item = self.plot.plot(_EMPTY, _EMPTY, pen=style.test_pen(), name="test set",
+                                        symbol=None, symbolBrush=style.theme().test, symbolPen=None)
         for item in (self.train_item, self.test_item):
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="peak")
@@ -110,7 +108,7 @@ class _CurvePanel(QtWidgets.QWidget):
 
         self.readout = QtWidgets.QLabel()
         self.readout.setFont(style.small_font())
-        self.readout.setStyleSheet(f"color: {style.FOREGROUND};")
+        style.themed_css(self.readout, "color: $foreground;")
         self.readout.setToolTip("Values under the mouse pointer: samples seen, epoch, train and test")
         self.readout.setTextFormat(QtCore.Qt.TextFormat.RichText)
 
@@ -132,6 +130,7 @@ class _CurvePanel(QtWidgets.QWidget):
         self._train_key = self._test_key = None
         self._title = None
         self._n_train = 0
+        self._snap: Snapshot | None = None  # the last shown, to redraw the title in a new theme
         self._proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved)
         self.plot.scene().sigMouseClicked.connect(self._mouse_clicked)
         self.clear()
@@ -170,6 +169,7 @@ class _CurvePanel(QtWidgets.QWidget):
         self.epoch_axis.n_train = 0
         self.epoch_axis.picture = None
         self.epoch_axis.update()
+        self._snap = None
         self._set_title(f"{self.NAME} — no data yet")
         self.readout.setText("")
         self._follow = True
@@ -204,13 +204,26 @@ class _CurvePanel(QtWidgets.QWidget):
         for event in snap.events[len(self.event_lines):]:
             self._add_event_line(event.samples_seen, event.text)
         if snap.diverged and self.diverged_line is None:
-            self.diverged_line = self._mark(snap.samples_seen, "diverged", style.DIVERGED_PEN,
-                                            style.DIVERGED_COLOR, 0.5, snap.diverged)
+            self.diverged_line = self._mark(snap.samples_seen, "diverged", "diverged", 0.5, snap.diverged)
+        self._snap = snap
+        self._show_title()
 
+    def apply_theme(self) -> None:
+        """Repaint in :func:`style.theme` (curves, marks, legend, title)."""
+        style.restyle(self)
+        t = style.theme()
+        self.train_item.setPen(style.train_pen())
+        self.test_item.setPen(style.test_pen())
+        self.test_item.setSymbolBrush(t.test)
+        if self._snap is not None:
+            self._show_title()
+
+    def _show_title(self) -> None:
+        t, snap = style.theme(), self._snap
         test_value = float(self._test_y[-1]) if len(self._test_y) else None
-        self._set_title(f"{self.NAME} — <span style='color:{style.TRAIN_COLOR}'>train "
+        self._set_title(f"{self.NAME} — <span style='color:{t.train}'>train "
                         f"{self._format(self._latest_train(snap))}</span> · "
-                        f"<span style='color:{style.TEST_COLOR}'>test {self._format(test_value)}</span>")
+                        f"<span style='color:{t.test}'>test {self._format(test_value)}</span>")
 
     # -- view range ------------------------------------------------------------------------------
     def _user_moved_view(self, *args) -> None:
@@ -267,19 +280,23 @@ class _CurvePanel(QtWidgets.QWidget):
 
     def _add_event_line(self, samples: float, text: str) -> None:
         height = self.LABEL_HEIGHTS[len(self.event_lines) % len(self.LABEL_HEIGHTS)]
-        line = self._mark(samples, text, style.EVENT_PEN, style.EVENT_COLOR, height,
+        line = self._mark(samples, text, "event", height,
                           f"Changed while training at {_format_samples(samples)} samples: {text}")
         self.event_lines.append(line)
 
-    def _mark(self, x: float, text: str, pen, color: str, height: float, tooltip: str) -> pg.InfiniteLine:
+    def _mark(self, x: float, text: str, role: str, height: float, tooltip: str) -> pg.InfiniteLine:
+        """A vertical line with a label, in the theme's ``role`` colour ("event" or "diverged")."""
         # label right of the line, or left of it near the right edge (so it is not cut off)
         x_max = self._view[0] if self._view else 0.0
         side = 1 if x_max and x > 0.7 * x_max else 0
-        line = pg.InfiniteLine(pos=float(x), angle=90, movable=False, pen=pen, label=text,
-                               labelOpts={"position": height, "color": color,
-                                          "anchors": [(side, 0.5), (side, 0.5)],
-                                          "movable": False,
-                                          "fill": pg.mkBrush(255, 255, 255, 220)})
+        line = pg.InfiniteLine(pos=float(x), angle=90, movable=False, label=text,
+                               labelOpts={"position": height, "anchors": [(side, 0.5), (side, 0.5)],
+                                          "movable": False})
+        if role == "event":
+            style.themed_pen(line, role, 1.0, QtCore.Qt.PenStyle.DashLine)
+        else:
+            style.themed_pen(line, role, 2.0)
+        style.theme_text(line.label, role, fill=True)
         line.label.setFont(style.small_font(8))
         line.setToolTip(tooltip)
         line.setZValue(-5)
@@ -295,8 +312,9 @@ class _CurvePanel(QtWidgets.QWidget):
         parts = [f"samples {_format_samples(max(x, 0))}"]
         if self._n_train:
             parts.append(f"epoch {max(x, 0) / self._n_train:.2f}")
-        for name, color, xs, ys in (("train", style.TRAIN_COLOR, self._train_x, self._train_y),
-                                    ("test", style.TEST_COLOR, self._test_x, self._test_y)):
+        t = style.theme()
+        for name, color, xs, ys in (("train", t.train, self._train_x, self._train_y),
+                                    ("test", t.test, self._test_x, self._test_y)):
             if len(xs):
                 i = int(np.clip(np.searchsorted(xs, x), 0, len(xs) - 1))
                 if i > 0 and abs(xs[i - 1] - x) < abs(xs[i] - x):

@@ -164,14 +164,15 @@ class DrawingPad(QtWidgets.QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QtGui.QPainter(self)
-        painter.fillRect(self.rect(), QtGui.QColor(style.BACKGROUND))
+        t = style.theme()
+        painter.fillRect(self.rect(), QtGui.QColor(t.background))
         rect = self._square()
         painter.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform)
         painter.drawImage(rect, self.image)
         painter.setPen(QtGui.QPen(QtGui.QColor("#bbbbbb"), 1))
         painter.drawRect(rect.adjusted(0, 0, -1, -1))
         if self.is_blank():
-            painter.setPen(QtGui.QColor(style.MUTED))
+            painter.setPen(QtGui.QColor(style.LIGHT.muted))  # on the white paper, in both themes
             painter.setFont(style.small_font(10))
             painter.drawText(rect, QtCore.Qt.AlignmentFlag.AlignCenter, "draw a digit here")
         painter.end()
@@ -209,7 +210,7 @@ class DrawingPanel(QtWidgets.QWidget):
                                     "(cropped, scaled into a 20x20 box, centred by its centre of mass)")
         sees = QtWidgets.QLabel("the network sees")
         sees.setFont(style.small_font(8))
-        sees.setStyleSheet(f"color: {style.MUTED};")
+        style.themed_css(sees, "color: $muted;")
         self.prediction_label = QtWidgets.QLabel()
         self.prediction_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.prediction_label.setWordWrap(True)
@@ -254,7 +255,7 @@ class DrawingPanel(QtWidgets.QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.showGrid(y=True, alpha=style.GRID_ALPHA)
+        self.plot.showGrid(y=True, alpha=style.theme().grid_alpha)
         self.plot.setXRange(-0.6, self.n_classes - 0.4, padding=0)
         self.plot.setYRange(0, 128, padding=0)
         self.plot.getAxis("bottom").setTicks([[(c, str(c)) for c in range(self.n_classes)], []])
@@ -334,6 +335,12 @@ class DrawingPanel(QtWidgets.QWidget):
         self._detail = None
         self._show_probs(None)
 
+    def apply_theme(self) -> None:
+        """Repaint in :func:`style.theme` (the pad stays white paper)."""
+        style.restyle(self)
+        self.pad.update()
+        self._show_probs(self._probs)
+
     def show_snapshot(self, snap: Snapshot) -> None:
         detail = snap.drawn
         if detail is self._detail:
@@ -394,8 +401,9 @@ class DrawingPanel(QtWidgets.QWidget):
 
     def _show_probs(self, probs: np.ndarray | None) -> None:
         self._probs = probs
+        t = style.theme()
         if probs is None or not np.all(np.isfinite(probs)):
-            self.bars.setOpts(height=np.zeros(self.n_classes), brushes=None, brush=style.WAITING_COLOR, pen=None)
+            self.bars.setOpts(height=np.zeros(self.n_classes), brushes=None, brush=t.waiting, pen=None)
             for text in self.bar_labels:
                 text.setText("")
             if self._input is None:
@@ -406,19 +414,20 @@ class DrawingPanel(QtWidgets.QWidget):
                 message = "no probabilities (the network diverged)"
             self.waiting_text.setText(message)
             self.waiting_text.setVisible(True)
-            self.prediction_label.setText(f"<span style='color:{style.MUTED}'>predicted –</span>")
+            self.prediction_label.setText(f"<span style='color:{t.muted}'>predicted –</span>")
             return
         self.waiting_text.setVisible(False)
         predicted = int(np.argmax(probs))
         percent = probs * 100.0
-        brushes = [pg.mkBrush(style.BAR_COLOR)] * self.n_classes
-        brushes[predicted] = pg.mkBrush(style.TRAIN_COLOR)
+        brushes = [pg.mkBrush(t.bar)] * self.n_classes
+        brushes[predicted] = pg.mkBrush(t.train)
         self.bars.setOpts(height=percent, brushes=brushes)
         for c, text in enumerate(self.bar_labels):
             p = percent[c]
             text.setText(f"{p:.0f}" if p >= 1.0 else "")
+            text.setColor(t.foreground)
             text.setPos(c, p)
-        self.prediction_label.setText(f"predicted <b style='font-size:16pt; color:{style.TRAIN_COLOR}'>"
+        self.prediction_label.setText(f"predicted <b style='font-size:16pt; color:{t.train}'>"
                                       f"{predicted}</b><br>({percent[predicted]:.0f} %)")
         if not self._label_chosen:
             self.class_combo.setCurrentIndex(predicted)

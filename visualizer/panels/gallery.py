@@ -95,12 +95,6 @@ class ThumbnailDelegate(QtWidgets.QStyledItemDelegate):
         self.gallery = gallery
         self.caption_font = style.small_font(9, bold=True)
         self.percent_font = style.small_font(8)
-        self.highlight = QtGui.QColor("#1565c0")
-        self.highlight_fill = QtGui.QColor("#dbe8f7")
-        self.frame = QtGui.QColor("#cccccc")
-        self.wrong = QtGui.QColor(style.WRONG_COLOR)
-        self.right = QtGui.QColor(style.CORRECT_COLOR)
-        self.muted = QtGui.QColor("#555555")
 
     def sizeHint(self, option, index) -> QtCore.QSize:  # noqa: N802 (Qt API)
         return QtCore.QSize(CELL_W, CELL_H)
@@ -112,15 +106,17 @@ class ThumbnailDelegate(QtWidgets.QStyledItemDelegate):
             return
         rect = option.rect
         selected = bool(option.state & QtWidgets.QStyle.StateFlag.State_Selected)
+        t = style.theme()  # read at each paint: a theme change only needs a repaint
+        highlight, muted = QtGui.QColor(t.select), QtGui.QColor(t.muted)
         painter.save()
         if selected:
-            painter.fillRect(rect.adjusted(1, 1, -1, -1), self.highlight_fill)
-            painter.setPen(QtGui.QPen(self.highlight, 3))
+            painter.fillRect(rect.adjusted(1, 1, -1, -1), QtGui.QColor(t.select_fill))
+            painter.setPen(QtGui.QPen(highlight, 3))
             painter.drawRect(rect.adjusted(2, 2, -2, -2))
         x = rect.x() + (rect.width() - THUMB) // 2
         y = rect.y() + 5
         painter.drawPixmap(x, y, self.gallery.thumbnail(int(model.indices[row])))
-        painter.setPen(QtGui.QPen(self.highlight if selected else self.frame, 1))
+        painter.setPen(QtGui.QPen(highlight if selected else QtGui.QColor(t.frame), 1))
         painter.drawRect(x - 1, y - 1, THUMB + 1, THUMB + 1)
         # caption: "4 → 9" (true in green, predicted in red), then the confidence
         painter.setFont(self.caption_font)
@@ -129,16 +125,16 @@ class ThumbnailDelegate(QtWidgets.QStyledItemDelegate):
         width = metrics.horizontalAdvance(true + arrow + predicted)
         tx = rect.x() + (rect.width() - width) // 2
         ty = y + THUMB + 4 + metrics.ascent()
-        painter.setPen(self.right)
+        painter.setPen(QtGui.QColor(t.correct))
         painter.drawText(tx, ty, true)
         tx += metrics.horizontalAdvance(true)
-        painter.setPen(self.muted)
+        painter.setPen(muted)
         painter.drawText(tx, ty, arrow)
         tx += metrics.horizontalAdvance(arrow)
-        painter.setPen(self.wrong)
+        painter.setPen(QtGui.QColor(t.wrong))
         painter.drawText(tx, ty, predicted)
         painter.setFont(self.percent_font)
-        painter.setPen(self.muted)
+        painter.setPen(muted)
         percent_rect = QtCore.QRect(rect.x(), ty + 3, rect.width(), painter.fontMetrics().height())
         painter.drawText(percent_rect, QtCore.Qt.AlignmentFlag.AlignHCenter | QtCore.Qt.AlignmentFlag.AlignTop,
                          f"{model.confidence[row] * 100:.0f} %")
@@ -184,7 +180,7 @@ class MistakesGallery(QtWidgets.QWidget):
         self._last_apply = -math.inf
         self._last_train_request = -math.inf
         self._wrong = np.zeros(0, dtype=np.intp)  # all mistakes of the evaluation (unfiltered)
-        self._pixmaps: dict[tuple[str, int], QtGui.QPixmap] = {}
+        self._pixmaps: dict[tuple[str, int, float], QtGui.QPixmap] = {}
         style.paint_background(self)
         self.setToolTip(_TOOLTIP)
         self.setMinimumSize(300, 300)
@@ -204,10 +200,10 @@ class MistakesGallery(QtWidgets.QWidget):
         self.predicted_combo = self._class_combo("read as", "Show only digits the network read as this class")
         self.cell_chip = QtWidgets.QPushButton()
         self.cell_chip.setToolTip("Showing one cell of the confusion matrix; click to show all mistakes")
-        self.cell_chip.setStyleSheet(
-            "QPushButton { background: #dbe8f7; border: 1px solid #1565c0; border-radius: 9px; "
-            "padding: 1px 8px; color: #0d3c73; font-weight: 600; }"
-            "QPushButton:hover { background: #c3d7f0; }")
+        style.themed_css(self.cell_chip,
+                         "QPushButton { background: $select_fill; border: 1px solid $select; border-radius: 9px; "
+                         "padding: 1px 8px; color: $select_text; font-weight: 600; }"
+                         "QPushButton:hover { border-width: 2px; }")
         self.cell_chip.setVisible(False)
         self.source_combo.currentIndexChanged.connect(lambda _: self.set_source(self.source_combo.currentData()))
         self.sort_combo.currentIndexChanged.connect(lambda _: self.set_sort(self.sort_combo.currentData()))
@@ -233,7 +229,7 @@ class MistakesGallery(QtWidgets.QWidget):
 
         self.count_label = QtWidgets.QLabel()
         self.count_label.setFont(style.small_font())
-        self.count_label.setStyleSheet(f"color: {style.FOREGROUND}; padding: 0px 4px;")
+        style.themed_css(self.count_label, "color: $foreground; padding: 0px 4px;")
         self.count_label.setToolTip("Mistakes listed, mistakes in the evaluation shown, and its accuracy")
 
         # -- the grid (only visible items are painted) and the empty state
@@ -253,7 +249,7 @@ class MistakesGallery(QtWidgets.QWidget):
         self.view.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.view.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
-        self.view.setStyleSheet(f"QListView {{ background: {style.BACKGROUND}; border: 1px solid #dddddd; }}")
+        style.themed_css(self.view, "QListView { background: $background; border: 1px solid $frame; }")
         self.view.setToolTip(_TOOLTIP)
         self.view.clicked.connect(self._activate)
         self.view.enter_pressed.connect(self._activate)
@@ -263,7 +259,7 @@ class MistakesGallery(QtWidgets.QWidget):
         self.empty_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
         self.empty_label.setFont(style.small_font(10))
-        self.empty_label.setStyleSheet(f"color: {style.MUTED}; background: {style.BACKGROUND};")
+        style.themed_css(self.empty_label, "color: $muted; background: $background;")
         self.stack = QtWidgets.QStackedWidget()
         self.stack.addWidget(self.empty_label)
         self.stack.addWidget(self.view)
@@ -318,16 +314,23 @@ class MistakesGallery(QtWidgets.QWidget):
         return self.dataset.test_y if (source or self._source) == "test" else self.dataset.train_y
 
     def thumbnail(self, digit: int) -> QtGui.QPixmap:
-        """The digit as dark ink on white, scaled nearest-neighbour to THUMB px (cached)."""
-        key = (self._source, digit)
+        """The digit as dark ink on white, scaled nearest-neighbour to THUMB px (cached), with the
+        screen's pixel density (crisp on high-DPI screens)."""
+        ratio = self.devicePixelRatioF()
+        key = (self._source, digit, ratio)
         pixmap = self._pixmaps.get(key)
         if pixmap is None:
-            pixmap = style.digit_pixmap(self._images()[digit], THUMB)
+            pixmap = style.digit_pixmap(self._images()[digit], THUMB, ratio)
             if len(self._pixmaps) >= PIXMAP_CACHE:
                 for old in list(self._pixmaps)[: PIXMAP_CACHE // 4]:  # the oldest quarter
                     del self._pixmaps[old]
             self._pixmaps[key] = pixmap
         return pixmap
+
+    def apply_theme(self) -> None:
+        """Repaint in :func:`style.theme` (the thumbnails stay ink on paper)."""
+        style.restyle(self)
+        self.view.viewport().update()
 
     # -- API: snapshots -------------------------------------------------------------------------
     def clear(self) -> None:
@@ -659,7 +662,7 @@ class MistakesGallery(QtWidgets.QWidget):
             self._pin(index)
 
     def _message(self, text: str, error: bool = False) -> None:
-        self.message_label.setStyleSheet(f"color: {style.WRONG_COLOR if error else style.MUTED};")
+        style.themed_css(self.message_label, "color: $wrong;" if error else "color: $muted;")
         self.message_label.setText(text)
 
     # -- export ----------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtCore, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets
 
 from nn.trainer import Snapshot
 
@@ -25,9 +25,8 @@ from . import style
 from .throttle import RenderThrottle
 
 MIN_INTERVAL_S = 0.25  # curves re-render at most ~4 times per second
-LAYER_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 TYPICAL_RATIO = 1e-3  # a common rule of thumb for a healthy update/weight ratio
-INITIAL_BRUSH = (150, 150, 150, 90)
+INITIAL_ALPHA = 90  # of 255: the histogram at initialisation stays in the background
 _EMPTY = np.zeros(0)
 
 _TOOLTIP = ("Is it still learning? Per layer, over training samples seen:\n"
@@ -38,7 +37,8 @@ _TOOLTIP = ("Is it still learning? Per layer, over training samples seen:\n"
 
 
 def layer_color(i: int) -> str:
-    return LAYER_COLORS[i % len(LAYER_COLORS)]
+    colors = style.theme().series
+    return colors[i % len(colors)]
 
 
 def positive(y: np.ndarray) -> np.ndarray:
@@ -57,7 +57,7 @@ def _compact_plot(plot: pg.PlotItem, y_label: str, show_x: bool) -> None:
     plot.setMenuEnabled(False)
     plot.hideButtons()
     plot.setMouseEnabled(x=False, y=False)
-    plot.showGrid(x=True, y=True, alpha=style.GRID_ALPHA)
+    plot.showGrid(x=True, y=True, alpha=style.theme().grid_alpha)
     style.axis_label(plot, "left", y_label)
     left = plot.getAxis("left")
     left.setWidth(58)
@@ -94,7 +94,7 @@ class LearningPanel(QtWidgets.QWidget):
 
         # -- tab 1: curves over training
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground(style.BACKGROUND)
+        self.graphics.setBackground(style.theme().background)
         self.graphics.ci.setContentsMargins(2, 2, 8, 2)
         self.graphics.ci.setSpacing(2)
         self.grad_plot = self.graphics.addPlot(row=0, col=0)
@@ -109,21 +109,19 @@ class LearningPanel(QtWidgets.QWidget):
             plot.setXLink(self.grad_plot)
         self.inactive_plot.setYRange(-4, 104, padding=0)
         self.inactive_plot.getAxis("left").setTicks([[(v, str(v)) for v in (0, 25, 50, 75, 100)], []])
-        self.typical_line = pg.InfiniteLine(math.log10(TYPICAL_RATIO), angle=0,
-                                            pen=style.pen("#999999", 1.0, QtCore.Qt.PenStyle.DashLine),
-                                            label="~1e-3 typical", labelOpts={"position": 0.02, "color": style.MUTED,
-                                                                            "anchors": [(0, 1), (0, 1)]})
+        self.typical_line = pg.InfiniteLine(math.log10(TYPICAL_RATIO), angle=0, label="~1e-3 typical",
+                                            labelOpts={"position": 0.02, "anchors": [(0, 1), (0, 1)]})
+        style.themed_pen(self.typical_line, "reference", 1.0, QtCore.Qt.PenStyle.DashLine)
+        style.theme_text(self.typical_line.label, "muted")
         self.ratio_plot.addItem(self.typical_line)
         self.legend = QtWidgets.QLabel()
         self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
         self.legend.setFont(style.small_font(8))
         self.legend.setToolTip("One colour per layer, the same in every plot")
-        self.inactive_text = pg.TextItem("", color=style.MUTED, anchor=(0.5, 0.5))
+        self.inactive_text = style.themed_text("", "muted", anchor=(0.5, 0.5))
         self.inactive_text.setFont(style.small_font(9))
         self.inactive_plot.addItem(self.inactive_text)
-        self.curves_empty = pg.TextItem("", color=style.MUTED, anchor=(0.5, 0.5))
-        self.curves_empty.setFont(style.small_font(10))
 
         # -- tab 2: weight distributions
         self.layer_combo = QtWidgets.QComboBox()
@@ -134,19 +132,18 @@ class LearningPanel(QtWidgets.QWidget):
         self.hist_plot.setMenuEnabled(False)
         self.hist_plot.hideButtons()
         self.hist_plot.setMouseEnabled(x=False, y=False)
-        self.hist_plot.showGrid(x=True, y=True, alpha=style.GRID_ALPHA)
+        self.hist_plot.showGrid(x=True, y=True, alpha=style.theme().grid_alpha)
         style.axis_label(self.hist_plot, "bottom", "weight")
         style.axis_label(self.hist_plot, "left", "count")
         self.hist_plot.getAxis("left").enableAutoSIPrefix(True)
-        self.hist_legend = self.hist_plot.addLegend(offset=(-4, 4), labelTextColor=style.FOREGROUND,
-                                                    brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen("#cccccc"),
-                                                    labelTextSize="8pt")
-        self.hist_initial = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=pg.mkBrush(*INITIAL_BRUSH),
-                                            pen=style.pen("#999999", 1.0), name="at initialisation")
+        self.hist_legend = style.add_legend(self.hist_plot, offset=(-4, 4))
+        self.hist_initial = pg.PlotDataItem(stepMode="center", fillLevel=0, name="at initialisation")
+        style.themed_pen(self.hist_initial, "reference", 1.0)
         self.hist_now = pg.PlotDataItem(stepMode="center", pen=style.pen(layer_color(0), 2.0), name="now")
         self.hist_plot.addItem(self.hist_initial)
         self.hist_plot.addItem(self.hist_now)
-        self.hist_empty = pg.TextItem("", color=style.MUTED, anchor=(0.5, 0.5))
+        self._paint_initial_fill()
+        self.hist_empty = style.themed_text("", "muted", anchor=(0.5, 0.5))
         self.hist_empty.setFont(style.small_font(10))
         self.hist_plot.addItem(self.hist_empty)
         weights_tab = QtWidgets.QWidget()
@@ -198,6 +195,25 @@ class LearningPanel(QtWidgets.QWidget):
         self.hist_empty.setPos(0.5, 0.5)
         self.hist_plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
 
+    def apply_theme(self) -> None:
+        """Repaint in :func:`style.theme`, the layers' curves in its colours."""
+        style.restyle(self)
+        self._paint_initial_fill()
+        for curves in (self.grad_curves, self.ratio_curves, self.inactive_curves):
+            for i, curve in enumerate(curves):
+                curve.setPen(style.pen(layer_color(i), 1.5))
+        self._show_layer_legend()
+        self.hist_now.setPen(style.pen(layer_color(max(self.layer_combo.currentIndex(), 0)), 2.0))
+
+    def _paint_initial_fill(self) -> None:
+        fill = QtGui.QColor(style.theme().reference)
+        fill.setAlpha(INITIAL_ALPHA)
+        self.hist_initial.setBrush(pg.mkBrush(fill))
+
+    def _show_layer_legend(self) -> None:
+        self.legend.setText(" &nbsp; ".join(f"<span style='color:{layer_color(i)}'>■</span> {name}"
+                                            for i, name in enumerate(self._names or ())))
+
     def show_snapshot(self, snap: Snapshot) -> None:
         stats = snap.learning
         if stats is None:
@@ -222,8 +238,7 @@ class LearningPanel(QtWidgets.QWidget):
             for curve in curves:
                 plot.removeItem(curve)
             curves.clear()
-        self.legend.setText(" &nbsp; ".join(f"<span style='color:{layer_color(i)}'>■</span> {name}"
-                                            for i, name in enumerate(self._names)))
+        self._show_layer_legend()
         for i, name in enumerate(self._names):
             pen = style.pen(layer_color(i), 1.5)
             g = pg.PlotDataItem(pen=pen, connect="finite")

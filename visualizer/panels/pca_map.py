@@ -19,20 +19,19 @@ from nn.trainer import Snapshot
 
 from . import style
 
-CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")  # matplotlib's tab10
 DOT_SIZE = 6
 WRONG_SIZE = 8
 THUMB = 42
 
 _TOOLTIP = ("Test digits placed by the first two principal components of the last hidden layer's "
-            "activations, coloured by true class; a black ring marks a digit the network gets wrong.\n"
+            "activations, coloured by true class; a ring marks a digit the network gets wrong.\n"
             "Well-separated clusters mean the layer tells the classes apart. Hover a dot to see the digit, "
             "click it to select it everywhere.")
 
 
 def class_color(c: int) -> str:
-    return CLASS_COLORS[int(c) % len(CLASS_COLORS)]
+    colors = style.theme().classes
+    return colors[int(c) % len(colors)]
 
 
 class ActivationMapPanel(QtWidgets.QWidget):
@@ -47,10 +46,8 @@ class ActivationMapPanel(QtWidgets.QWidget):
         self._order = np.zeros(0, dtype=int)  # scatter point j shows map entry self._order[j]
         self._hovered: int | None = None
         self._selected: int | None = None  # the test index ringed on the map
-        self._pixmaps: dict[int, QtGui.QPixmap] = {}
-        self._brushes = [pg.mkBrush(class_color(c)) for c in range(max(self.n_classes, 1))]
-        self._right_pen = pg.mkPen(255, 255, 255, 160, width=0.5)
-        self._wrong_pen = pg.mkPen("#000000", width=1.6)
+        self._pixmaps: dict[tuple[int, float], QtGui.QPixmap] = {}
+        self._make_pens()
         style.paint_background(self)
         self.setToolTip(_TOOLTIP)
         self.setMinimumSize(320, 300)
@@ -60,7 +57,7 @@ class ActivationMapPanel(QtWidgets.QWidget):
         self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
-        self.plot.showGrid(x=True, y=True, alpha=style.GRID_ALPHA)
+        self.plot.showGrid(x=True, y=True, alpha=style.theme().grid_alpha)
         style.axis_label(self.plot, "bottom", "PC1")
         style.axis_label(self.plot, "left", "PC2")
         for name in ("left", "bottom"):
@@ -68,29 +65,27 @@ class ActivationMapPanel(QtWidgets.QWidget):
         self.scatter = pg.ScatterPlotItem(pxMode=True, hoverable=False)
         self.scatter.sigClicked.connect(self._clicked)
         self.plot.addItem(self.scatter)
-        self.selected_ring = pg.ScatterPlotItem(pxMode=True, size=16, brush=None,
-                                                pen=pg.mkPen(style.FOREGROUND, width=2.0))
+        self.selected_ring = pg.ScatterPlotItem(pxMode=True, size=16, brush=None)
         self.selected_ring.setZValue(10)
         self.plot.addItem(self.selected_ring)
         self.class_labels = []
         for c in range(self.n_classes):
-            text = pg.TextItem(str(c), color=class_color(c), anchor=(0.5, 0.5),
-                               fill=pg.mkBrush(255, 255, 255, 215))
+            text = pg.TextItem(str(c), anchor=(0.5, 0.5))
             text.setFont(style.small_font(11, bold=True))
             text.setZValue(5)
             text.setVisible(False)
             self.plot.addItem(text)
             self.class_labels.append(text)
-        self.empty_text = pg.TextItem("", color=style.MUTED, anchor=(0.5, 0.5))
+        self.empty_text = style.themed_text("", "muted", anchor=(0.5, 0.5))
         self.empty_text.setFont(style.small_font(10))
         self.plot.addItem(self.empty_text)
+        self._paint_class_labels()
 
-        self._legend_classes = " ".join(f"<span style='color:{class_color(c)}'>●</span>{c}"
-                                        for c in range(self.n_classes))
+        self._wrong_text = "wrong"
         self.legend = legend = QtWidgets.QLabel()
         legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
         legend.setFont(style.small_font(8))
-        legend.setToolTip("Dot colour: the digit's true class; a black ring: the network predicts another class")
+        legend.setToolTip("Dot colour: the digit's true class; a ring: the network predicts another class")
         self.refresh_button = QtWidgets.QPushButton("Refresh")
         self.refresh_button.setToolTip("Recompute the map for the network as it is now "
                                        "(it also refreshes every few seconds while training)")
@@ -136,6 +131,32 @@ class ActivationMapPanel(QtWidgets.QWidget):
         self._set_legend("wrong")
         self._show_empty("no map yet: press Refresh\n(it updates every few seconds while training)")
         self._hover_index(None)
+
+    def apply_theme(self) -> None:
+        """Repaint in :func:`style.theme`: the dots, rings and class labels in its colours."""
+        style.restyle(self)
+        self._make_pens()
+        self._paint_class_labels()
+        self._set_legend(self._wrong_text)
+        if self._map is not None:
+            self._render(self._map)
+        else:
+            self._hover_index(None)
+
+    def _make_pens(self) -> None:
+        t = style.theme()
+        self._brushes = [pg.mkBrush(class_color(c)) for c in range(max(self.n_classes, 1))]
+        background = QtGui.QColor(t.background)
+        background.setAlpha(160)
+        self._right_pen = pg.mkPen(background, width=0.5)  # a thin edge in the background's colour
+        self._wrong_pen = pg.mkPen(t.ring, width=1.6)
+
+    def _paint_class_labels(self) -> None:
+        self.selected_ring.setPen(pg.mkPen(style.theme().foreground, width=2.0))
+        for c, text in enumerate(self.class_labels):
+            text.setColor(class_color(c))
+            text.fill = style.legend_brush()
+            text.update()
 
     def show_snapshot(self, snap: Snapshot) -> None:
         amap = snap.activation_map
@@ -195,7 +216,9 @@ class ActivationMapPanel(QtWidgets.QWidget):
             self._hover_index(self._hovered)
 
     def _set_legend(self, wrong: str) -> None:
-        self.legend.setText(f"{self._legend_classes} &nbsp; <span style='color:#000'>◯</span> {wrong}")
+        self._wrong_text = wrong
+        classes = " ".join(f"<span style='color:{class_color(c)}'>●</span>{c}" for c in range(self.n_classes))
+        self.legend.setText(f"{classes} &nbsp; <span style='color:{style.theme().ring}'>◯</span> {wrong}")
 
     def _show_selected(self) -> None:
         index = self._selected
@@ -243,24 +266,26 @@ class ActivationMapPanel(QtWidgets.QWidget):
         self._hovered = k
         if k is None or self._map is None or not 0 <= k < len(self._map.indices):
             self.thumb.clear()
-            self.readout.setText(f"<span style='color:{style.MUTED}'>hover a dot to see the digit · "
+            self.readout.setText(f"<span style='color:{style.theme().muted}'>hover a dot to see the digit · "
                                  "click it to select it</span>")
             return
         index = int(self._map.indices[k])
         true, predicted = int(self._map.labels[k]), int(self._map.predictions[k])
         self.thumb.setPixmap(self.thumbnail(index))
-        color = style.CORRECT_COLOR if true == predicted else style.WRONG_COLOR
+        t = style.theme()
+        color = t.correct if true == predicted else t.wrong
         self.readout.setText(f"<b>#{index}</b> &nbsp;true <b style='color:{class_color(true)}'>{true}</b> → "
                              f"predicted <b style='color:{color}'>{predicted}</b>"
                              + ("" if true == predicted else " ✗")
-                             + f"<br><span style='color:{style.MUTED}'>(at step {self._map.step:,}) "
+                             + f"<br><span style='color:{t.muted}'>(at step {self._map.step:,}) "
                                "click to select it</span>")
 
     def thumbnail(self, index: int) -> QtGui.QPixmap:
-        pixmap = self._pixmaps.get(index)
+        ratio = self.devicePixelRatioF()
+        pixmap = self._pixmaps.get((index, ratio))
         if pixmap is None:
-            pixmap = style.digit_pixmap(self.dataset.test_images[index], THUMB)
+            pixmap = style.digit_pixmap(self.dataset.test_images[index], THUMB, ratio)
             if len(self._pixmaps) > 256:
                 self._pixmaps.clear()
-            self._pixmaps[index] = pixmap
+            self._pixmaps[(index, ratio)] = pixmap
         return pixmap

@@ -18,8 +18,6 @@ from nn.trainer import MAX_PINS, Snapshot
 
 from . import style
 
-# Matplotlib's tab10 without the grey-ish ones: distinct on white, one per pin.
-PIN_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 THUMB = 28
 _EMPTY_TEXT = ("No pinned digits.\n\nSelect a digit in the mistakes gallery and press P "
                "(or right-click it → Pin) to follow how sure the network is of its true class "
@@ -28,13 +26,18 @@ _TOOLTIP = ("Pinned test digits and the network's probability for each one's tru
             "test evaluation (x: training samples seen).\nAbove 50 % the digit is surely read right.")
 
 
+def pin_color(k: int) -> str:
+    """The colour of the ``k``-th pin (the theme's series: distinct, one per pin)."""
+    colors = style.theme().series
+    return colors[k % len(colors)]
+
+
 class _PinRow(QtWidgets.QWidget):
     def __init__(self, panel: "PinnedDigitsPanel", index: int, label: int, color: str):
         super().__init__()
-        self.index = index
-        swatch = QtWidgets.QLabel()
+        self.index, self.label = index, label
+        self.swatch = swatch = QtWidgets.QLabel()
         swatch.setFixedSize(6, THUMB)
-        swatch.setStyleSheet(f"background: {color}; border-radius: 2px;")
         swatch.setToolTip("The colour of this digit's curve")
         thumb = QtWidgets.QLabel()
         thumb.setPixmap(panel.thumbnail(index))
@@ -42,8 +45,8 @@ class _PinRow(QtWidgets.QWidget):
         thumb.setStyleSheet("border: 1px solid #cccccc;")
         what = f"Test digit #{index}" if index >= 0 else f"Your drawing {-index}"
         thumb.setToolTip(what)
-        title = f"#{index}" if index >= 0 else f"drawing {-index}"
-        self.name = QtWidgets.QLabel(f"{title} <span style='color:{style.MUTED}'>(true {label})</span>")
+        self.title = f"#{index}" if index >= 0 else f"drawing {-index}"
+        self.name = QtWidgets.QLabel()
         self.name.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.name.setFont(style.small_font(8))
         self.name.setToolTip(f"{what}, true class {label}")
@@ -65,6 +68,12 @@ class _PinRow(QtWidgets.QWidget):
         layout.addWidget(thumb)
         layout.addLayout(text, 1)
         layout.addWidget(self.unpin_button)
+        self.set_color(color)
+
+    def set_color(self, color: str) -> None:
+        """This row's curve colour, and the theme's muted text."""
+        self.swatch.setStyleSheet(f"background: {color}; border-radius: 2px;")
+        self.name.setText(f"{self.title} <span style='color:{style.theme().muted}'>(true {self.label})</span>")
 
 
 class PinnedDigitsPanel(QtWidgets.QWidget):
@@ -77,7 +86,7 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
         self._key = None
         self._rows: dict[int, _PinRow] = {}
         self.curves: dict[int, pg.PlotDataItem] = {}  # digit index -> its curve
-        self._pixmaps: dict[int, QtGui.QPixmap] = {}
+        self._pixmaps: dict[tuple[int, float], QtGui.QPixmap] = {}
         style.paint_background(self)
         self.setToolTip(_TOOLTIP)
         self.setMinimumSize(300, 220)
@@ -101,7 +110,7 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
         self.message_label = QtWidgets.QLabel()
         self.message_label.setFont(style.small_font(8))
         self.message_label.setWordWrap(True)
-        self.message_label.setStyleSheet(f"color: {style.WRONG_COLOR};")
+        style.themed_css(self.message_label, "color: $wrong;")
         self.message_label.setToolTip("Why the last pin was not added")
         left = QtWidgets.QVBoxLayout()
         left.setContentsMargins(0, 0, 0, 0)
@@ -115,13 +124,15 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.showGrid(x=True, y=True, alpha=style.GRID_ALPHA)
+        self.plot.showGrid(x=True, y=True, alpha=style.theme().grid_alpha)
         self.plot.setYRange(0, 1.0, padding=0.03)
         self.plot.getAxis("left").setTicks([[(v, f"{v:.0%}") for v in (0, 0.25, 0.5, 0.75, 1.0)], []])
         self.plot.getAxis("bottom").enableAutoSIPrefix(True)
         style.axis_label(self.plot, "bottom", "samples seen")
         style.axis_label(self.plot, "left", "P(true class)")
-        self.plot.addItem(pg.InfiniteLine(0.5, angle=0, pen=style.pen("#bbbbbb", 1.0, QtCore.Qt.PenStyle.DashLine)))
+        half = pg.InfiniteLine(0.5, angle=0)
+        style.themed_pen(half, "reference", 1.0, QtCore.Qt.PenStyle.DashLine)
+        self.plot.addItem(half)
         self.plot_widget.setToolTip(_TOOLTIP)
 
         content = QtWidgets.QWidget()
@@ -134,7 +145,7 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
         self.empty_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
         self.empty_label.setFont(style.small_font(10))
-        self.empty_label.setStyleSheet(f"color: {style.MUTED}; background: {style.BACKGROUND}; padding: 12px;")
+        style.themed_css(self.empty_label, "color: $muted; background: $background; padding: 12px;")
         self.stack = QtWidgets.QStackedWidget()
         self.stack.addWidget(self.empty_label)
         self.stack.addWidget(content)
@@ -155,6 +166,15 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
         """A new run: the trainer's curves restart; show what the next snapshot carries."""
         self._key = None
         self._set_pins(())
+
+    def apply_theme(self) -> None:
+        """Repaint in :func:`style.theme`, each pin's row and curve in its colour there."""
+        style.restyle(self)
+        for k, index in enumerate(self._pins):
+            color = pin_color(k)
+            self._rows[index].set_color(color)
+            self.curves[index].setPen(style.pen(color, 2.0))
+            self.curves[index].setSymbolBrush(color)
 
     def show_snapshot(self, snap: Snapshot) -> None:
         pins = snap.pins
@@ -203,7 +223,8 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
 
     # -- rendering -------------------------------------------------------------------------------
     def thumbnail(self, index: int) -> QtGui.QPixmap:
-        pixmap = self._pixmaps.get(index) if index >= 0 else None  # drawn pins renumber: no cache
+        ratio = self.devicePixelRatioF()  # crisp on high-DPI screens
+        pixmap = self._pixmaps.get((index, ratio)) if index >= 0 else None  # drawn pins renumber: no cache
         if pixmap is None:
             if index >= 0:
                 gray = self.dataset.test_images[index]
@@ -212,11 +233,11 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
                 shape = self.dataset.image_shape
                 gray = (np.zeros(shape) if drawn is None
                         else np.clip(np.asarray(drawn).reshape(shape) * 255, 0, 255))
-            pixmap = style.digit_pixmap(gray, THUMB)
+            pixmap = style.digit_pixmap(gray, THUMB, ratio)
             if len(self._pixmaps) > 64:
                 self._pixmaps.clear()
             if index >= 0:
-                self._pixmaps[index] = pixmap
+                self._pixmaps[(index, ratio)] = pixmap
         return pixmap
 
     def _set_pins(self, indices: tuple[int, ...], labels: dict[int, int] | None = None) -> None:
@@ -230,7 +251,7 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
         self._rows, self.curves = {}, {}
         self._pins = tuple(indices)
         for k, index in enumerate(indices):
-            color = PIN_COLORS[k % len(PIN_COLORS)]
+            color = pin_color(k)
             label = labels[index] if labels and index in labels else int(self.dataset.test_y[index])
             row = _PinRow(self, index, label, color)
             self.rows_layout.insertWidget(k, row)

@@ -33,9 +33,6 @@ from nn.trainer import Snapshot
 from . import style
 from .curves import nice_ceiling
 
-# Matplotlib's tab10 without its grey, and without its red, which means "diverged" in this app:
-# distinct on white. A run keeps its colour for its run_id.
-RUN_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
 _LEFT_ALIGNED = ("show", "name", "layers", "optimizer")
 TRAIN_ALPHA = 70  # of 255: the noisy batch curves stay in the background
 SORT_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
@@ -65,7 +62,10 @@ _EMPTY_HINT = "No runs yet. Train, then press Reset: each run stays here to comp
 
 
 def run_color(run_id: int) -> str:
-    return RUN_COLORS[run_id % len(RUN_COLORS)]
+    """A run's colour: the theme's run colours (tab10 without grey, and without the red that means
+    "diverged" here), kept for its run_id."""
+    colors = style.theme().runs
+    return colors[run_id % len(colors)]
 
 
 def record_from_snapshot(snap: Snapshot) -> RunRecord:
@@ -96,8 +96,10 @@ def _percent(value: float | None) -> str:
     return "–" if value is None or not math.isfinite(value) else f"{100 * value:.2f}"
 
 
-def _swatch(color: str, faded: bool) -> QtGui.QIcon:
-    pixmap = QtGui.QPixmap(14, 14)
+def _swatch(color: str, faded: bool, ratio: float = 1.0) -> QtGui.QIcon:
+    size = max(14, round(14 * ratio))  # drawn at the screen's density: crisp on high-DPI screens
+    pixmap = QtGui.QPixmap(size, size)
+    pixmap.setDevicePixelRatio(size / 14)
     pixmap.fill(QtGui.QColor(0, 0, 0, 0))
     painter = QtGui.QPainter(pixmap)
     painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
@@ -128,6 +130,7 @@ class RunsModel(QtCore.QAbstractTableModel):
         super().__init__(parent)
         self.rows: list[_Row] = []
         self._bold = style.small_font(bold=True)
+        self.pixel_ratio = 1.0  # of the screen the table is on (the panel keeps it current)
 
     # -- Qt model API --------------------------------------------------------------------------------
     def rowCount(self, parent=QtCore.QModelIndex()) -> int:
@@ -172,16 +175,17 @@ class RunsModel(QtCore.QAbstractTableModel):
         if role == R.CheckStateRole and key == "show":
             return QtCore.Qt.CheckState.Unchecked if row.record.hidden else QtCore.Qt.CheckState.Checked
         if role == R.DecorationRole and key == "show":
-            return _swatch(run_color(row.record.run_id), row.record.hidden)
+            return _swatch(run_color(row.record.run_id), row.record.hidden, self.pixel_ratio)
         if role == R.EditRole and key == "name":
             return row.record.name or row.label
         if role == R.FontRole and row.current:
             return self._bold
         if role == R.ForegroundRole:
             if key in ("final", "best") and row.record.diverged:
-                return QtGui.QColor(style.DIVERGED_COLOR)
+                return QtGui.QColor(style.theme().diverged)
             if key == "name" and row.current:
-                return QtGui.QColor(run_color(row.record.run_id)).darker(130)
+                color = QtGui.QColor(run_color(row.record.run_id))
+                return color if style.theme().dark else color.darker(130)  # deeper to read on white
         if role == R.TextAlignmentRole and key not in _LEFT_ALIGNED:
             return int(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
         if role == R.ToolTipRole:
@@ -490,7 +494,7 @@ class RunsPanel(QtWidgets.QWidget):
             style.axis_label(plot, "bottom", "samples seen")
             style.axis_label(plot, "left", y_label)
             plot.getAxis("bottom").enableAutoSIPrefix(True)
-            plot.showGrid(x=False, y=True, alpha=style.GRID_ALPHA)
+            plot.showGrid(x=False, y=True, alpha=style.theme().grid_alpha)
             plot.setMenuEnabled(False)
             plot.hideButtons()
             plot.vb.disableAutoRange()
@@ -503,9 +507,7 @@ class RunsPanel(QtWidgets.QWidget):
         for widget in (self.loss_widget, self.acc_widget):
             widget.scene().sigMouseClicked.connect(self._plot_clicked)
         # Bottom right of the accuracy plot: accuracy rises away from there.
-        self.legend = self.acc_plot.addLegend(offset=(-8, -8), labelTextColor=style.FOREGROUND,
-                                               brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen("#cccccc"),
-                                               labelTextSize="8pt", verSpacing=-4)
+        self.legend = style.add_legend(self.acc_plot, offset=(-8, -8), verSpacing=-4)
         plots = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         plots.addWidget(self.loss_widget)
         plots.addWidget(self.acc_widget)
@@ -521,6 +523,13 @@ class RunsPanel(QtWidgets.QWidget):
         self._fit_columns()
 
     # -- API ---------------------------------------------------------------------------------------
+    def apply_theme(self) -> None:
+        """Repaint in :func:`style.theme`: the plots, every run's curves in its colour there, the table."""
+        style.restyle(self)
+        self._overlay_key = None  # rebuild the overlays in the new colours
+        self._rebuild()
+        self.table.viewport().update()
+
     def set_runs(self, runs) -> None:
         """The archived runs, from ``worker.runs_changed`` (a tuple of :class:`RunRecord`)."""
         self._runs = tuple(runs)
@@ -681,6 +690,7 @@ class RunsPanel(QtWidgets.QWidget):
     def _rebuild(self) -> None:
         """Refill the table and, if the shown runs or their names changed, the overlays."""
         self._rebuild_soon.stop()
+        self.model.pixel_ratio = self.devicePixelRatioF()
         runs = self._all_runs()
         labels = run_labels(runs)
         current_id = self._current.run_id if self._current is not None else None
@@ -816,8 +826,7 @@ class RunsPanel(QtWidgets.QWidget):
 
     def _say(self, text: str, error: bool = False, sticky: bool = True) -> None:
         """An inline message; a sticky one stays until the next (errors) or MESSAGE_MS passed."""
-        color = style.DIVERGED_COLOR if error else style.MUTED
-        self.message.setStyleSheet(f"color: {color};")
+        style.themed_css(self.message, "color: $diverged;" if error else "color: $muted;")
         self.message.setText(text)
         self.message.setToolTip(text)
         self.message.setProperty("sticky", sticky and bool(text))

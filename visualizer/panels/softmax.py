@@ -72,14 +72,14 @@ class SoftmaxPanel(QtWidgets.QWidget):
 
         # -- header: the digit's image beside its description
         self.image_widget = pg.GraphicsLayoutWidget()
-        self.image_widget.setBackground(style.BACKGROUND)
+        self.image_widget.setBackground(style.theme().background)
         self.image_widget.ci.setContentsMargins(1, 1, 1, 1)
         self.image_widget.ci.layout.setSpacing(0)
         self.image_widget.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         self.image_view = self.image_widget.addViewBox(lockAspect=True, enableMouse=False, enableMenu=False)
         self.image_view.disableAutoRange()
         self.image_view.invertY(True)
-        self.image_view.setBorder(pg.mkPen("#bbbbbb"))
+        self.image_view.setBorder(pg.mkPen("#bbbbbb"))  # the paper's edge: the same in both themes
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.image_item.setLookupTable(style.INK_LUT)  # dark ink on white paper
         self.image_view.addItem(self.image_item)
@@ -102,7 +102,7 @@ class SoftmaxPanel(QtWidgets.QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.showGrid(y=True, alpha=style.GRID_ALPHA)
+        self.plot.showGrid(y=True, alpha=style.theme().grid_alpha)
         self.plot.setXRange(-0.6, self.n_classes - 0.4, padding=0)
         self.plot.setYRange(0, 112, padding=0)
         self.plot.getAxis("bottom").setTicks([[(c, str(c)) for c in range(self.n_classes)], []])
@@ -152,6 +152,11 @@ class SoftmaxPanel(QtWidgets.QWidget):
         """A new run: keep the selected digit, forget the old network's probabilities."""
         self._show_probs(None)
 
+    def apply_theme(self) -> None:
+        """Repaint in :func:`style.theme` (the digit stays ink on paper)."""
+        style.restyle(self)
+        self._show_probs(self._probs)
+
     def show_snapshot(self, snap: Snapshot) -> None:
         try:
             k = snap.probe_indices.index(self._index)
@@ -170,10 +175,11 @@ class SoftmaxPanel(QtWidgets.QWidget):
 
     def _show_probs(self, probs: np.ndarray | None) -> None:
         self._probs = probs
+        t = style.theme()
         true = int(self.dataset.test_y[self._index])
-        head = f"<b>Digit #{self._index}</b><br>true <b style='color:{style.CORRECT_COLOR}'>{true}</b>"
+        head = f"<b>Digit #{self._index}</b><br>true <b style='color:{t.correct}'>{true}</b>"
         if probs is None or not np.all(np.isfinite(probs)):
-            self.bars.setOpts(height=np.zeros(self.n_classes), brushes=None, brush=style.WAITING_COLOR,
+            self.bars.setOpts(height=np.zeros(self.n_classes), brushes=None, brush=t.waiting,
                               pens=None, pen=None)
             for text in self.bar_labels:
                 text.setText("")
@@ -185,18 +191,17 @@ class SoftmaxPanel(QtWidgets.QWidget):
         self.waiting_text.setVisible(False)
         predicted = int(np.argmax(probs))
         percent = probs * 100.0
-        brushes = [pg.mkBrush(style.BAR_COLOR)] * self.n_classes
+        brushes = [pg.mkBrush(t.bar)] * self.n_classes
         pens = [pg.mkPen(None)] * self.n_classes
-        brushes[predicted] = pg.mkBrush(style.CORRECT_COLOR if predicted == true else style.WRONG_COLOR)
-        pens[true] = pg.mkPen(style.CORRECT_COLOR, width=2.5)
+        brushes[predicted] = pg.mkBrush(t.correct if predicted == true else t.wrong)
+        pens[true] = pg.mkPen(t.correct, width=2.5)
         self.bars.setOpts(height=percent, brushes=brushes, pens=pens)
         for c, text in enumerate(self.bar_labels):
             p = percent[c]
             text.setText(f"{p:.1f}" if p >= 0.95 else ("<1" if c in (true, predicted) else ""))
-            text.setColor(style.WRONG_COLOR if c == predicted and c != true
-                          else style.CORRECT_COLOR if c == true else style.FOREGROUND)
+            text.setColor(t.wrong if c == predicted and c != true else t.correct if c == true else t.foreground)
             text.setPos(c, p)
-        color = style.CORRECT_COLOR if predicted == true else style.WRONG_COLOR
+        color = t.correct if predicted == true else t.wrong
         verdict = "" if predicted == true else " ✗"
         self.title.setText(f"{head} · predicted <b style='color:{color}'>{predicted}</b> "
                            f"({percent[predicted]:.1f} %){verdict}")

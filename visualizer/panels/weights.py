@@ -86,18 +86,18 @@ class WeightsPanel(QtWidgets.QWidget):
         self.plot.vb.invertY(True)
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image_item)
-        self.empty_text = pg.TextItem("", color=style.MUTED, anchor=(0.5, 0.5))
+        self.empty_text = style.themed_text("", "muted", anchor=(0.5, 0.5))
         self.empty_text.setFont(style.small_font(10))
         self.plot.addItem(self.empty_text)
 
         self.readout = QtWidgets.QLabel()
         self.readout.setFont(style.small_font())
-        self.readout.setStyleSheet(f"color: {style.FOREGROUND};")
+        style.themed_css(self.readout, "color: $foreground;")
         self.readout.setToolTip("The tile under the mouse pointer: its unit and largest |weight|")
         negative, positive = (style.css_rgb(style.DIVERGING_LUT[i]) for i in (25, 230))
         legend = QtWidgets.QLabel(
             f"<span style='color:{negative}'>■</span> negative &nbsp;"
-            f"<span style='color:#999999'>□</span> 0 &nbsp;"
+            f"<span style='color:#999999'>□</span> 0 &nbsp;"  # mid grey: visible in both themes
             f"<span style='color:{positive}'>■</span> positive")
         legend.setFont(style.small_font())
         legend.setToolTip("Colour scale of every tile, relative to its own largest |weight|")
@@ -131,6 +131,12 @@ class WeightsPanel(QtWidgets.QWidget):
         self._set_title("First-layer weights")
         self._show_empty("no network yet")
         self.readout.setText("")
+
+    def apply_theme(self) -> None:
+        """Repaint in :func:`style.theme` (the gaps between tiles take the theme's colour)."""
+        style.restyle(self)
+        if self.mosaic is not None:
+            self.image_item.setImage(style.diverging_rgb(self.mosaic), autoLevels=False, levels=(0, 255))
 
     @staticmethod
     def _key_of(snap: Snapshot) -> tuple:
@@ -185,8 +191,7 @@ class WeightsPanel(QtWidgets.QWidget):
         h, w = self.tile_shape
         cols = self.grid[1] or 1
         for i, text in enumerate(texts):
-            label = pg.TextItem(text, color=style.FOREGROUND, anchor=(0, 0),
-                                fill=pg.mkBrush(255, 255, 255, 200))
+            label = style.themed_text(text, "foreground", fill=True, anchor=(0, 0))
             label.setFont(style.small_font(8, bold=True))
             label.setPos((i % cols) * (w + GAP), (i // cols) * (h + GAP))
             self.plot.addItem(label)
