@@ -10,15 +10,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PyQt6.QtCore import QEventLoop, QPoint, QRect, QSettings, QStandardPaths, QThread, QTimer, Qt, pyqtSignal
-from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
-                             QProgressBar, QPushButton, QScrollArea, QSplitter, QStackedWidget, QVBoxLayout,
-                             QWidget)
+from PyQt6.QtCore import (QEvent, QEventLoop, QPoint, QRect, QSettings, QStandardPaths, QThread, QTimer, Qt,
+                          pyqtSignal)
+from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
+from PyQt6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow,
+                             QMessageBox, QProgressBar, QPushButton, QScrollArea, QSplitter, QStackedWidget,
+                             QVBoxLayout, QWidget)
 
 from nn import __version__
 
+from . import theme as app_theme
 from .controls import ControlPanel
+from .panels import style
 from .panels.activations import ActivationsPanel
 from .panels.class_probs import ClassProbabilityPanel
 from .panels.learning import LearningPanel
@@ -27,9 +30,17 @@ from .panels.curves import AccuracyPanel, LossPanel
 from .panels.weights import WeightsPanel
 from .worker import State, TrainingWorker
 
+# Status-bar text on the window colour: deep shades on light, light shades on dark.
 STATE_COLOURS = {
-    State.LOADING: "#607d8b", State.IDLE: "#607d8b", State.TRAINING: "#2e7d32", State.PAUSED: "#b26a00",
-    State.FINISHED: "#1565c0", State.DIVERGED: "#c62828", State.NO_DATA: "#c62828",
+    "light": {State.LOADING: "#607d8b", State.IDLE: "#607d8b", State.TRAINING: "#2e7d32", State.PAUSED: "#b26a00",
+              State.FINISHED: "#1565c0", State.DIVERGED: "#c62828", State.NO_DATA: "#c62828"},
+    "dark": {State.LOADING: "#9fb3bd", State.IDLE: "#9fb3bd", State.TRAINING: "#81c784", State.PAUSED: "#ffb74d",
+             State.FINISHED: "#64b5f6", State.DIVERGED: "#ef7070", State.NO_DATA: "#ef7070"},
+}
+# Banner (background, border) per theme and kind; its text is the palette's, light or dark.
+BANNER_COLOURS = {
+    "light": {"error": ("#fdecea", "#c62828"), "warning": ("#fff4e5", "#b26a00"), "info": ("#e8f1fb", "#1565c0")},
+    "dark": {"error": ("#3d1f1f", "#ef5350"), "warning": ("#3d2f14", "#ffa726"), "info": ("#16283d", "#64b5f6")},
 }
 MNIST_ATTRIBUTION = "MNIST database, Yann LeCun, Corinna Cortes and Christopher J.C. Burges (CC BY-SA 3.0)."
 AUTOSAVE_INTERVAL_MS = 3 * 60 * 1000
@@ -74,13 +85,13 @@ class MessageBanner(QFrame):
         layout.addWidget(close)
         self._details = ""
         self._action = None
+        self._kind = "error"
         self.hide()
 
     def show_message(self, text: str, kind: str = "error", details: str = "", action=None) -> None:
         """``action``: optional (button text, callable) offered next to the message."""
-        colours = {"error": ("#fdecea", "#c62828"), "warning": ("#fff4e5", "#b26a00"), "info": ("#e8f1fb", "#1565c0")}
-        background, border = colours[kind]
-        self.setStyleSheet(f"#banner {{ background: {background}; border: 1px solid {border}; border-radius: 4px; }}")
+        self._kind = kind
+        self.apply_theme()
         self.text.setText(text)
         self._details = details
         self.details_button.setVisible(bool(details))
@@ -89,6 +100,10 @@ class MessageBanner(QFrame):
         if action is not None:
             self.action_button.setText(action[0])
         self.show()
+
+    def apply_theme(self) -> None:
+        background, border = BANNER_COLOURS[style.theme().name][self._kind]
+        self.setStyleSheet(f"#banner {{ background: {background}; border: 1px solid {border}; border-radius: 4px; }}")
 
     def _run_action(self) -> None:
         action, self._action = self._action, None
@@ -109,7 +124,7 @@ class DataSlot(QStackedWidget):
         super().__init__(parent)
         self.message = QLabel("Loading MNIST…")
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setStyleSheet("color: #607d8b;")
+        style.themed_css(self.message, "color: $muted;")
         self.addWidget(self.message)
         self.panel = None
 
@@ -174,6 +189,9 @@ class MainWindow(QMainWindow):
         self._autosaved_at = None
         self.settings = QSettings()
         self.settings.setFallbacksEnabled(False)  # only this application's own settings, never another's
+        # The look first, so every panel is built in the right colours.
+        self.theme_choice = app_theme.apply_choice(self.settings.value("theme", app_theme.DEFAULT))
+        style.set_theme(style.theme_for_palette(QApplication.palette()))
 
         self.controls = ControlPanel()
         remembered = self._remembered_config() if preset is None else None
@@ -211,6 +229,7 @@ class MainWindow(QMainWindow):
         if autosave:
             self._running_marker.write_text(str(os.getpid()))
             self._autosave_timer.start()
+        self._built = True
 
     # -- layout ---------------------------------------------------------------------------------
     def _build_central(self) -> None:
@@ -363,6 +382,20 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         view.addAction(self._action("Restore default &layout", self.restore_default_layout, None,
                                     "Put every panel back where it started"))
+        theme_menu = view.addMenu("&Theme")
+        theme_menu.setToolTipsVisible(True)
+        group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        tips = {"system": "Follow the desktop's light or dark look", "light": "Light, whatever the desktop",
+                "dark": "Dark, whatever the desktop"}
+        for choice in app_theme.CHOICES:
+            action = self._action(app_theme.LABELS[choice], lambda _=False, c=choice: self.set_theme_choice(c),
+                                  None, tips[choice])
+            action.setCheckable(True)
+            action.setChecked(choice == self.theme_choice)
+            group.addAction(action)
+            theme_menu.addAction(action)
+            self.theme_actions[choice] = action
 
         training = self.menuBar().addMenu("&Training")
         c = self.controls
@@ -413,6 +446,38 @@ class MainWindow(QMainWindow):
         self.docks["softmax"].raise_()
         self.docks["class_probs"].raise_()
         self.docks["weights"].raise_()
+
+    # -- theme ---------------------------------------------------------------------------------------
+    def set_theme_choice(self, choice: str) -> None:
+        """"system", "light" or "dark" (anything else is "system"): applied now and remembered."""
+        self.theme_choice = app_theme.apply_choice(choice)
+        self.settings.setValue("theme", self.theme_choice)
+        self.theme_actions[self.theme_choice].setChecked(True)
+        self._follow_palette()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        # The palette changed: our own Light/Dark, or the desktop switching while on System.
+        if event.type() == QEvent.Type.PaletteChange and getattr(self, "_built", False):
+            self._follow_palette()
+
+    def _follow_palette(self) -> None:
+        """Give the plots the theme that suits the application's palette, if it is not theirs yet."""
+        new = style.theme_for_palette(QApplication.palette())
+        if new is style.theme():
+            return
+        style.set_theme(new)
+        self.controls.apply_theme()
+        self.banner.apply_theme()
+        self._show_state(self.state)
+        for slot in (self.softmax_slot, self.gallery_slot, self.confusion_slot, self.pins_slot, self.drawing_slot,
+                     self.map_slot):
+            style.restyle(slot.message)
+        for panel in self._panels():
+            panel.apply_theme()
+            # Redraw what the snapshot carries in the new colours; hidden panels catch up when shown.
+            if self.last_snapshot is not None and self._on_screen(panel):
+                panel.show_snapshot(self.last_snapshot)
 
     def _show_shortcuts(self) -> None:
         QMessageBox.information(self, "Keyboard shortcuts", (
@@ -781,7 +846,8 @@ class MainWindow(QMainWindow):
 
     # -- status bar ------------------------------------------------------------------------------
     def _show_state(self, state: str) -> None:
-        colour = STATE_COLOURS.get(state, "#607d8b")
+        colours = STATE_COLOURS[style.theme().name]
+        colour = colours.get(state, colours[State.IDLE])
         self.state_label.setText(f"<span style='color:{colour}; font-weight:600'>● {state}</span>")
 
     def _show_counters(self, snap) -> None:
