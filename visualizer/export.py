@@ -183,7 +183,13 @@ def _qt_svg(source, width: float, height: float) -> str:
     from PyQt6 import QtSvg
 
     scene = source if isinstance(source, QtWidgets.QGraphicsScene) else source.scene()
-    rect = scene.sceneRect() if isinstance(source, QtWidgets.QGraphicsScene) else source.sceneBoundingRect()
+    if isinstance(source, QtWidgets.QGraphicsScene):
+        # What the view shows, as pyqtgraph's exporters take it: the scene rect can reach far
+        # beyond (infinite lines, far-off labels).
+        views = scene.views()
+        rect = views[0].viewRect() if views and hasattr(views[0], "viewRect") else scene.sceneRect()
+    else:
+        rect = source.sceneBoundingRect()
     version = getattr(getattr(QtSvg.QSvgGenerator, "SvgVersion", None), "Svg11", None)
     generator = QtSvg.QSvgGenerator(version) if version is not None else QtSvg.QSvgGenerator()
     buffer = QtCore.QBuffer()

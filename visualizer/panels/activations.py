@@ -27,6 +27,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from nn.trainer import Snapshot
 
 from . import style
+from .export_menu import add_export_menu
 
 MIN_INTERVAL_S = 0.1  # at most ~10 renders per second
 CELL = 5  # image pixels per unit cell
@@ -142,6 +143,7 @@ class ActivationsPanel(QtWidgets.QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(style.theme().background)
         self.graphics.ci.setContentsMargins(4, 2, 4, 2)
+        self.export_menu = add_export_menu(self.graphics, self.graphics, "activations")
         self.graphics.ci.setSpacing(1)
 
         self.empty_label = QtWidgets.QLabel()

@@ -14,6 +14,7 @@ from PyQt6 import QtWidgets
 from nn.trainer import Snapshot
 
 from . import style
+from .export_menu import add_export_menu
 
 TITLE = "Mean softmax output per true class (test set)"
 _TOOLTIP = ("Row t, column p: the network's probability for class p, averaged over all test digits "
@@ -54,6 +55,7 @@ class ClassProbabilityPanel(QtWidgets.QWidget):
         self.title = style.title_label(TITLE)
         layout.addWidget(self.title)
         layout.addWidget(self.plot_widget, 1)
+        self.export_menu = add_export_menu(self.plot_widget, self.plot, "class probabilities")
 
         self._setup_grid(n_classes)
         self.clear()

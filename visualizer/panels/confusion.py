@@ -18,6 +18,7 @@ from sklearn.metrics import confusion_matrix
 from nn.trainer import Snapshot
 
 from . import style
+from .export_menu import add_export_menu
 
 TITLE = "Confusion matrix (test set)"
 GAP = 0.25  # between the matrix and the recall / precision margins, in cells
@@ -101,6 +102,7 @@ class ConfusionMatrixPanel(QtWidgets.QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.plot_widget, 1)
         layout.addLayout(bottom)
+        self.export_menu = add_export_menu(self.plot_widget, self.plot, "confusion matrix")
 
         self._setup_grid(self.n_classes)
         self.clear()

@@ -16,6 +16,7 @@ from PyQt6 import QtCore, QtWidgets
 from nn.trainer import Snapshot
 
 from . import style
+from .export_menu import add_export_menu
 
 _EMPTY = np.zeros(0)
 
@@ -131,6 +132,7 @@ class _CurvePanel(QtWidgets.QWidget):
         self._title = None
         self._n_train = 0
         self._snap: Snapshot | None = None  # the last shown, to redraw the title in a new theme
+        self.export_menu = add_export_menu(self.plot_widget, self.plot, self.NAME.lower())
         self._proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved)
         self.plot.scene().sigMouseClicked.connect(self._mouse_clicked)
         self.clear()

@@ -25,6 +25,7 @@ from nn.preprocess import mnist_style
 from nn.trainer import Snapshot
 
 from . import style
+from .export_menu import add_export_menu
 from .throttle import RenderThrottle
 
 PAD_SIZE = 280  # pixels of the drawing (10x the MNIST frame)
@@ -264,6 +265,7 @@ class DrawingPanel(QtWidgets.QWidget):
         self.plot_widget.setMinimumHeight(110)
         self.plot_widget.setToolTip("The network's softmax output for your drawing: one bar per class")
         self.bars, self.bar_labels, self.waiting_text = style.probability_bars(self.plot, self.n_classes, "", 57)
+        self.export_menu = add_export_menu(self.plot_widget, self.plot, "drawing's softmax output")
 
         # -- pinning
         self.class_combo = QtWidgets.QComboBox()

@@ -22,6 +22,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from nn.trainer import Snapshot
 
 from . import style
+from .export_menu import add_export_menu
 from .throttle import RenderThrottle
 
 MIN_INTERVAL_S = 0.25  # curves re-render at most ~4 times per second
@@ -122,6 +123,7 @@ class LearningPanel(QtWidgets.QWidget):
         self.inactive_text = style.themed_text("", "muted", anchor=(0.5, 0.5))
         self.inactive_text.setFont(style.small_font(9))
         self.inactive_plot.addItem(self.inactive_text)
+        self.export_menu = add_export_menu(self.graphics, self.graphics, "learning signals")
 
         # -- tab 2: weight distributions
         self.layer_combo = QtWidgets.QComboBox()
@@ -143,6 +145,7 @@ class LearningPanel(QtWidgets.QWidget):
         self.hist_plot.addItem(self.hist_initial)
         self.hist_plot.addItem(self.hist_now)
         self._paint_initial_fill()
+        self.export_menu_histogram = add_export_menu(self.hist_widget, self.hist_plot, "weight distribution")
         self.hist_empty = style.themed_text("", "muted", anchor=(0.5, 0.5))
         self.hist_empty.setFont(style.small_font(10))
         self.hist_plot.addItem(self.hist_empty)

@@ -17,6 +17,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from nn.trainer import MAX_PINS, Snapshot
 
 from . import style
+from .export_menu import add_export_menu
 
 THUMB = 28
 _EMPTY_TEXT = ("No pinned digits.\n\nSelect a digit in the mistakes gallery and press P "
@@ -134,6 +135,7 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
         style.themed_pen(half, "reference", 1.0, QtCore.Qt.PenStyle.DashLine)
         self.plot.addItem(half)
         self.plot_widget.setToolTip(_TOOLTIP)
+        self.export_menu = add_export_menu(self.plot_widget, self.plot, "pinned digits")
 
         content = QtWidgets.QWidget()
         body = QtWidgets.QHBoxLayout(content)

@@ -32,6 +32,7 @@ from nn.trainer import Snapshot
 
 from . import style
 from .curves import nice_ceiling
+from .export_menu import add_export_menu
 
 _LEFT_ALIGNED = ("show", "name", "layers", "optimizer")
 TRAIN_ALPHA = 70  # of 255: the noisy batch curves stay in the background
@@ -508,6 +509,8 @@ class RunsPanel(QtWidgets.QWidget):
             widget.scene().sigMouseClicked.connect(self._plot_clicked)
         # Bottom right of the accuracy plot: accuracy rises away from there.
         self.legend = style.add_legend(self.acc_plot, offset=(-8, -8), verSpacing=-4)
+        self.export_menus = (add_export_menu(self.loss_widget, self.loss_plot, "runs' loss"),
+                             add_export_menu(self.acc_widget, self.acc_plot, "runs' accuracy"))
         plots = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         plots.addWidget(self.loss_widget)
         plots.addWidget(self.acc_widget)

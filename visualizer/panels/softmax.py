@@ -17,6 +17,7 @@ from nn.data import Dataset
 from nn.trainer import Snapshot
 
 from . import style
+from .export_menu import add_export_menu
 
 _TOOLTIP = ("The selected test digit and the network's softmax output for it: one bar per class, "
             "its height the probability.\nGreen: the true class (a green bar is a right prediction); "
@@ -110,6 +111,7 @@ class SoftmaxPanel(QtWidgets.QWidget):
         style.axis_label(self.plot, "bottom", "class")
         style.axis_label(self.plot, "left", "probability (%)")
         self.plot_widget.setToolTip(_TOOLTIP)
+        self.export_menu = add_export_menu(self.plot_widget, self.plot, "softmax output")
         self.bars, self.bar_labels, self.waiting_text = style.probability_bars(
             self.plot, self.n_classes, "waiting for the network...", 56, waiting_pt=10)
 

@@ -18,6 +18,7 @@ from PyQt6 import QtWidgets
 from nn.trainer import Snapshot
 
 from . import style
+from .export_menu import add_export_menu
 from .throttle import RenderThrottle
 
 MAX_TILES = 64
@@ -115,6 +116,7 @@ class WeightsPanel(QtWidgets.QWidget):
         layout.addWidget(self.plot_widget, 1)
         layout.addLayout(bottom)
 
+        self.export_menu = add_export_menu(self.plot_widget, self.plot, "weights")
         self._throttle = RenderThrottle(self, MIN_INTERVAL_S, self._render)
         self._proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved)
         self.clear()
