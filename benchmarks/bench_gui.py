@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
-from PyQt6.QtCore import QElapsedTimer, QTimer  # noqa: E402
+from PyQt6.QtCore import QElapsedTimer, QEventLoop, QTimer  # noqa: E402
 from PyQt6.QtWidgets import QApplication  # noqa: E402
 
 
@@ -74,16 +74,33 @@ def run_gui(preset: str) -> dict:
         time.sleep(0.005)
         if time.perf_counter() > deadline:
             raise SystemExit("the app did not become ready within 60 s")
+    # From here on the app runs in Qt's own event loop, as it does for a user (a polling loop of
+    # processEvents() and sleep() would wake the GUI thread a thousand times a second and take
+    # the GIL from the training thread each time).
+    loop = QEventLoop()
+    ended = [None]
+    watcher = QTimer()  # a fallback; the end is normally seen with the final snapshot
+    watcher.setInterval(50)
+
+    def check_done():
+        if window.state in (State.FINISHED, State.DIVERGED):
+            ended[0] = time.perf_counter()
+            loop.quit()
+        elif time.perf_counter() - start_time[0] > 600:
+            loop.quit()
+
+    watcher.timeout.connect(check_done)
+    window.snapshot_shown.connect(lambda _snap: check_done())
     clock.start()
     stall_timer.start()
+    watcher.start()
     start_time[0] = time.perf_counter()
     window.controls.start_action.trigger()
-    while window.state not in (State.FINISHED, State.DIVERGED):
-        app.processEvents()
-        time.sleep(0.001)
-        if time.perf_counter() - start_time[0] > 600:
-            raise SystemExit("the GUI run did not finish within 600 s")
-    wall = time.perf_counter() - start_time[0]
+    loop.exec()
+    watcher.stop()
+    if ended[0] is None:
+        raise SystemExit("the GUI run did not finish within 600 s")
+    wall = ended[0] - start_time[0]
     stall_timer.stop()
     trainer = window.worker.trainer
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the app's own peak
