@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.preprocessing import OneHotEncoder
 
 from .paths import bundled_mnist_dir
 
@@ -250,7 +249,10 @@ def load_mnist(data_dir: Path | str | None = None, dtype=np.float32) -> Dataset:
         train_x = _scale_pixels(train_images, dtype, pool)
         test_x = _scale_pixels(test_images, dtype, pool)
     # As in the classic tutorial: scikit-learn's OneHotEncoder (categories fixed to 0..K-1 so a
-    # class missing from one split cannot shift the columns).
+    # class missing from one split cannot shift the columns). Imported here, not at the top:
+    # importing scikit-learn takes most of a second, which the app's window should not wait for.
+    from sklearn.preprocessing import OneHotEncoder
+
     encoder = OneHotEncoder(categories=[np.arange(n_classes)], sparse_output=False, dtype=dtype)
     train_Y = encoder.fit_transform(train_y.reshape(-1, 1))
     test_Y = encoder.transform(test_y.reshape(-1, 1))
