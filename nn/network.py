@@ -256,10 +256,13 @@ class Network:
         np.matmul(delta.T, a_prev, out=grad_w)
 
     def loss_and_gradients(self, x: np.ndarray, Y: np.ndarray, labels: np.ndarray,
-                           l2: float = 0.0) -> tuple[float, int]:
+                           l2: float = 0.0, grad_scale: float = 1.0) -> tuple[float, int]:
         """Mean cross-entropy and the number of correct predictions on (x, Y); fills ``self.grads``.
 
-        ``Y`` is the one-hot target and ``labels`` the same classes as integers.
+        ``Y`` is the one-hot target and ``labels`` the same classes as integers. The gradients
+        come out multiplied by ``grad_scale``: gradient descent can pass its learning rate and
+        skip a pass over all parameters (backprop is linear in the output delta, so scaling that
+        small array scales every gradient).
         """
         n = x.shape[0]
         informative = self._informative_columns(x)
@@ -268,7 +271,7 @@ class Network:
         correct = int(np.count_nonzero(row_argmax(probs) == labels))
         delta = probs
         delta -= Y  # dL/dZ = A - Y for softmax with cross-entropy ...
-        delta *= 1.0 / n  # ... averaged over the batch
+        delta *= grad_scale / n  # ... averaged over the batch (and scaled if asked)
         deltas = self._buffers_for(n).deltas
         for layer in range(self.n_layers - 1, -1, -1):
             a_prev = x if layer == 0 else acts[layer - 1]
@@ -282,7 +285,7 @@ class Network:
         loss = loss_sum / n
         if l2:
             for w, grad_w in zip(self.weights, self.grads[0::2]):
-                grad_w += l2 * w
+                grad_w += (l2 * grad_scale) * w
                 loss += 0.5 * l2 * float(np.vdot(w, w))
         return loss, correct
 

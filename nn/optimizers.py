@@ -33,15 +33,20 @@ class SGD:
     """Plain gradient descent: p -= lr * g (full batch or mini-batch, decided by the trainer)."""
 
     name = "sgd"
+    # The update is linear in the gradient: the network may hand over lr * gradient directly
+    # (see Network.loss_and_gradients' grad_scale), which saves a pass over all parameters.
+    takes_scaled_gradients = True
 
     def __init__(self, params: list[np.ndarray], lr: float):
         self.lr = float(lr)
         self.steps = 0
 
-    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray], scaled: bool = False) -> None:
+        """One update. ``scaled``: ``grads`` already hold lr * gradient."""
         lr = float(self.lr)  # a Python float keeps float32 arrays float32 (NEP 50)
         for p, g in whole(params, grads):
-            g *= lr  # the gradients are recomputed next step, so scaling them in place is free
+            if not scaled:
+                g *= lr  # the gradients are recomputed next step, so scaling them in place is free
             p -= g
         self.steps += 1
 
@@ -66,11 +71,12 @@ class Momentum(SGD):
         self.momentum = float(momentum)
         self.velocities = zeros_like_all(params)
 
-    def step(self, params, grads) -> None:
+    def step(self, params, grads, scaled: bool = False) -> None:
         lr, mu = float(self.lr), float(self.momentum)
         for p, g, v in whole(params, grads, self.velocities):
             v *= mu
-            g *= lr
+            if not scaled:
+                g *= lr
             v -= g
             p += v
         self.steps += 1
@@ -93,6 +99,7 @@ class Adam(SGD):
     """
 
     name = "adam"
+    takes_scaled_gradients = False  # Adam's update is not linear in the gradient
 
     def __init__(self, params, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         super().__init__(params, lr)
@@ -101,7 +108,9 @@ class Adam(SGD):
         self._scaled_second = zeros_like_all(params)  # v / (1 - beta2)
         self._scratch: np.ndarray | None = None  # one chunk's worth, made at the first step
 
-    def step(self, params, grads) -> None:
+    def step(self, params, grads, scaled: bool = False) -> None:
+        if scaled:
+            raise ValueError("Adam needs the gradients themselves, not scaled ones")
         self.steps += 1
         b1, b2 = self.beta1, self.beta2
         root = math.sqrt(1 - b2)

@@ -321,14 +321,17 @@ class Trainer:
         started = time.perf_counter()
         x, Y, labels = self._next_batch()
         n = x.shape[0]
+        record = x is self.train_x or (self.step_count + 1) % STATS_EVERY == 0
+        lr = self.current_lr
+        # Between statistics records, gradient descent takes lr * gradient straight from backprop.
+        scaled = not record and self.optimizer.takes_scaled_gradients
         with np.errstate(all="ignore"):  # divergence is detected below; no warning floods
-            loss, correct = self.net.loss_and_gradients(x, Y, labels, self.config.l2)
+            loss, correct = self.net.loss_and_gradients(x, Y, labels, self.config.l2, lr if scaled else 1.0)
             exploded = not math.isfinite(loss) or loss > self.divergence_loss
             if not exploded:
-                self.optimizer.lr = self.current_lr
-                record = x is self.train_x or (self.step_count + 1) % STATS_EVERY == 0
+                self.optimizer.lr = lr
                 before = self._gradient_norms() if record else None
-                self.optimizer.step(self.net.params, self.net.grads)
+                self.optimizer.step(self.net.params, self.net.grads, scaled=scaled)
                 if record:
                     self._record_update(*before, n)
         if x is self.train_x:

@@ -359,3 +359,33 @@ def test_optimiser_reads_hyperparameters_at_every_step():
 def test_unknown_optimiser_is_refused():
     with pytest.raises(ValueError):
         make_optimizer("rmsprop", [np.zeros(2)], 0.1)
+
+
+@pytest.mark.parametrize("l2", [0.0, 0.01])
+def test_gradients_can_come_scaled_by_the_learning_rate(l2):
+    x, Y, labels = make_problem(4)
+    net = random_network((7, 5), "relu", seed=4)
+    loss, correct = net.loss_and_gradients(x, Y, labels, l2)
+    plain = [g.copy() for g in net.grads]
+    scaled_loss, scaled_correct = net.loss_and_gradients(x, Y, labels, l2, grad_scale=0.3)
+    assert (scaled_loss, scaled_correct) == (loss, correct)  # the loss is not scaled
+    for g, g0 in zip(net.grads, plain):
+        np.testing.assert_allclose(g, 0.3 * g0, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum"])
+def test_a_step_on_scaled_gradients_equals_a_step_on_plain_ones(optimizer):
+    x, Y, labels = make_problem(5)
+    nets = [random_network((6,), "tanh", seed=5) for _ in range(2)]
+    opts = [make_optimizer(optimizer, net.params, 0.2, 0.8) for net in nets]
+    for _ in range(3):
+        nets[0].loss_and_gradients(x, Y, labels)
+        opts[0].step(nets[0].params, nets[0].grads)
+        nets[1].loss_and_gradients(x, Y, labels, grad_scale=0.2)
+        opts[1].step(nets[1].params, nets[1].grads, scaled=True)
+    for a, b in zip(nets[0].params, nets[1].params):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    adam = make_optimizer("adam", nets[0].params, 0.01)
+    assert not adam.takes_scaled_gradients
+    with pytest.raises(ValueError):
+        adam.step(nets[0].params, nets[0].grads, scaled=True)
