@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QApplication, QTabBar
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -54,3 +55,45 @@ def test_settings_survive_a_restart(qtbot, small_mnist, monkeypatch):
     explicit = open_window(qtbot, small_mnist, preset="fast")  # an explicit preset wins
     assert explicit.controls.current_config().optimizer == "adam"
     explicit.close()
+
+
+def tab_groups_and_bars(win):
+    """(the tab groups of docks, the visible tab bars' tabs): each as a sorted list of title sets."""
+    groups = set()
+    for dock in win.docks.values():
+        tabbed = win.tabifiedDockWidgets(dock)
+        if tabbed:
+            groups.add(frozenset(d.windowTitle() for d in (dock, *tabbed)))
+    bars = [frozenset(bar.tabText(i) for i in range(bar.count()))
+            for bar in win.findChildren(QTabBar) if bar.parent() is win and bar.isVisible()]
+    return sorted(map(sorted, groups)), sorted(map(sorted, bars))
+
+
+def shown_now(qtbot, dataset):
+    """A window right after show(): what the first frames show, before the data changes the layout."""
+    win = MainWindow(data=dataset, ask_to_save=False, autosave=False)
+    qtbot.addWidget(win)
+    win.show()
+    QApplication.processEvents()
+    return win
+
+
+def test_one_tab_bar_per_tab_group_after_restarts_and_restores(qtbot, small_mnist):
+    """Qt leaves a replaced layout's tab bars on screen (over the status bar); the window hides them."""
+    win = shown_now(qtbot, small_mnist)
+    groups, bars = tab_groups_and_bars(win)
+    assert len(groups) == 3 and bars == groups
+    qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)
+    win.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, win.docks["pins"])
+    qtbot.wait(20)
+    win.close()
+
+    again = shown_now(qtbot, small_mnist)  # the remembered layout: pins on the right
+    groups, bars = tab_groups_and_bars(again)
+    assert ["Mistakes", "PCA map", "Weights"] in groups and bars == groups
+    again.restore_default_layout()
+    QApplication.processEvents()
+    groups, bars = tab_groups_and_bars(again)
+    assert len(groups) == 3 and bars == groups
+    qtbot.waitUntil(lambda: again.state == State.IDLE, timeout=TIMEOUT_MS)
+    again.close()
