@@ -103,6 +103,8 @@ def run_gui(preset: str) -> dict:
     wall = ended[0] - start_time[0]
     stall_timer.stop()
     trainer = window.worker.trainer
+    cost = window.render_pacer.cycle_cost_s
+    result["render_cost_ms"] = 1000 * cost if cost is not None else float("nan")
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the app's own peak
     result["dataset"] = window.dataset
     result.update(samples=trainer.samples_seen, wall=wall, samples_per_s=trainer.samples_seen / wall,
@@ -149,7 +151,8 @@ def main() -> None:
         return f"{value:.2f}" if value else "never"
 
     print(f"{'seconds to 98 %':24}{seconds(s98):>14}{seconds(headless['seconds_to_98']):>14}")
-    print(f"snapshots rendered: {gui['snapshots']} ({gui['snapshots'] / gui['wall']:.1f}/s); "
+    print(f"snapshots rendered: {gui['snapshots']} ({gui['snapshots'] / gui['wall']:.1f}/s; GUI-thread CPU per "
+          f"render cycle {gui['render_cost_ms']:.1f} ms); "
           f"GUI timer samples: {len(gui['gaps'])}")
     print(f"startup {gui['startup_s']:.2f} s; stall p50 {np.percentile(gui['gaps'], 50):.1f} ms, "
           f"p99 {p99:.1f} ms, max {worst:.1f} ms; peak RSS {peak_rss_mb:.0f} MB")

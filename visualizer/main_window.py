@@ -15,12 +15,13 @@ from PyQt6.QtCore import (QEvent, QEventLoop, QPoint, QRect, QSettings, QStandar
 from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
 from PyQt6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow,
                              QMessageBox, QProgressBar, QPushButton, QScrollArea, QSplitter, QStackedWidget,
-                             QTabBar, QVBoxLayout, QWidget)
+                             QVBoxLayout, QWidget)
 
 from nn import __version__
 
 from . import theme as app_theme
 from .controls import ControlPanel
+from .pacing import RenderPacer
 from .panels import style
 from .panels.activations import ActivationsPanel
 from .panels.class_probs import ClassProbabilityPanel
@@ -185,6 +186,11 @@ class MainWindow(QMainWindow):
         self.applied_config = None
         self.pins: list[int] = []
         self._closing = False
+        self.render_pacer = self._pacer = RenderPacer()  # (public for benchmarks)
+        self._render_timer = QTimer(self, singleShot=True)
+        self._render_timer.timeout.connect(self._on_snapshot_available)
+        self._render_queue: list = []  # panels still to show self.last_snapshot (while training)
+        self._render_generation = 0
         self._saved_at = None  # (run_id, step) of the last save by the person
         self._autosaved_at = None
         self.settings = QSettings()
@@ -311,9 +317,6 @@ class MainWindow(QMainWindow):
                               (weights, (mistakes, pins, pca))):
             for other in others:
                 self.tabifyDockWidget(first, other)
-                # Lay out each step: otherwise Qt (6.11) leaves the tab bar of the group before
-                # this step behind, visible, drawn over the status bar.
-                self.layout().activate()
         softmax.raise_()
         classes.raise_()
         weights.raise_()
@@ -430,30 +433,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         state = self.settings.value("window_state")
         if state is not None:
-            self._restore_layout(state)
-
-    def _restore_layout(self, state) -> bool:
-        """``restoreState``, then hide the tab bars of the layout it replaced: Qt (6.11) gives the
-        restored tab groups new tab bars but leaves the old ones visible, in their old places
-        (e.g. over the status bar)."""
-        before = [bar for bar in self.findChildren(QTabBar) if bar.parent() is self and not bar.isHidden()]
-        restored = self.restoreState(state)
-        self.layout().activate()
-        groups = set()
-        for dock in self.docks.values():
-            tabbed = self.tabifiedDockWidgets(dock)
-            if tabbed and not dock.isFloating():
-                groups.add(frozenset(d.windowTitle() for d in (dock, *tabbed)))
-
-        def tabs(bar):
-            return frozenset(bar.tabText(i) for i in range(bar.count()))
-
-        newer = {tabs(bar) for bar in self.findChildren(QTabBar) if bar.parent() is self and bar not in before}
-        for bar in before:
-            # Left behind: its group is gone, or the group has a newer bar. Otherwise Qt uses it.
-            if tabs(bar) not in groups or tabs(bar) in newer:
-                bar.hide()
-        return restored
+            self.restoreState(state)
 
     def _remember_window_settings(self) -> None:
         import json
@@ -466,7 +446,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def restore_default_layout(self) -> None:
-        self._restore_layout(self._default_layout)
+        self.restoreState(self._default_layout)
         for dock in self.docks.values():
             dock.show()
         self.docks["softmax"].raise_()
@@ -690,18 +670,53 @@ class MainWindow(QMainWindow):
         return [p for p in panels if p is not None]
 
     def _on_snapshot_available(self) -> None:
-        snap = self.worker.take_snapshot()
-        if snap is None or self._closing:
+        if self._closing:
             return
+        training = self.state == State.TRAINING
+        if training:
+            # Within the GUI thread's CPU budget (see pacing.py); meanwhile the newest snapshot
+            # waits in the worker's mailbox, replaced by newer ones, and the timer comes back for it.
+            wait = self._pacer.wait_s()
+            if wait > 0:
+                if not self._render_timer.isActive():
+                    self._render_timer.start(max(1, round(wait * 1000)))
+                return
+        snap = self.worker.take_snapshot()
+        if snap is None:
+            return
+        if training:
+            self._pacer.started()
         if self.last_snapshot is None or snap.run_id != self.last_snapshot.run_id:
             for panel in self._panels():  # a new run: its curves start empty
                 panel.clear()
         self.last_snapshot = snap
-        for panel in self._panels():
-            # A panel in a hidden tab or a closed dock catches up when it is shown (see _dock):
-            # rendering what nobody sees would only take time from training.
-            if self._on_screen(panel):
-                panel.show_snapshot(snap)
+        # A panel in a hidden tab or a closed dock catches up when it is shown (see _dock):
+        # rendering what nobody sees would only take time from training.
+        panels = [panel for panel in self._panels() if self._on_screen(panel)]
+        if training:
+            # One panel per pass of the event loop, each painted before the next renders: the
+            # GUI never stops for the whole window's render at once (clicks and keys get in).
+            self._render_queue = panels
+            self._render_generation += 1
+            self._render_next(self._render_generation)
+            return
+        self._render_queue = []
+        for panel in panels:
+            panel.show_snapshot(snap)
+        self._finish_render(snap)
+
+    def _render_next(self, generation: int) -> None:
+        if generation != self._render_generation or self._closing:
+            return  # a newer snapshot took over
+        snap = self.last_snapshot
+        if self._render_queue:
+            self._render_queue.pop(0).show_snapshot(snap)
+        if self._render_queue:
+            QTimer.singleShot(0, lambda: self._render_next(generation))
+        else:
+            self._finish_render(snap)
+
+    def _finish_render(self, snap) -> None:
         self._show_counters(snap)
         self.controls.set_progress(snap.step > 0)
         if snap.diverged and self.state == State.DIVERGED:
@@ -710,6 +725,11 @@ class MainWindow(QMainWindow):
 
     def _on_state_changed(self, state: str) -> None:
         self.state = state
+        if state != State.TRAINING:
+            self._pacer.reset()  # renders are immediate again, and the next run is measured afresh
+            if self._render_timer.isActive():  # a held-back snapshot: show it now
+                self._render_timer.stop()
+                QTimer.singleShot(0, self._on_snapshot_available)
         self.controls.set_state(state)
         self._show_state(state)
         if state == State.DIVERGED and self.last_snapshot is not None and self.last_snapshot.diverged:
@@ -898,6 +918,7 @@ class MainWindow(QMainWindow):
         self._closing = True
         self._remember_window_settings()
         self._autosave_timer.stop()
+        self._render_timer.stop()
         self.worker.request_stop()
         self.cmd_shutdown.emit()
         self.training_thread.quit()
