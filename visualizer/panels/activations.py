@@ -127,6 +127,7 @@ class ActivationsPanel(QtWidgets.QWidget):
         self.title = QtWidgets.QLabel()
         self.title.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.title.setFont(style.small_font(10))
+        self.title.setWordWrap(True)  # beside the source box it is cut off in a narrow panel
         self.source_combo = QtWidgets.QComboBox()
         self.source_combo.addItems(SOURCES)
         self.source_combo.setToolTip("Which digit to follow through the network: the one selected in the "
@@ -164,13 +165,17 @@ class ActivationsPanel(QtWidgets.QWidget):
                                         f"<span style='color:{negative}'>■</span> lowers")
         tiles_legend.setFont(style.small_font(8))
         tiles_legend.setToolTip("Input × weight, each tile scaled by its own largest |value|")
-        legend = QtWidgets.QHBoxLayout()
+        # Two short rows: in one, the tiles' key was cut off in a panel of the usual width.
+        cells = QtWidgets.QHBoxLayout()
+        cells.setSpacing(4)
+        cells.addWidget(QtWidgets.QLabel("activation:", font=style.small_font(8)))
+        cells.addWidget(self.legend_bar)
+        cells.addWidget(self.legend_text)
+        cells.addStretch(1)
+        legend = QtWidgets.QVBoxLayout()
         legend.setContentsMargins(6, 0, 6, 4)
-        legend.setSpacing(4)
-        legend.addWidget(QtWidgets.QLabel("activation:", font=style.small_font(8)))
-        legend.addWidget(self.legend_bar)
-        legend.addWidget(self.legend_text)
-        legend.addStretch(1)
+        legend.setSpacing(0)
+        legend.addLayout(cells)
         legend.addWidget(tiles_legend)
 
         layout = QtWidgets.QVBoxLayout(self)

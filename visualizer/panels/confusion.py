@@ -59,6 +59,9 @@ class ConfusionMatrixPanel(QtWidgets.QWidget):
         self.setMinimumSize(300, 300)
 
         self.plot_widget, self.plot = style.class_matrix_plot()
+        # Room above for the colour bar's top label, and "recall" may reach past the axis' end.
+        self.plot.setContentsMargins(0, 8, 0, 0)
+        self.plot.getAxis("bottom").setStyle(hideOverlappingLabels=False)
         # the mistakes (diagonal at 0) on the colour bar's scale; the diagonal and margins on top
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.image_item.setLookupTable(MISTAKES_LUT)

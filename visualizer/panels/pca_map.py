@@ -87,6 +87,7 @@ class ActivationMapPanel(QtWidgets.QWidget):
         self.legend = legend = QtWidgets.QLabel()
         legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
         legend.setFont(style.small_font(8))
+        legend.setWordWrap(True)  # "23 of 1000 wrong" goes to a second line rather than under Refresh
         legend.setToolTip("Dot colour: the digit's true class; a ring: the network predicts another class")
         self.refresh_button = QtWidgets.QPushButton("Refresh")
         self.refresh_button.setToolTip("Recompute the map for the network as it is now "
@@ -99,7 +100,7 @@ class ActivationMapPanel(QtWidgets.QWidget):
 
         self.thumb = QtWidgets.QLabel()
         self.thumb.setFixedSize(THUMB + 2, THUMB + 2)
-        self.thumb.setStyleSheet("border: 1px solid #cccccc; background: white;")
+        style.themed_css(self.thumb, "border: 1px solid $frame;")  # the digit brings its own paper
         self.thumb.setToolTip("The digit under the mouse pointer")
         self.readout = QtWidgets.QLabel()
         self.readout.setTextFormat(QtCore.Qt.TextFormat.RichText)

@@ -98,13 +98,12 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
         self.rows_layout.setContentsMargins(2, 2, 2, 2)
         self.rows_layout.setSpacing(2)
         self.rows_layout.addStretch(1)
-        scroll = QtWidgets.QScrollArea()
+        self.scroll = scroll = QtWidgets.QScrollArea()
         scroll.setWidget(self.rows_widget)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(165)
-        scroll.setMaximumWidth(190)
+        scroll.setFixedWidth(165)  # then as wide as the rows need (_fit_rows)
         self.clear_button = QtWidgets.QPushButton("Clear pins")
         self.clear_button.setToolTip("Unpin every digit")
         self.clear_button.clicked.connect(self.clear_pins)
@@ -264,3 +263,12 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
             self.curves[index] = curve
         self.clear_button.setEnabled(bool(indices))
         self.stack.setCurrentIndex(1 if indices else 0)
+        self._fit_rows()
+
+    def _fit_rows(self) -> None:
+        """The list as wide as its widest row (a fixed width cut the Unpin buttons off with
+        larger fonts or on a high-DPI screen), so the plot gets the rest."""
+        rows = max((row.sizeHint().width() for row in self._rows.values()), default=0)
+        margins = self.rows_layout.contentsMargins()
+        width = rows + margins.left() + margins.right() + self.scroll.verticalScrollBar().sizeHint().width()
+        self.scroll.setFixedWidth(max(165, width))
