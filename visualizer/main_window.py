@@ -15,7 +15,7 @@ from PyQt6.QtCore import (QEvent, QEventLoop, QPoint, QRect, QSettings, QStandar
 from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
 from PyQt6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow,
                              QMessageBox, QProgressBar, QPushButton, QScrollArea, QSplitter, QStackedWidget,
-                             QVBoxLayout, QWidget)
+                             QTabBar, QVBoxLayout, QWidget)
 
 from nn import __version__
 
@@ -317,6 +317,9 @@ class MainWindow(QMainWindow):
                               (weights, (mistakes, pins, pca))):
             for other in others:
                 self.tabifyDockWidget(first, other)
+                # Lay out each step: otherwise Qt (6.11) leaves the tab bar of the group before
+                # this step behind, visible, drawn over the status bar.
+                self.layout().activate()
         softmax.raise_()
         classes.raise_()
         weights.raise_()
@@ -433,7 +436,30 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         state = self.settings.value("window_state")
         if state is not None:
-            self.restoreState(state)
+            self._restore_layout(state)
+
+    def _restore_layout(self, state) -> bool:
+        """``restoreState``, then hide the tab bars of the layout it replaced: Qt (6.11) gives the
+        restored tab groups new tab bars but leaves the old ones visible, in their old places
+        (e.g. over the status bar)."""
+        before = [bar for bar in self.findChildren(QTabBar) if bar.parent() is self and not bar.isHidden()]
+        restored = self.restoreState(state)
+        self.layout().activate()
+        groups = set()
+        for dock in self.docks.values():
+            tabbed = self.tabifiedDockWidgets(dock)
+            if tabbed and not dock.isFloating():
+                groups.add(frozenset(d.windowTitle() for d in (dock, *tabbed)))
+
+        def tabs(bar):
+            return frozenset(bar.tabText(i) for i in range(bar.count()))
+
+        newer = {tabs(bar) for bar in self.findChildren(QTabBar) if bar.parent() is self and bar not in before}
+        for bar in before:
+            # Left behind: its group is gone, or the group has a newer bar. Otherwise Qt uses it.
+            if tabs(bar) not in groups or tabs(bar) in newer:
+                bar.hide()
+        return restored
 
     def _remember_window_settings(self) -> None:
         import json
@@ -446,7 +472,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def restore_default_layout(self) -> None:
-        self.restoreState(self._default_layout)
+        self._restore_layout(self._default_layout)
         for dock in self.docks.values():
             dock.show()
         self.docks["softmax"].raise_()
