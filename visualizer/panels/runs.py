@@ -35,7 +35,6 @@ from .curves import nice_ceiling
 from .export_menu import add_export_menu
 
 _LEFT_ALIGNED = ("show", "name", "layers", "optimizer")
-TRAIN_ALPHA = 70  # of 255: the noisy batch curves stay in the background
 SORT_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
 RUN_ID_ROLE = QtCore.Qt.ItemDataRole.UserRole + 2
 _EMPTY = np.zeros(0)
@@ -350,7 +349,7 @@ class _Overlay:
     def __init__(self, panel: "RunsPanel", record: RunRecord, label: str):
         color = run_color(record.run_id)
         faint = QtGui.QColor(color)
-        faint.setAlpha(TRAIN_ALPHA)
+        faint.setAlpha(style.theme().faint_alpha)  # the noisy batch curves stay in the background
         train_pen, test_pen = style.pen(faint, 1.0), style.pen(color, 2.0)
         self.color, self.bold = color, False
         self.items = []
@@ -496,6 +495,7 @@ class RunsPanel(QtWidgets.QWidget):
             style.axis_label(plot, "left", y_label)
             plot.getAxis("bottom").enableAutoSIPrefix(True)
             plot.showGrid(x=False, y=True, alpha=style.theme().grid_alpha)
+            plot.getAxis("left").setStyle(maxTickLevel=0)  # grid lines at labelled ticks only
             plot.setMenuEnabled(False)
             plot.hideButtons()
             plot.vb.disableAutoRange()

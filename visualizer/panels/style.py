@@ -53,6 +53,7 @@ class Theme:
     frame: str  # thin borders: legends, thumbnails, list frames
     grid_alpha: float
     legend_fill: tuple  # RGBA behind legends and labels drawn over curves
+    faint_alpha: int  # of 255, for curves that stay in the background (noisy batch curves)
     train: str  # the training-batch curves
     test: str  # the test-set curves
     event: str  # hyperparameter-change marks
@@ -101,7 +102,7 @@ class Theme:
 
 LIGHT = Theme(
     name="light", background="#ffffff", field="#ffffff", foreground="#222222", muted="#8a8a8a", frame="#cccccc",
-    grid_alpha=0.15, legend_fill=(255, 255, 255, 215),
+    grid_alpha=0.15, legend_fill=(255, 255, 255, 215), faint_alpha=70,
     train=TAB10[0], test=TAB10[1], event="#555555", diverged="#d62728", correct="#2ca02c", wrong="#d62728",
     bar="#a9bfd6", waiting="#dddddd", reference="#999999",
     select="#1565c0", select_fill="#dbe8f7", select_text="#0d3c73", warning="#b26a00", error_fill="#fff0f0", ring="#000000",
@@ -111,7 +112,7 @@ LIGHT = Theme(
 
 DARK = Theme(
     name="dark", background="#1e1e1e", field="#2d2d2d", foreground="#e0e0e0", muted="#9a9a9a", frame="#555555",
-    grid_alpha=0.22, legend_fill=(30, 30, 30, 215),
+    grid_alpha=0.18, legend_fill=(30, 30, 30, 215), faint_alpha=50,
     train=_lighter(TAB10[0], 0.3), test=_lighter(TAB10[1], 0.3), event="#b0b0b0", diverged="#ff6b6b",
     correct="#6bc46b", wrong="#ff6b6b", bar="#4f6479", waiting="#3a3a3a", reference="#7a7a7a",
     select="#64b5f6", select_fill="#1c3552", select_text="#cfe6fb", warning="#f0a640", error_fill="#4a2626", ring="#ffffff",
