@@ -340,6 +340,8 @@ class DrawingPanel(QtWidgets.QWidget):
     def apply_theme(self) -> None:
         """Repaint in :func:`style.theme` (the pad stays white paper)."""
         style.restyle(self)
+        for text in self.bar_labels:
+            text.setColor(style.theme().foreground)
         self.pad.update()
         self._show_probs(self._probs)
 
@@ -427,7 +429,6 @@ class DrawingPanel(QtWidgets.QWidget):
         for c, text in enumerate(self.bar_labels):
             p = percent[c]
             text.setText(f"{p:.0f}" if p >= 1.0 else "")
-            text.setColor(t.foreground)
             text.setPos(c, p)
         self.prediction_label.setText(f"predicted <b style='font-size:16pt; color:{t.train}'>"
                                       f"{predicted}</b><br>({percent[predicted]:.0f} %)")

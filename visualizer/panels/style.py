@@ -202,8 +202,10 @@ def themed_css(widget: QtWidgets.QWidget, template: str) -> None:
     if not template and not widget.styleSheet():
         widget.setProperty(_CSS, None)
         return
+    css = _css(template)
     widget.setProperty(_CSS, template)
-    widget.setStyleSheet(_css(template))
+    if css != widget.styleSheet():  # setting a style sheet re-polishes the widget: only on a change
+        widget.setStyleSheet(css)
 
 
 def set_colors(widget: QtWidgets.QWidget, **roles: str) -> None:
@@ -314,7 +316,7 @@ def restyle(root: QtWidgets.QWidget) -> None:
             paint_background(widget)
         template = widget.property(_CSS)
         if template:
-            widget.setStyleSheet(_css(template))
+            widget.setStyleSheet(_css(template))  # even if unchanged: re-polished in the new palette
         if isinstance(widget, pg.GraphicsView):
             _restyle_view(widget)
 
