@@ -31,6 +31,11 @@ def use_training_threads() -> int | None:
     wanted = training_threads()
     if _applied == wanted:
         return _applied
+    # BLAS libraries loaded later read these when they load (scipy ships its own OpenBLAS, which
+    # scikit-learn's PCA uses; it is imported lazily, after the limit below): without them that
+    # copy would run its default thread count beside training, with the spin-waits described above.
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = str(wanted)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
