@@ -17,16 +17,18 @@ from typing import Callable
 
 DUTY = 0.06  # the GUI thread may compute for 6 % of wall time while training runs
 MIN_INTERVAL_S = 1 / 15  # at most 15 renders a second (the worker sends no more anyway)
-MAX_INTERVAL_S = 0.5  # at least 2 renders a second, however costly, so the window stays alive
+MAX_INTERVAL_S = 1.0  # at least one render a second, however costly, so the window stays alive
 SMOOTHING = 0.3  # weight of the newest cycle in the running cost estimate
 
 
 class RenderPacer:
-    """Spaces renders so that the GUI thread's CPU time stays within ``duty`` of wall time.
+    """Spaces renders so that the GUI thread's CPU time for rendering stays within ``duty`` of
+    wall time.
 
-    Call :meth:`wait_s` before rendering (0: go ahead) and :meth:`started` when a render begins.
-    The cost of a cycle is all the GUI thread's CPU time from one render's start to the next,
-    so paint events that follow a render, and anything else the GUI thread did, count too.
+    Call :meth:`wait_s` before rendering (0: go ahead), :meth:`started` when a render begins and
+    :meth:`finished` when it is over, paint events included. Only the render itself is measured:
+    whatever else the GUI thread does between renders (a person dragging a slider) is not a
+    render's cost, and counting it would make the interval grow with itself.
     """
 
     def __init__(self, duty: float = DUTY, min_interval_s: float = MIN_INTERVAL_S,
@@ -38,9 +40,9 @@ class RenderPacer:
         self.min_interval_s = min_interval_s
         self.max_interval_s = max_interval_s
         self._clock, self._cpu_clock = clock, cpu_clock
-        self._cost_s: float | None = None  # running estimate of one cycle's CPU time
+        self._cost_s: float | None = None  # running estimate of one render's CPU time
         self._last_start: float | None = None
-        self._last_cpu = 0.0
+        self._start_cpu: float | None = None
 
     @property
     def interval_s(self) -> float:
@@ -50,7 +52,8 @@ class RenderPacer:
         return min(self.max_interval_s, max(self.min_interval_s, self._cost_s / self.duty))
 
     @property
-    def cycle_cost_s(self) -> float | None:
+    def render_cost_s(self) -> float | None:
+        """The running estimate of one render's GUI-thread CPU time (None before the first)."""
         return self._cost_s
 
     def wait_s(self) -> float:
@@ -60,13 +63,17 @@ class RenderPacer:
         return max(0.0, self._last_start + self.interval_s - self._clock())
 
     def started(self) -> None:
-        """A render starts now: close the previous cycle's cost measurement."""
-        now, cpu = self._clock(), self._cpu_clock()
-        if self._last_start is not None:
-            cost = max(0.0, cpu - self._last_cpu)
-            self._cost_s = cost if self._cost_s is None else (1 - SMOOTHING) * self._cost_s + SMOOTHING * cost
-        self._last_start, self._last_cpu = now, cpu
+        self._last_start, self._start_cpu = self._clock(), self._cpu_clock()
+
+    def finished(self) -> None:
+        """The render that :meth:`started` is over: add its CPU time to the estimate."""
+        if self._start_cpu is None:
+            return
+        cost = max(0.0, self._cpu_clock() - self._start_cpu)
+        self._start_cpu = None
+        self._cost_s = cost if self._cost_s is None else (1 - SMOOTHING) * self._cost_s + SMOOTHING * cost
 
     def reset(self) -> None:
-        """Training paused or stopped: the next render may start at once, measured afresh."""
+        """Training paused or stopped: the next render may start at once (the estimate stays)."""
         self._last_start = None
+        self._start_cpu = None
