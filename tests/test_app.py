@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -161,6 +162,40 @@ def test_closing_mid_training_exits_cleanly_and_fast(qtbot, window):
     window.close()
     assert time.perf_counter() - started < 1.0
     assert window.training_thread.isFinished()
+
+
+def test_closing_while_the_worker_is_stuck_in_a_long_call_neither_hangs_nor_aborts(qtbot, window):
+    from visualizer import main_window
+
+    entered, release = threading.Event(), threading.Event()
+
+    def long_numpy_call():  # stands in for e.g. the PCA of a 200 000-unit layer
+        entered.set()
+        release.wait(60)
+
+    window.worker.trainer.compute_map = long_numpy_call
+    window.cmd_map.emit()
+    assert entered.wait(TIMEOUT_MS / 1000)
+    window.close()
+    assert not window.isVisible()
+    assert main_window.orphaned_threads_running()  # left to end on its own, not terminated
+    release.set()
+    qtbot.waitUntil(lambda: not main_window._ORPHANED, timeout=TIMEOUT_MS)
+
+
+def test_typing_a_layer_size_builds_one_network_not_one_per_keystroke(qtbot, window):
+    applied = []
+    window.cmd_reset.connect(lambda config: applied.append(config.hidden))
+    set_text(qtbot, window.controls.hidden, "3000")
+    qtbot.waitUntil(lambda: window.worker.trainer.layer_sizes == (784, 3000, 10), timeout=TIMEOUT_MS)
+    assert applied == [(3000,)]
+
+
+def test_start_right_after_an_edit_trains_the_edited_network(qtbot, window):
+    set_text(qtbot, window.controls.hidden, "24")
+    click(qtbot, window.controls.start_action)  # before the pause in typing that applies the edit
+    snap = wait_for_snapshot(qtbot, window, lambda s: s.step > 0)
+    assert snap.layer_sizes == (784, 24, 10)
 
 
 def test_scripted_run_writes_metrics_and_screenshot(tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -92,7 +93,14 @@ def main(argv=None) -> int:
         Autopilot(window, args.quit_after, args.screenshot, args.metrics_out)
     window.show()
     window.startup_seconds = time.perf_counter() - started
-    return app.exec()
+    code = app.exec()
+    from .main_window import orphaned_threads_running
+
+    if orphaned_threads_running():  # still in a long NumPy call: nothing left to save or show
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def entry_point() -> None:

@@ -8,6 +8,7 @@ can show, hide and rearrange them.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from PyQt6.QtCore import (QEvent, QEventLoop, QPoint, QRect, QSettings, QStandardPaths, QThread, QTimer, Qt,
@@ -45,8 +46,22 @@ BANNER_COLOURS = {
 }
 MNIST_ATTRIBUTION = "MNIST database, Yann LeCun, Corinna Cortes and Christopher J.C. Burges (CC BY-SA 3.0)."
 AUTOSAVE_INTERVAL_MS = 3 * 60 * 1000
+STRUCTURE_APPLY_DELAY_MS = 300  # typing "200" applies one network, not 2, 20 and then 200
+SECONDARY_EVERY = 3  # while training, panels other than the curves and softmax render every 3rd cycle
 MAX_RECENT = 8
 FILE_FILTER = {"session": "Sessions (*.npz)", "model": "Models (*.npz)"}
+# Training threads still busy in a long NumPy call when their window closed, with their workers:
+# they end on their own (see MainWindow.closeEvent); kept here so Qt never destroys them running.
+_ORPHANED: list[tuple] = []
+
+
+def _forget_orphan(thread, worker) -> None:
+    thread.wait()  # ``finished`` comes just before the thread ends: Qt must not destroy it running
+    _ORPHANED.remove((thread, worker))
+
+
+def orphaned_threads_running() -> bool:
+    return any(thread.isRunning() for thread, _ in _ORPHANED)
 
 
 def format_duration(seconds: float) -> str:
@@ -191,6 +206,13 @@ class MainWindow(QMainWindow):
         self._render_timer.timeout.connect(self._on_snapshot_available)
         self._render_queue: list = []  # panels still to show self.last_snapshot (while training)
         self._render_generation = 0
+        self._render_cycle = 0
+        self._structure_timer = QTimer(self)
+        self._structure_timer.setSingleShot(True)
+        self._structure_timer.setInterval(STRUCTURE_APPLY_DELAY_MS)
+        self._structure_timer.timeout.connect(self._apply_structure_edit)
+        self._pending_structure = None
+        self._rendering = None  # the snapshot the panels are being given (while training)
         self._saved_at = None  # (run_id, step) of the last save by the person
         self._autosaved_at = None
         self.settings = QSettings()
@@ -570,7 +592,7 @@ class MainWindow(QMainWindow):
         c.start_requested.connect(self._start)
         c.pause_requested.connect(self.cmd_pause)
         c.resume_requested.connect(self._start)
-        c.step_requested.connect(self.cmd_step)
+        c.step_requested.connect(self._step)
         c.reset_requested.connect(self._reset)
         c.structure_edited.connect(self._structure_edited)
         c.lr_changed.connect(self.cmd_lr)
@@ -581,15 +603,33 @@ class MainWindow(QMainWindow):
 
     def _start(self) -> None:
         self.banner.hide()
+        self._apply_structure_edit()  # the network in the fields, even if typed a moment ago
         self.cmd_start.emit()
+
+    def _step(self) -> None:
+        self._apply_structure_edit()
+        self.cmd_step.emit()
 
     def _reset(self, config) -> None:
         self.banner.hide()
+        self._structure_timer.stop()
+        self._pending_structure = None  # ``config`` is the newer one
         self.cmd_reset.emit(config)
 
+    def _untrained(self) -> bool:
+        return self.state == State.IDLE and (self.last_snapshot is None or self.last_snapshot.step == 0)
+
     def _structure_edited(self, config) -> None:
-        # Nothing trained yet: apply at once, so what is shown always matches the fields.
-        if self.state == State.IDLE and (self.last_snapshot is None or self.last_snapshot.step == 0):
+        # Nothing trained yet: apply (after a short pause in typing), so what is shown always
+        # matches the fields. Each keystroke would otherwise build a network: 2, 20, ..., 200000.
+        if self._untrained():
+            self._pending_structure = config
+            self._structure_timer.start()
+
+    def _apply_structure_edit(self) -> None:
+        self._structure_timer.stop()
+        config, self._pending_structure = self._pending_structure, None
+        if config is not None and self._untrained():
             self.cmd_reset.emit(config)
 
     # -- selection and pins ---------------------------------------------------------------------
@@ -712,14 +752,29 @@ class MainWindow(QMainWindow):
             return
         if training:
             self._pacer.started()
-        if self.last_snapshot is None or snap.run_id != self.last_snapshot.run_id:
+        previous = self._rendering or self.last_snapshot
+        if previous is None or snap.run_id != previous.run_id:
             for panel in self._panels():  # a new run: its curves start empty
                 panel.clear()
-        self.last_snapshot = snap
+        # last_snapshot becomes ``snap`` once every panel on screen shows it (see _finish_render)
+        self._rendering = snap
+        # The status bar and controls at once (cheap, and what commands depend on); the panels next.
+        self._show_counters(snap)
+        self.controls.set_progress(snap.step > 0)
+        if snap.diverged and self.state == State.DIVERGED:
+            self.banner.show_message(snap.diverged, "error")
         # A panel in a hidden tab or a closed dock catches up when it is shown (see _dock):
         # rendering what nobody sees would only take time from training.
         panels = [panel for panel in self._panels() if self._on_screen(panel)]
         if training:
+            # What a person watches closely (the curves, the softmax of the selected digit, the
+            # drawing's prediction) renders every cycle; the other panels take turns, each every
+            # SECONDARY_EVERY-th cycle, so more cycles fit in the GUI thread's budget.
+            self._render_cycle += 1
+            primary = (self.loss_panel, self.accuracy_panel, self.softmax_panel, self.drawing_panel)
+            secondary = [p for p in panels if p not in primary]
+            panels = [p for p in panels if p in primary] + [
+                p for k, p in enumerate(secondary) if (self._render_cycle + k) % SECONDARY_EVERY == 0]
             # One panel per pass of the event loop, each painted before the next renders: the
             # GUI never stops for the whole window's render at once (clicks and keys get in).
             self._render_queue = panels
@@ -727,6 +782,7 @@ class MainWindow(QMainWindow):
             self._render_next(self._render_generation)
             return
         self._render_queue = []
+        self._render_generation += 1  # a staggered render still under way is superseded
         for panel in panels:
             panel.show_snapshot(snap)
         self._finish_render(snap)
@@ -734,19 +790,18 @@ class MainWindow(QMainWindow):
     def _render_next(self, generation: int) -> None:
         if generation != self._render_generation or self._closing:
             return  # a newer snapshot took over
-        snap = self.last_snapshot
+        snap = self._rendering
         if self._render_queue:
             self._render_queue.pop(0).show_snapshot(snap)
-        if self._render_queue:
+            # The next panel (or the end) after this one's paint event, so that it is measured
             QTimer.singleShot(0, lambda: self._render_next(generation))
         else:
             self._finish_render(snap)
+            self._pacer.finished()
 
     def _finish_render(self, snap) -> None:
-        self._show_counters(snap)
-        self.controls.set_progress(snap.step > 0)
-        if snap.diverged and self.state == State.DIVERGED:
-            self.banner.show_message(snap.diverged, "error")
+        self.last_snapshot = snap  # every panel on screen shows it now
+        self._rendering = None
         self.snapshot_shown.emit(snap)
 
     def _on_state_changed(self, state: str) -> None:
@@ -937,6 +992,19 @@ class MainWindow(QMainWindow):
         self.progress.setFormat(f"{snap.progress * 100:.0f} %")
 
     # -- closing ------------------------------------------------------------------------------------
+    def _join_training_thread(self, timeout_s: float) -> bool:
+        """Wait for the training thread to end, in short waits with the GIL released between them.
+
+        PyQt keeps the GIL during QThread.wait(), and a thread that ends may need it (Qt deletes
+        its leftover queued calls, whose arguments are Python objects): one long wait deadlocks.
+        """
+        deadline = time.monotonic() + timeout_s
+        while not self.training_thread.wait(5):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)  # releases the GIL
+        return True
+
     def closeEvent(self, event) -> None:
         if self.ask_to_save and self.has_unsaved_progress and not self._save_before_quit():
             event.ignore()
@@ -945,12 +1013,18 @@ class MainWindow(QMainWindow):
         self._remember_window_settings()
         self._autosave_timer.stop()
         self._render_timer.stop()
+        self._structure_timer.stop()
         self.worker.request_stop()
         self.cmd_shutdown.emit()
         self.training_thread.quit()
-        if not self.training_thread.wait(3000):
-            self.training_thread.terminate()
-            self.training_thread.wait()
+        if not self._join_training_thread(3.0):
+            # Busy in one long NumPy call (nothing can interrupt it). terminate() could kill the
+            # thread while it holds the GIL or a lock and hang or crash the app; instead it ends in
+            # the background, owned by no window (the app exits without waiting for it: app.py).
+            self.training_thread.setParent(None)
+            thread, worker = self.training_thread, self.worker
+            _ORPHANED.append((thread, worker))
+            thread.finished.connect(lambda: _forget_orphan(thread, worker))
         if self._owns_marker:  # a clean exit: nothing to recover next time
             for path in (self._running_marker, self._autosave_path):
                 try:
