@@ -28,16 +28,21 @@ def open_window(qtbot, data):
 def test_renders_are_spaced_by_the_pacer_and_every_panel_sees_each_snapshot(qtbot, small_mnist):
     win = open_window(qtbot, small_mnist)
     win.render_pacer.min_interval_s = 0.25  # as if each render cost a lot of CPU
-    shown = []
-    win.snapshot_shown.connect(lambda snap: shown.append(snap))
+    shown, complete = [], []
+
+    def on_shown(snap):  # snapshot_shown comes once every panel on screen has the snapshot
+        shown.append(snap)
+        complete.append(win.loss_panel._snap is snap and win.accuracy_panel._snap is snap)
+
+    win.snapshot_shown.connect(on_shown)
     win.controls.start_action.trigger()
     qtbot.waitUntil(lambda: len(shown) >= 2, timeout=TIMEOUT_MS)
     shown.clear()
+    complete.clear()
     qtbot.wait(1500)
     assert 2 <= len(shown) <= 1.5 / 0.25 + 1  # 15 a second would be offered
     assert [s.step for s in shown] == sorted(s.step for s in shown)
-    # snapshot_shown comes once every panel on screen has the snapshot
-    assert win.loss_panel._snap is shown[-1] and win.accuracy_panel._snap is shown[-1]
+    assert all(complete)
     win.controls.pause_action.trigger()
     qtbot.waitUntil(lambda: win.state == State.PAUSED, timeout=TIMEOUT_MS)
     # Paused: the newest snapshot is shown at once, not after the pacer's interval

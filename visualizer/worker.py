@@ -18,6 +18,7 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
 CHUNK_SECONDS = 0.03  # commands take effect within about this long (one step at the least)
 SNAPSHOT_INTERVAL_S = 0.066  # at most 15 snapshots per second: smooth, and leaves the CPU to training
 MAP_INTERVAL_S = 3.0  # the PCA map refreshes this often while training (and on demand)
+MAP_SHARE = 0.05  # ... or less often, so that it takes at most 5 % of training time (wide layers)
 
 
 def _guarded(method):
@@ -68,6 +69,7 @@ class TrainingWorker(QObject):
         self._pins: tuple[int, ...] = ()
         self._drawn_pins: list[tuple] = []  # (input, label): survive Reset like test pins
         self._last_map = -float("inf")
+        self._map_cost_s = 0.0
         self.runs: list = []  # earlier runs of this session (nn.runs.RunRecord)
         self._stop = threading.Event()  # set from the GUI thread on close; checked between chunks
 
@@ -300,8 +302,10 @@ class TrainingWorker(QObject):
 
     def _refresh_map(self) -> None:
         if self.trainer is not None:
+            started = time.monotonic()
             self.trainer.compute_map()
             self._last_map = time.monotonic()
+            self._map_cost_s = self._last_map - started
 
     @pyqtSlot()
     @_guarded
@@ -443,7 +447,7 @@ class TrainingWorker(QObject):
                 self._set_state(State.FINISHED)
                 self._publish(force=True)
             else:
-                if time.monotonic() - self._last_map >= MAP_INTERVAL_S:
+                if time.monotonic() - self._last_map >= max(MAP_INTERVAL_S, self._map_cost_s / MAP_SHARE):
                     self._refresh_map()
                 self._publish()
         except Exception as exc:  # noqa: BLE001 - shown to the user; the app stays usable
