@@ -33,7 +33,23 @@ from PyQt6.QtCore import QElapsedTimer, QEventLoop, QTimer  # noqa: E402
 from PyQt6.QtWidgets import QApplication  # noqa: E402
 
 
-def run_gui(preset: str, all_panels: bool = False) -> dict:
+def profile_panels(window) -> dict:
+    """Wrap every panel's show_snapshot to record its wall time (ms) per call, by panel name."""
+    times: dict[str, list[float]] = {}
+    for panel in window._panels():
+        name, render = type(panel).__name__, panel.show_snapshot
+        calls = times.setdefault(name, [])
+
+        def timed(snap, render=render, calls=calls):
+            started = time.perf_counter()
+            render(snap)
+            calls.append(1000 * (time.perf_counter() - started))
+
+        panel.show_snapshot = timed
+    return times
+
+
+def run_gui(preset: str, all_panels: bool = False, profile: bool = False) -> dict:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     from visualizer.main_window import MainWindow
     from visualizer.worker import State
@@ -53,7 +69,9 @@ def run_gui(preset: str, all_panels: bool = False) -> dict:
             raise SystemExit(f"panels not on screen: {hidden}")
 
     result: dict = {"startup_s": startup}
+    result["panel_ms"] = profile_panels(window) if profile else {}
     gaps: list[float] = []
+    gap_times: list[float] = []  # ms after Start, of each sample
     clock = QElapsedTimer()
     stall_timer = QTimer()
     stall_timer.setInterval(10)
@@ -63,6 +81,7 @@ def run_gui(preset: str, all_panels: bool = False) -> dict:
         now = clock.elapsed()
         if window.state == State.TRAINING:
             gaps.append(now - last[0] - 10)
+            gap_times.append(now)
         last[0] = now
 
     stall_timer.timeout.connect(tick)
@@ -118,7 +137,8 @@ def run_gui(preset: str, all_panels: bool = False) -> dict:
     result["dataset"] = window.dataset
     result.update(samples=trainer.samples_seen, wall=wall, samples_per_s=trainer.samples_seen / wall,
                   test_accuracy=trainer.last_test.accuracy, snapshots=snapshots[0],
-                  seconds_to_98=shown_98[0], gaps=np.array(gaps) if gaps else np.zeros(1))
+                  seconds_to_98=shown_98[0], gaps=np.array(gaps) if gaps else np.zeros(1),
+                  gap_times=np.array(gap_times) if gaps else np.zeros(1))
     window.close()
     app.processEvents()
     return result
@@ -142,9 +162,11 @@ def main() -> None:
     parser.add_argument("--preset", default="fast")
     parser.add_argument("--all-panels", action="store_true",
                         help="float every dock in its own window, so that every panel renders")
+    parser.add_argument("--profile-panels", action="store_true",
+                        help="also print each panel's render time (mean and max wall ms)")
     args = parser.parse_args()
 
-    gui = run_gui(args.preset, args.all_panels)
+    gui = run_gui(args.preset, args.all_panels, args.profile_panels)
     headless = run_headless(args.preset, gui["dataset"])  # the same data, already in memory
     peak_rss_mb = gui["peak_rss_mb"]
     ratio = gui["samples_per_s"] / headless["samples_per_s"]
@@ -165,8 +187,13 @@ def main() -> None:
     print(f"snapshots rendered: {gui['snapshots']} ({gui['snapshots'] / gui['wall']:.1f}/s; GUI-thread CPU per "
           f"render {gui['render_cost_ms']:.1f} ms); "
           f"GUI timer samples: {len(gui['gaps'])}")
+    worst_at = ", ".join(f"{gui['gaps'][i]:.0f} ms at {gui['gap_times'][i] / 1000:.2f} s"
+                         for i in np.argsort(gui["gaps"])[::-1][:3])
     print(f"startup {gui['startup_s']:.2f} s; stall p50 {np.percentile(gui['gaps'], 50):.1f} ms, "
-          f"p99 {p99:.1f} ms, max {worst:.1f} ms; peak RSS {peak_rss_mb:.0f} MB")
+          f"p99 {p99:.1f} ms, max {worst:.1f} ms (worst: {worst_at} after Start); peak RSS {peak_rss_mb:.0f} MB")
+    for name, calls in sorted(gui["panel_ms"].items(), key=lambda item: -sum(item[1])):
+        if calls:
+            print(f"  {name:28} {len(calls):4d} renders, mean {np.mean(calls):6.1f} ms, max {max(calls):6.1f} ms")
     print(f"RESULT gui_vs_headless={ratio:.3f} stall_p99_ms={p99:.1f} stall_max_ms={worst:.1f} "
           f"seconds_to_98={(f'{s98:.2f}' if s98 else 'null')} startup_s={gui['startup_s']:.2f} "
           f"peak_rss_mb={peak_rss_mb:.0f}")

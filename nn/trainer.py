@@ -131,6 +131,14 @@ class Snapshot:
     activation_map: ActivationMap | None = None  # the latest PCA map of the last hidden layer
 
     @property
+    def planned_samples(self) -> float:
+        """Samples seen when the configured run ends (at the current batch size)."""
+        if self.config.iterations is None:
+            return float(self.config.epochs * self.n_train)
+        batch = self.n_train if self.config.batch_size is None else min(self.config.batch_size, self.n_train)
+        return float(self.samples_seen + max(0, self.config.iterations - self.step) * batch)
+
+    @property
     def eta_seconds(self) -> float | None:
         if self.progress <= 0 or self.finished or self.train_seconds <= 0:
             return None

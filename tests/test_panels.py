@@ -97,6 +97,28 @@ def test_loss_panel_shows_curves_and_event_marks(qtbot, run):
     assert len(panel.event_lines) == 2
 
 
+def test_curve_x_axis_spans_an_epoch_then_grows_in_coarse_steps_up_to_the_planned_end(qtbot, data, run):
+    trainer, snaps = run
+    panel = AccuracyPanel()
+    qtbot.addWidget(panel)
+    snap = snaps[1]
+    assert snap.planned_samples == CONFIG.epochs * snap.n_train
+    panel.show_snapshot(snap)
+    (x_low, x_high), _ = panel.plot.vb.viewRange()
+    assert x_low == 0 and x_high == pytest.approx(snap.n_train)  # the whole 1-epoch run, at once
+
+    long_run = Trainer(data, CONFIG.replace(epochs=None, iterations=400, batch_size=100))
+    assert long_run.snapshot().planned_samples == 400 * 100
+    long_run.run(max_steps=35)
+    long_run.evaluate_test()
+    panel.clear()
+    panel.show_snapshot(long_run.snapshot())  # 3 500 samples: one epoch of 3 000 is too short
+    (_, x_high), _ = panel.plot.vb.viewRange()
+    assert x_high == pytest.approx(5000)  # the next of 1, 2, 3, 5 x 10^k
+    long_run.set_batch_size(50)  # the planned end moves with the batch size
+    assert long_run.snapshot().planned_samples == 3500 + (400 - 35) * 50
+
+
 def test_loss_panel_log_scale(qtbot, run):
     panel = LossPanel()
     qtbot.addWidget(panel)

@@ -41,12 +41,16 @@ class EpochAxis(pg.AxisItem):
         return [f"{v / self.n_train:.4g}" for v in values]
 
 
-def nice_ceiling(x: float) -> float:
-    """The smallest of 1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8 (times a power of ten) that is >= x."""
+FINE_STEPS = (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
+COARSE_STEPS = (1, 2, 3, 5, 10)
+
+
+def nice_ceiling(x: float, steps: tuple = FINE_STEPS) -> float:
+    """The smallest of ``steps`` (times a power of ten) that is >= x."""
     if not x > 0:
         return 1.0
     power = 10.0 ** math.floor(math.log10(x))
-    for m in (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+    for m in steps:
         if m * power >= x * (1 - 1e-12):
             return m * power
     return 10 * power
@@ -168,6 +172,7 @@ class _CurvePanel(QtWidgets.QWidget):
             self.plot.removeItem(self.diverged_line)
             self.diverged_line = None
         self._n_train = 0
+        self._planned = 0.0
         self.epoch_axis.n_train = 0
         self.epoch_axis.picture = None
         self.epoch_axis.update()
@@ -200,6 +205,7 @@ class _CurvePanel(QtWidgets.QWidget):
             self.test_item.setData(self._test_x, self._test_y)
             self._set_test_symbols(len(test) <= 30)
 
+        self._planned = snap.planned_samples
         if self._follow:
             self._update_range()
 
@@ -246,7 +252,13 @@ class _CurvePanel(QtWidgets.QWidget):
         ys = [a for a in (self._train_y, self._test_y) if len(a)]
         if not xs:
             return
-        x_max = nice_ceiling(max(xs) * 1.03)
+        # The x axis grows in coarse steps, from one epoch up to the planned end of the run: each
+        # change re-lays the axes and repaints the plot (most of a render's cost), so it should
+        # happen a few times a run, not at every snapshot.
+        seen = max(xs)
+        x_max = max(nice_ceiling(seen * 1.03, COARSE_STEPS), min(self._planned, self._n_train))
+        if self._planned >= seen:
+            x_max = min(x_max, self._planned)
         y = self._y_transform(np.concatenate(ys))
         y = y[np.isfinite(y)]
         view = self._view
