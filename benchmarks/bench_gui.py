@@ -207,7 +207,7 @@ def main() -> None:
           f"GUI timer samples: {len(gui['gaps'])}")
     worst_at = ", ".join(f"{gui['gaps'][i]:.0f} ms at {gui['gap_times'][i] / 1000:.2f} s"
                          for i in np.argsort(gui["gaps"])[::-1][:3])
-    print(f"startup {gui['startup_s']:.2f} s; stall p50 {np.percentile(gui['gaps'], 50):.1f} ms, "
+    print(f"startup {gui['startup_s']:.2f} s; stall p50 {np.percentile(all_gaps, 50):.1f} ms, "
           f"p99 {p99:.1f} ms, max {worst:.1f} ms (worst: {worst_at} after Start); peak RSS {peak_rss_mb:.0f} MB")
     for name, calls in sorted(gui["panel_ms"].items(), key=lambda item: -sum(item[1])):
         if calls:

@@ -8,7 +8,6 @@ can show, hide and rearrange them.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 from PyQt6.QtCore import (QEvent, QEventLoop, QPoint, QRect, QSettings, QStandardPaths, QThread, QTimer, Qt,
@@ -992,19 +991,6 @@ class MainWindow(QMainWindow):
         self.progress.setFormat(f"{snap.progress * 100:.0f} %")
 
     # -- closing ------------------------------------------------------------------------------------
-    def _join_training_thread(self, timeout_s: float) -> bool:
-        """Wait for the training thread to end, in short waits with the GIL released between them.
-
-        PyQt keeps the GIL during QThread.wait(), and a thread that ends may need it (Qt deletes
-        its leftover queued calls, whose arguments are Python objects): one long wait deadlocks.
-        """
-        deadline = time.monotonic() + timeout_s
-        while not self.training_thread.wait(5):
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.001)  # releases the GIL
-        return True
-
     def closeEvent(self, event) -> None:
         if self.ask_to_save and self.has_unsaved_progress and not self._save_before_quit():
             event.ignore()
@@ -1017,7 +1003,7 @@ class MainWindow(QMainWindow):
         self.worker.request_stop()
         self.cmd_shutdown.emit()
         self.training_thread.quit()
-        if not self._join_training_thread(3.0):
+        if not self.training_thread.wait(3000):  # (wait releases the GIL: the thread can finish)
             # Busy in one long NumPy call (nothing can interrupt it). terminate() could kill the
             # thread while it holds the GIL or a lock and hang or crash the app; instead it ends in
             # the background, owned by no window (the app exits without waiting for it: app.py).
