@@ -389,3 +389,37 @@ def test_a_step_on_scaled_gradients_equals_a_step_on_plain_ones(optimizer):
     assert not adam.takes_scaled_gradients
     with pytest.raises(ValueError):
         adam.step(nets[0].params, nets[0].grads, scaled=True)
+
+
+@pytest.mark.parametrize("scipy_available", [True, False])
+def test_long_read_only_batches_split_columns_without_changing_the_math(monkeypatch, scipy_available):
+    """Full-batch training drops always-zero columns and multiplies mostly-zero ones as a sparse
+    matrix; loss and gradients must equal the plain products' (float64, so only rounding differs)."""
+    import nn.network as network
+
+    if not scipy_available:
+        monkeypatch.setattr(network, "_scipy_csr", lambda: None)
+    rng = np.random.default_rng(7)
+    n, features = 3000, 40
+    x = rng.random((n, features))
+    x[:, :6] = 0.0  # zero in every sample: dropped
+    rare = rng.random((n, 10)) < 0.02  # nonzero in ~2 % of the samples: the sparse part
+    x[:, 6:16] *= rare
+    labels = rng.integers(0, N_CLASSES, size=n)
+    Y = np.eye(N_CLASSES)[labels]
+    sizes = (features, 7, N_CLASSES)
+    params = initial_parameters(sizes, "xavier", 3, np.float64)
+    plain, split = Network(sizes, "tanh", params, "float64"), Network(sizes, "tanh", params, "float64")
+
+    loss_plain, correct_plain = plain.loss_and_gradients(x.copy(), Y, labels)  # writeable: plain path
+    x.flags.writeable = False  # a fixed training set, as the trainer passes it
+    loss_split, correct_split = split.loss_and_gradients(x, Y, labels)
+    chosen = split._column_split
+    assert chosen is not None and chosen.useful
+    assert set(chosen.dense_columns) | set(chosen.sparse_columns if chosen.sparse_columns is not None else ()) \
+        == set(range(6, features))
+    assert (chosen.sparse_columns is not None) == scipy_available
+    assert loss_split == pytest.approx(loss_plain, rel=1e-12) and correct_split == correct_plain
+    for g_split, g_plain in zip(split.grads, plain.grads):
+        np.testing.assert_allclose(g_split, g_plain, rtol=1e-10, atol=1e-14)
+    assert not split.grads[0][:, :6].any()  # exactly zero where the input is zero everywhere
