@@ -135,6 +135,12 @@ def _load_one(name: str, path: Path, verify: bool) -> _LoadedFile:
     return _LoadedFile(parse_idx(content, magic, path), digest)
 
 
+def scale_pixels(pixels: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """uint8 pixels / 255 into ``out``, in its dtype: the one definition of the engine's inputs, so
+    rows scaled later (see ``Trainer._gather``) equal the rows of ``Dataset.train_x`` bit for bit."""
+    return np.divide(pixels, out.dtype.type(255), out=out, dtype=out.dtype)
+
+
 def _scale_pixels(images: np.ndarray, dtype: np.dtype, pool: ThreadPoolExecutor | None) -> np.ndarray:
     """Pixels / 255 as ``dtype``, flattened to (count, rows*cols).
 
@@ -143,12 +149,11 @@ def _scale_pixels(images: np.ndarray, dtype: np.dtype, pool: ThreadPoolExecutor 
     """
     flat = images.reshape(images.shape[0], -1)
     out = np.empty(flat.shape, dtype=dtype)
-    scale = dtype.type(255)
     halves = [(0, flat.shape[0] // 2), (flat.shape[0] // 2, flat.shape[0])]
 
     def convert(bounds: tuple[int, int]) -> None:
         lo, hi = bounds
-        np.divide(flat[lo:hi], scale, out=out[lo:hi], dtype=dtype)
+        scale_pixels(flat[lo:hi], out=out[lo:hi])
 
     if pool is None or flat.shape[0] < 1024:
         convert((0, flat.shape[0]))

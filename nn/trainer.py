@@ -16,6 +16,7 @@ import numpy as np
 
 from .blas import use_training_threads
 from .config import ConfigError, TrainConfig, format_number, validate
+from .data import scale_pixels
 from .history import Curve, MetricHistory, SeriesHistory
 from .inspection import (ActivationMap, DigitDetail, LearningStats, activation_map, digit_detail,
                          inactive_fractions, inactive_label, layer_names, weight_histograms)
@@ -175,7 +176,11 @@ class Trainer:
         self._last_eval_time = -math.inf
         self._last_eval_cost = 0.0
         self._first_eval_cost: float | None = None
-        self._batch_buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._batch_buffers: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        # Mini-batches are gathered from the uint8 pixels and scaled (exactly as train_x was
+        # made): a quarter of the bytes to fetch from scattered rows, 30 % faster than taking
+        # the float rows.
+        self._train_pixels = dataset.train_images.reshape(self.n_train, -1)
         self._window = [0.0, 0, 0, 0, 0.0]  # loss sum, correct, samples, samples since snapshot, seconds
         # Cross-entropy is computed stably, so a runaway network rarely reaches NaN: its loss
         # climbs to 1e10 instead. 10x the loss of a uniform guess (23 nats for 10 classes, i.e.
@@ -315,10 +320,12 @@ class Trainer:
             if len(self._batch_buffers) >= 4:
                 self._batch_buffers.clear()
             buffers = (np.empty((size, self.train_x.shape[1]), self.train_x.dtype),
-                       np.empty((size, self.train_Y.shape[1]), self.train_Y.dtype))
+                       np.empty((size, self.train_Y.shape[1]), self.train_Y.dtype),
+                       np.empty((size, self.train_x.shape[1]), self._train_pixels.dtype))
             self._batch_buffers[size] = buffers
-        x, Y = buffers
-        np.take(self.train_x, idx, axis=0, out=x, mode="clip")  # "raise" would copy twice
+        x, Y, pixels = buffers
+        np.take(self._train_pixels, idx, axis=0, out=pixels, mode="clip")  # "raise" would copy twice
+        scale_pixels(pixels, out=x)
         np.take(self.train_Y, idx, axis=0, out=Y, mode="clip")
         return x, Y, self.train_y[idx]
 

@@ -438,3 +438,20 @@ def test_history_capacity_must_be_even():
         MetricHistory(capacity=7)
     with pytest.raises(ValueError):
         MetricHistory(capacity=2)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_mini_batches_are_exactly_the_shuffled_training_rows(small_mnist, dtype):
+    """Batches are gathered from the uint8 pixels and scaled on the fly; they must equal the
+    rows of train_x (and the labels those of train_Y) bit for bit, in the epoch's order."""
+    trainer = Trainer(small_mnist, dataclasses.replace(MINI, batch_size=64, dtype=dtype))
+    seen = []
+    for _ in range(3):
+        x, Y, labels = trainer._next_batch()
+        idx = trainer.order[trainer.position - len(x):trainer.position]
+        assert x.dtype == np.dtype(dtype) and len(x) == 64
+        np.testing.assert_array_equal(x, trainer.train_x[idx])
+        np.testing.assert_array_equal(Y, trainer.train_Y[idx])
+        np.testing.assert_array_equal(labels, trainer.train_y[idx])
+        seen.extend(idx)
+    assert len(set(seen)) == len(seen)  # one epoch's permutation: no row twice
