@@ -33,6 +33,11 @@ def data_fingerprint(dataset: "Dataset") -> str:
     return f"{len(dataset.train_y)}x{dataset.n_features}/{len(dataset.test_y)}/{dataset.n_classes}/{crc:08x}"
 
 
+def _param_index(state_name: str) -> int:
+    """The parameter an optimiser state array belongs to: its name ends in ``_<index>``."""
+    return int(state_name.rsplit("_", 1)[1])
+
+
 def checkpoint_arrays(trainer: Trainer, extra_meta: dict | None = None,
                       extra_arrays: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Everything needed to resume ``trainer``, as arrays ready for ``np.savez``; ``extra_*``
@@ -40,7 +45,7 @@ def checkpoint_arrays(trainer: Trainer, extra_meta: dict | None = None,
     arrays: dict[str, np.ndarray] = dict(param_arrays(trainer.net))
     arrays.update({f"extra_{k}": v for k, v in (extra_arrays or {}).items()})
     for name, value in trainer.optimizer.state().items():
-        arrays[f"opt_{name}"] = value
+        arrays[f"opt_{name}"] = trainer.net.to_public(_param_index(name), value)
     if trainer.order is not None:
         arrays["order"] = trainer.order
     train_state, test_state = trainer.train_history.state(), trainer.test_history.state()
@@ -111,17 +116,18 @@ def load_session(path: Path | str, dataset: "Dataset") -> tuple[Trainer, dict, d
         trainer = Trainer(dataset, config)
         if tuple(net.layer_sizes) != trainer.layer_sizes or net.dtype != trainer.net.dtype:
             raise ModelFileError(f"{path}: parameters do not match the saved configuration")
-        for target, source in zip(trainer.net.params, net.params):
-            target[...] = source
+        trainer.net.load_params(net.params)
         opt_state = trainer.optimizer.normalized_state({k[4:]: v for k, v in arrays.items() if k.startswith("opt_")})
         expected = trainer.optimizer.state()
         if set(opt_state) != set(expected):
             raise ModelFileError(f"{path}: optimiser state {sorted(opt_state)} does not match {trainer.config.optimizer}")
         for name, value in opt_state.items():
-            if value.shape != expected[name].shape:
+            shape = trainer.net.to_public(_param_index(name), expected[name]).shape
+            if value.shape != shape:
                 raise ModelFileError(f"{path}: optimiser array {name!r} has shape {value.shape}, "
-                                     f"expected {expected[name].shape}")
-        trainer.optimizer.load_state(opt_state)
+                                     f"expected {shape}")
+        trainer.optimizer.load_state({name: trainer.net.from_public(_param_index(name), value)
+                                      for name, value in opt_state.items()})
         trainer.optimizer.steps = int(meta["optimizer_steps"])
         if "order" in arrays:
             order = arrays["order"]

@@ -181,6 +181,7 @@ class Dataset:
     n_classes: int
     source: str
     _by_dtype: dict = field(default_factory=dict, repr=False)
+    _active: list = field(default_factory=list, repr=False)  # active_pixels(), once computed
 
     @property
     def image_shape(self) -> tuple[int, int]:
@@ -199,6 +200,17 @@ class Dataset:
             train_Y=self.train_Y[:n_train], test_Y=self.test_Y[:n_test],
             n_classes=self.n_classes, source=f"{self.source} (first {n_train} train / {n_test} test)",
         )
+
+    def active_pixels(self) -> tuple[np.ndarray, np.ndarray]:
+        """(the input columns nonzero in some training image, the training pixels of just those
+        columns as one contiguous uint8 array); worked out once per data set."""
+        if not self._active:
+            flat = self.train_images.reshape(len(self.train_images), -1)
+            active = np.flatnonzero(flat.any(axis=0))
+            pixels = np.ascontiguousarray(flat[:, active])
+            pixels.flags.writeable = False
+            self._active.append((active, pixels))
+        return self._active[0]
 
     def arrays(self, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(train_x, train_Y, test_x, test_Y) in ``dtype``; converted once and cached."""

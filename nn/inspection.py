@@ -99,7 +99,7 @@ def digit_detail(net: Network, x: np.ndarray) -> DigitDetail:
     x = np.asarray(x, dtype=net.dtype).reshape(1, -1)
     hidden = [h[0].copy() for h in net.hidden_activations(x)]
     probs = net.predict_proba(x)[0]
-    w1 = net.weights[0]
+    w1 = net.first_layer_weights()
     if hidden:
         k = min(TOP_UNITS, len(hidden[0]))
         top = np.argsort(hidden[0])[::-1][:k]

@@ -105,7 +105,8 @@ def read_meta(arrays: dict[str, np.ndarray], path, expected_format: str) -> dict
 
 def param_arrays(net: Network) -> dict[str, np.ndarray]:
     arrays = {}
-    for i, (w, b) in enumerate(zip(net.weights, net.biases)):
+    params = net.public_params()
+    for i, (w, b) in enumerate(zip(params[0::2], params[1::2])):
         arrays[f"W{i + 1}"] = w
         arrays[f"b{i + 1}"] = b
     return arrays

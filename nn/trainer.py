@@ -154,7 +154,16 @@ class Trainer:
         self.config = config
         self.run_id = _next_run_id()
         self.layer_sizes = config.layer_sizes(dataset.n_features, dataset.n_classes)
-        self.net = Network.initialized(self.layer_sizes, config.activation, config.init, config.seed, config.dtype)
+        # Mini-batches hold only the inputs that are nonzero somewhere in the training set (see
+        # InputLayout), gathered from the uint8 pixels and scaled exactly as train_x was made: a
+        # quarter of the bytes to fetch from scattered rows.
+        active, active_pixels = dataset.active_pixels()
+        self.net = Network.initialized(self.layer_sizes, config.activation, config.init, config.seed,
+                                       config.dtype, active_inputs=active)
+        if self.net.input_layout is not None:
+            self._train_pixels = active_pixels
+        else:
+            self._train_pixels = dataset.train_images.reshape(len(dataset.train_y), -1)
         self.optimizer = make_optimizer(config.optimizer, self.net.params, config.lr, config.momentum)
         self.train_x, self.train_Y, self.test_x, self.test_Y = dataset.arrays(config.dtype)
         self.train_y, self.test_y = dataset.train_y, dataset.test_y
@@ -177,10 +186,6 @@ class Trainer:
         self._last_eval_cost = 0.0
         self._first_eval_cost: float | None = None
         self._batch_buffers: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        # Mini-batches are gathered from the uint8 pixels and scaled (exactly as train_x was
-        # made): a quarter of the bytes to fetch from scattered rows, 30 % faster than taking
-        # the float rows.
-        self._train_pixels = dataset.train_images.reshape(self.n_train, -1)
         self._window = [0.0, 0, 0, 0, 0.0]  # loss sum, correct, samples, samples since snapshot, seconds
         # Cross-entropy is computed stably, so a runaway network rarely reaches NaN: its loss
         # climbs to 1e10 instead. 10x the loss of a uniform guess (23 nats for 10 classes, i.e.
@@ -319,9 +324,10 @@ class Trainer:
         if buffers is None:
             if len(self._batch_buffers) >= 4:
                 self._batch_buffers.clear()
-            buffers = (np.empty((size, self.train_x.shape[1]), self.train_x.dtype),
+            width = self._train_pixels.shape[1]
+            buffers = (np.empty((size, width), self.train_x.dtype),
                        np.empty((size, self.train_Y.shape[1]), self.train_Y.dtype),
-                       np.empty((size, self.train_x.shape[1]), self._train_pixels.dtype))
+                       np.empty((size, width), self._train_pixels.dtype))
             self._batch_buffers[size] = buffers
         x, Y, pixels = buffers
         np.take(self._train_pixels, idx, axis=0, out=pixels, mode="clip")  # "raise" would copy twice
@@ -556,7 +562,7 @@ class Trainer:
             events=tuple(self.events),
             probe_indices=self.probe_indices,
             probe_probs=_frozen(probe_probs),
-            first_layer_weights=_frozen(self.net.weights[0].copy()),
+            first_layer_weights=_frozen(np.array(self.net.first_layer_weights())),
             seconds_to_98=self.seconds_to_98,
             pins=self._pin_curves(),
             train_evaluation=self.last_train_eval,

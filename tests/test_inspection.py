@@ -79,14 +79,14 @@ def test_gradient_norms_in_snapshots_equal_the_trainers_gradients(small_mnist):
 def test_dead_and_saturated_fractions_match_an_independent_count(trained, small_mnist):
     trained.evaluate_test()
     x = small_mnist.test_x[:500]
-    a1 = np.maximum(x @ trained.net.weights[0].T + trained.net.biases[0], 0)
+    a1 = np.maximum(x @ trained.net.first_layer_weights().T + trained.net.biases[0], 0)
     a2 = np.maximum(a1 @ trained.net.weights[1].T + trained.net.biases[1], 0)
     expected = [np.mean(~(a > 0).any(axis=0)) for a in (a1, a2)]
     np.testing.assert_allclose(inactive_fractions(trained.net, x), expected)
     assert trained.snapshot().learning.inactive_label.startswith("dead")
     sigmoid = Trainer(small_mnist, TrainConfig(hidden=(12,), activation="sigmoid", iterations=3))
     sigmoid.net.weights[0][...] *= 40  # push most units into saturation
-    a = 1 / (1 + np.exp(-(x @ sigmoid.net.weights[0].T + sigmoid.net.biases[0])))
+    a = 1 / (1 + np.exp(-(x @ sigmoid.net.first_layer_weights().T + sigmoid.net.biases[0])))
     expected = np.mean((a < 0.02) | (a > 0.98))
     assert expected > 0.3
     np.testing.assert_allclose(inactive_fractions(sigmoid.net, x), [expected], rtol=1e-6)
@@ -100,7 +100,7 @@ def test_histograms_and_probe_detail(trained, small_mnist):
     np.testing.assert_allclose(detail.probs, trained.net.predict_proba(small_mnist.test_x[[0]])[0], rtol=1e-6)
     unit = detail.top_units[0]
     assert detail.hidden[0][unit] == detail.hidden[0].max()
-    np.testing.assert_allclose(detail.contributions[0], small_mnist.test_x[0] * trained.net.weights[0][unit])
+    np.testing.assert_allclose(detail.contributions[0], small_mnist.test_x[0] * trained.net.first_layer_weights()[unit])
 
 
 def test_pca_map_is_fixed_sample_with_predictions(trained, small_mnist):

@@ -10,6 +10,7 @@ import pytest
 
 from nn.config import ConfigError, TrainConfig
 from nn.history import MetricHistory
+from nn.network import Network
 from nn.trainer import Trainer
 
 MINI = TrainConfig(hidden=(32,), activation="relu", optimizer="adam", lr=0.003, batch_size=100,
@@ -66,7 +67,7 @@ def test_snapshot_is_an_immutable_copy(small_mnist):
     np.testing.assert_array_equal(snap.test.probs, frozen["test.probs"])
     np.testing.assert_array_equal(snap.train_curve.loss, frozen["train_curve.loss"])
     assert snap.step == 10 and snap.events == () and snap.config.lr == MINI.lr
-    assert not np.shares_memory(snap.first_layer_weights, trainer.net.weights[0])
+    assert not np.shares_memory(snap.first_layer_weights, trainer.net.params[0])
     with pytest.raises(dataclasses.FrozenInstanceError):
         snap.step = 3  # type: ignore[misc]
 
@@ -86,7 +87,7 @@ def test_snapshot_contents(small_mnist):
     assert snap.probe_indices == (4, 2)
     np.testing.assert_allclose(snap.probe_probs, trainer.net.predict_proba(small_mnist.test_x[[4, 2]]), rtol=1e-6)
     np.testing.assert_allclose(snap.probe_probs.sum(axis=1), 1, rtol=1e-5)
-    np.testing.assert_array_equal(snap.first_layer_weights, trainer.net.weights[0])
+    np.testing.assert_array_equal(snap.first_layer_weights, trainer.net.first_layer_weights())
     assert snap.eta_seconds is not None and snap.eta_seconds >= 0
     # The window statistics restart at every snapshot.
     assert trainer.snapshot().train_loss is None
@@ -442,16 +443,47 @@ def test_history_capacity_must_be_even():
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_mini_batches_are_exactly_the_shuffled_training_rows(small_mnist, dtype):
-    """Batches are gathered from the uint8 pixels and scaled on the fly; they must equal the
-    rows of train_x (and the labels those of train_Y) bit for bit, in the epoch's order."""
+    """Batches are gathered from the uint8 pixels of the active inputs and scaled on the fly;
+    they must equal those columns of train_x (and the labels those of train_Y) bit for bit, in
+    the epoch's order."""
     trainer = Trainer(small_mnist, dataclasses.replace(MINI, batch_size=64, dtype=dtype))
+    layout = trainer.net.input_layout
+    assert layout is not None  # MNIST's border pixels are zero in every training image
+    active = layout.order[:layout.n_active]
+    assert not small_mnist.train_x[:, layout.order[layout.n_active:]].any()
     seen = []
     for _ in range(3):
         x, Y, labels = trainer._next_batch()
         idx = trainer.order[trainer.position - len(x):trainer.position]
-        assert x.dtype == np.dtype(dtype) and len(x) == 64
-        np.testing.assert_array_equal(x, trainer.train_x[idx])
+        assert x.dtype == np.dtype(dtype) and x.shape == (64, layout.n_active)
+        np.testing.assert_array_equal(x, trainer.train_x[idx][:, active])
         np.testing.assert_array_equal(Y, trainer.train_Y[idx])
         np.testing.assert_array_equal(labels, trainer.train_y[idx])
         seen.extend(idx)
     assert len(set(seen)) == len(seen)  # one epoch's permutation: no row twice
+
+
+@pytest.mark.parametrize("l2", [0.0, 1e-3])
+def test_compact_first_layer_computes_what_a_plain_network_computes(small_mnist, l2):
+    """A trainer's network keeps its first layer input-major with the active inputs first;
+    from compact rows or full rows, its loss and (public) gradients are a plain network's."""
+    trainer = Trainer(small_mnist, dataclasses.replace(FULL, dtype="float64", activation="tanh"))
+    net, layout = trainer.net, trainer.net.input_layout
+    assert layout is not None and net.params[0].shape == (784, 20)
+    plain = Network(net.layer_sizes, "tanh", net.public_params(), "float64")
+    assert plain.input_layout is None
+    idx = np.arange(50, 250)
+    x, Y, labels = trainer.train_x[idx], trainer.train_Y[idx], trainer.train_y[idx]
+    compact = np.ascontiguousarray(x[:, layout.order[:layout.n_active]])
+    # The whole (long, read-only) set first: with L2 it leaves nonzero gradients in the rows of
+    # the inactive inputs, which a compact batch must then overwrite, not add to.
+    batches = ((trainer.train_x, trainer.train_x, trainer.train_Y, trainer.train_y),
+               (compact, x, Y, labels), (x, x, Y, labels))
+    for rows, full_rows, targets, classes in batches:
+        expected_loss, expected_correct = plain.loss_and_gradients(full_rows, targets, classes, l2)
+        loss, correct = net.loss_and_gradients(rows, targets, classes, l2)
+        assert loss == pytest.approx(expected_loss, rel=1e-12) and correct == expected_correct
+        for i, (g, g_plain) in enumerate(zip(net.grads, plain.grads)):
+            np.testing.assert_allclose(net.to_public(i, g), g_plain, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(net.predict_proba(x), plain.predict_proba(x), rtol=1e-12)
+    np.testing.assert_array_equal(net.first_layer_weights(), plain.params[0])

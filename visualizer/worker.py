@@ -399,8 +399,7 @@ class TrainingWorker(QObject):
             config = config.replace(hidden=tuple(net.layer_sizes[1:-1]), activation=net.activation,
                                     dtype=str(net.dtype))
             trainer = Trainer(self.dataset, config, self._probes)
-            for target, source in zip(trainer.net.params, net.params):
-                target[...] = source
+            trainer.net.load_params(net.params)
             trainer.set_pins(self._pins)
         if self.state == State.TRAINING:
             self._set_state(State.PAUSED)
