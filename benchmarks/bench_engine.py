@@ -127,22 +127,28 @@ def w2_engine(data) -> tuple[float, float]:
 
 
 def w2_engine_direct(data) -> tuple[float, float]:
-    """The engine without the Trainer's bookkeeping: Network + optimiser on gathered batches."""
+    """The engine without the Trainer's bookkeeping: Network + optimiser on gathered batches
+    (compact rows of the active inputs, scaled from uint8, as the Trainer gathers them)."""
+    from nn.data import scale_pixels
     from nn.network import Network
     from nn.optimizers import make_optimizer
-    X, Y, y = data.train_x, data.train_Y, data.train_y
+    Y, y = data.train_Y, data.train_y
     started = time.perf_counter()
-    net = Network.initialized((data.n_features, *W2_HIDDEN, data.n_classes), "relu", "he", W2_SEED, "float32")
+    active, pixels = data.active_pixels()
+    net = Network.initialized((data.n_features, *W2_HIDDEN, data.n_classes), "relu", "he", W2_SEED, "float32",
+                              active_inputs=active)
     optimizer = make_optimizer("momentum", net.params, W2_LR, W2_MOMENTUM)
-    order = w2_order(len(X))
-    x_batch = np.empty((W2_BATCH, X.shape[1]), X.dtype)
+    order = w2_order(len(y))
+    pixel_batch = np.empty((W2_BATCH, pixels.shape[1]), pixels.dtype)
+    x_batch = np.empty((W2_BATCH, pixels.shape[1]), np.float32)
     Y_batch = np.empty((W2_BATCH, Y.shape[1]), Y.dtype)
-    for start in range(0, len(X), W2_BATCH):
+    for start in range(0, len(y), W2_BATCH):
         idx = order[start:start + W2_BATCH]
         if len(idx) == W2_BATCH:
-            x, t = np.take(X, idx, axis=0, out=x_batch, mode="clip"), np.take(Y, idx, axis=0, out=Y_batch, mode="clip")
+            x = scale_pixels(np.take(pixels, idx, axis=0, out=pixel_batch, mode="clip"), out=x_batch)
+            t = np.take(Y, idx, axis=0, out=Y_batch, mode="clip")
         else:
-            x, t = X[idx], Y[idx]
+            x, t = scale_pixels(pixels[idx], out=np.empty((len(idx), pixels.shape[1]), np.float32)), Y[idx]
         net.loss_and_gradients(x, t, y[idx])
         optimizer.step(net.params, net.grads)
     seconds = time.perf_counter() - started

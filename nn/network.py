@@ -2,15 +2,18 @@
 
 Shapes follow the classic tutorial: a layer's weights ``W`` are (units out, units in) and its
 bias ``b`` is (units out,). Samples are rows, so a layer computes ``Z = A_prev @ W.T + b``.
+(A network made for training may store its first layer differently, see ``InputLayout``; its
+public methods still take and give the tutorial's shapes.)
 
 Backprop at the output uses dL/dZ = A - Y (softmax + cross-entropy), averaged over the batch;
 hidden layers follow by the chain rule. All work happens in buffers that are allocated once
 per batch size, so a training step allocates (almost) nothing.
 
-Long batches (full-batch gradient descent) take detours, each measured on OpenBLAS: a weight
-gradient is computed transposed (see ``_weight_gradient``), bias gradients are summed over wide
-rows (see ``column_sums``), and the first layer skips input columns that are zero in every
-sample and multiplies mostly-zero ones as a sparse matrix (see ``_ColumnSplit``).
+Mini-batches may hold only the inputs that are nonzero somewhere in the training set (see
+``InputLayout``). Long batches (full-batch gradient descent) take detours, each measured on
+OpenBLAS: bias gradients are summed over wide rows (see ``column_sums``), and the first layer
+skips input columns that are zero in every sample and multiplies mostly-zero ones as a sparse
+matrix (see ``_ColumnSplit``).
 """
 
 from __future__ import annotations

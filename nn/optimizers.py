@@ -36,10 +36,13 @@ class SGD:
     # The update is linear in the gradient: the network may hand over lr * gradient directly
     # (see Network.loss_and_gradients' grad_scale), which saves a pass over all parameters.
     takes_scaled_gradients = True
+    # After a step, last_updates() gives arrays whose norms are the step's update norms.
+    keeps_updates = True
 
     def __init__(self, params: list[np.ndarray], lr: float):
         self.lr = float(lr)
         self.steps = 0
+        self._last_grads: list[np.ndarray] | None = None
         self._grouping: tuple[tuple, list] | None = None
 
     def _groups(self, params: list[np.ndarray], grads: list[np.ndarray], *states: list[np.ndarray]):
@@ -59,6 +62,12 @@ class SGD:
                 g *= lr  # the gradients are recomputed next step, so scaling them in place is free
             p -= g
         self.steps += 1
+        self._last_grads = grads
+
+    def last_updates(self) -> list[np.ndarray] | None:
+        """Arrays, one per parameter, equal to the last step's change of it up to sign (so their
+        norms measure the update without a copy of the parameters), or None if not kept."""
+        return self._last_grads  # after a step they hold lr * gradient
 
     def state(self) -> dict[str, np.ndarray]:
         return {}
@@ -91,6 +100,9 @@ class Momentum(SGD):
             p += v
         self.steps += 1
 
+    def last_updates(self) -> list[np.ndarray] | None:
+        return self.velocities if self.steps else None  # p += v
+
     def state(self) -> dict[str, np.ndarray]:
         return {f"velocity_{i}": v for i, v in enumerate(self.velocities)}
 
@@ -110,6 +122,7 @@ class Adam(SGD):
 
     name = "adam"
     takes_scaled_gradients = False  # Adam's update is not linear in the gradient
+    keeps_updates = False  # the update is never stored whole
 
     def __init__(self, params, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         super().__init__(params, lr)
@@ -138,6 +151,9 @@ class Adam(SGD):
                                  tmp[:stop - start], b1, b2, eps, step_size)
             else:
                 self._update(p, g, m, v, np.empty_like(p), b1, b2, eps, step_size)
+
+    def last_updates(self) -> list[np.ndarray] | None:
+        return None
 
     def _chunk_scratch(self, dtype) -> np.ndarray:
         if self._scratch is None or self._scratch.dtype != dtype:

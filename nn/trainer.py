@@ -381,20 +381,27 @@ class Trainer:
         w[4] += elapsed
         return loss
 
-    def _gradient_norms(self) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Per-layer gradient norms, and copies of the weights (to measure the update). Called
-        before the optimiser step, which scales the gradients in place."""
+    def _gradient_norms(self) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        """Per-layer gradient norms, and copies of the weights to measure the update by, unless
+        the optimiser keeps the update itself. Called before the optimiser step, which scales
+        the gradients in place."""
         grads = self.net.grads
         norms = np.array([math.sqrt(float(np.vdot(grads[2 * i], grads[2 * i]))
                                     + float(np.vdot(grads[2 * i + 1], grads[2 * i + 1])))
                           for i in range(self.net.n_layers)])
-        return norms, [w.copy() for w in self.net.weights]
+        # Momentum's velocity is its update, plain SGD's scaled gradient is: no copy needed
+        # (copying every weight cost 3 % of a mini-batch epoch).
+        return norms, None if self.optimizer.keeps_updates else [w.copy() for w in self.net.weights]
 
-    def _record_update(self, norms: np.ndarray, weights_before: list[np.ndarray], n: int) -> None:
-        ratios = []
-        for w, w0 in zip(self.net.weights, weights_before):
-            w0 -= w  # w0 now holds -(the update)
-            ratios.append(math.sqrt(float(np.vdot(w0, w0))) / max(math.sqrt(float(np.vdot(w, w))), 1e-30))
+    def _record_update(self, norms: np.ndarray, weights_before: list[np.ndarray] | None, n: int) -> None:
+        if weights_before is None:
+            changes = self.optimizer.last_updates()[0::2]
+        else:
+            changes = weights_before
+            for w, w0 in zip(self.net.weights, weights_before):
+                w0 -= w  # w0 now holds -(the update)
+        ratios = [math.sqrt(float(np.vdot(change, change))) / max(math.sqrt(float(np.vdot(w, w))), 1e-30)
+                  for change, w in zip(changes, self.net.weights)]
         samples = self.samples_seen + n
         self.gradient_history.add(samples, norms)
         self.update_history.add(samples, np.array(ratios))
