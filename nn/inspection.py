@@ -99,14 +99,13 @@ def digit_detail(net: Network, x: np.ndarray) -> DigitDetail:
     x = np.asarray(x, dtype=net.dtype).reshape(1, -1)
     hidden = [h[0].copy() for h in net.hidden_activations(x)]
     probs = net.predict_proba(x)[0]
-    w1 = net.first_layer_weights()
     if hidden:
         k = min(TOP_UNITS, len(hidden[0]))
         top = np.argsort(hidden[0])[::-1][:k]
     else:  # no hidden layer: the "units" are the class templates, ranked by probability
-        k = min(TOP_UNITS, w1.shape[0])
+        k = min(TOP_UNITS, len(probs))
         top = np.argsort(probs)[::-1][:k]
-    contributions = x[0][None, :] * w1[top]
+    contributions = x[0][None, :] * net.first_layer_weights(top)
     return DigitDetail(_frozen(x[0].copy()), _frozen(probs), tuple(_frozen(h) for h in hidden),
                        _frozen(top.copy()), _frozen(contributions))
 

@@ -316,9 +316,16 @@ class Network:
         for i, (target, source) in enumerate(zip(self.params, params)):
             target[...] = self.from_public(i, source)
 
-    def first_layer_weights(self) -> np.ndarray:
-        """The first layer's weights, (units out, units in), in input order."""
-        return self.to_public(0, self.params[0])
+    def first_layer_weights(self, units: np.ndarray | None = None) -> np.ndarray:
+        """The first layer's weights, (units out, units in), in input order: of every unit, or
+        only of ``units`` (rows in that order). A new array, except for all units of a network
+        in the tutorial's layout (its own array then: copy before keeping it)."""
+        w = self.params[0]
+        if self.input_layout is None:
+            return w if units is None else w[units]
+        if units is not None:
+            w = w[:, units]  # picking the few columns first makes reordering them cheap
+        return self.input_layout.public(w)
 
     # -- structure ---------------------------------------------------------------------------
     @property

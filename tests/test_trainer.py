@@ -487,3 +487,5 @@ def test_compact_first_layer_computes_what_a_plain_network_computes(small_mnist,
             np.testing.assert_allclose(net.to_public(i, g), g_plain, rtol=1e-9, atol=1e-15)
     np.testing.assert_allclose(net.predict_proba(x), plain.predict_proba(x), rtol=1e-12)
     np.testing.assert_array_equal(net.first_layer_weights(), plain.params[0])
+    np.testing.assert_array_equal(net.first_layer_weights(np.array([3, 0])), plain.params[0][[3, 0]])
+    np.testing.assert_array_equal(plain.first_layer_weights(np.array([3, 0])), plain.params[0][[3, 0]])
