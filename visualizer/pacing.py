@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-DUTY = 0.06  # the GUI thread may compute for 6 % of wall time while training runs
+DUTY = 0.05  # the GUI thread may compute for 5 % of wall time while training runs
 MIN_INTERVAL_S = 1 / 15  # at most 15 renders a second (the worker sends no more anyway)
 MAX_INTERVAL_S = 1.0  # at least one render a second, however costly, so the window stays alive
 SMOOTHING = 0.3  # weight of the newest cycle in the running cost estimate
