@@ -489,3 +489,21 @@ def test_compact_first_layer_computes_what_a_plain_network_computes(small_mnist,
     np.testing.assert_array_equal(net.first_layer_weights(), plain.params[0])
     np.testing.assert_array_equal(net.first_layer_weights(np.array([3, 0])), plain.params[0][[3, 0]])
     np.testing.assert_array_equal(plain.first_layer_weights(np.array([3, 0])), plain.params[0][[3, 0]])
+
+
+def test_data_without_all_zero_inputs_trains_in_the_plain_layout(small_mnist):
+    """When no input is zero throughout (here: the first image is made all ink), the network
+    keeps the tutorial's layout and batches hold every column, still equal to train_x's rows."""
+    images = small_mnist.train_images.copy()
+    images[0] = 255
+    flat = images.reshape(len(images), -1)
+    train_x = np.divide(flat, np.float32(255), dtype=np.float32)
+    train_x.flags.writeable = False
+    data = dataclasses.replace(small_mnist, train_images=images, train_x=train_x, _by_dtype={}, _active=[])
+    trainer = Trainer(data, dataclasses.replace(MINI, batch_size=64, iterations=20))
+    assert trainer.net.input_layout is None and trainer.net.params[0].shape == (32, 784)
+    x, _, _ = trainer._next_batch()
+    idx = trainer.order[:64]
+    np.testing.assert_array_equal(x, train_x[idx])
+    trainer.run()
+    assert trainer.step_count == 20 and trainer.can_step
