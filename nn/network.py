@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .activations import ACTIVATIONS, DERIVATIVES, row_argmax, softmax_inplace
+from .activations import ACTIVATIONS, DERIVATIVES, ones_vector, row_argmax, softmax_inplace
 
 INITS = ("auto", "tutorial", "he", "xavier")
 LONG_BATCH = 1024  # from this many samples on, a batch takes the long-batch paths below
@@ -96,19 +96,6 @@ def flat_span(arrays: Sequence[np.ndarray]) -> np.ndarray | None:
     return flat[offset:offset + total]
 
 
-_ONES: dict[tuple[int, np.dtype], np.ndarray] = {}
-
-
-def _ones(n: int, dtype) -> np.ndarray:
-    ones = _ONES.get((n, dtype))
-    if ones is None:
-        if len(_ONES) >= 16:
-            _ONES.clear()
-        ones = _ONES[(n, dtype)] = np.ones(n, dtype=dtype)
-        ones.flags.writeable = False
-    return ones
-
-
 def column_sums(a: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``a.sum(axis=0)`` into ``out``, faster for a mini-batch and for tall, narrow ``a``.
 
@@ -118,8 +105,7 @@ def column_sums(a: np.ndarray, out: np.ndarray) -> np.ndarray:
     """
     n, m = a.shape
     if n < LONG_BATCH:
-        # A product with a ones vector (BLAS gemv): 3x faster than np.sum for a mini-batch.
-        return np.matmul(_ones(n, a.dtype), a, out=out)
+        return np.matmul(ones_vector(n, a.dtype), a, out=out)
     rows_per_line = 64
     whole = n - n % rows_per_line
     if not a.flags.c_contiguous:
@@ -149,7 +135,7 @@ class _ColumnSplit:
     image (their terms are exactly zero: dropped), and 319 more, near the border, are nonzero in
     under 5 % of the images. Those go through a sparse product, which costs per nonzero rather
     than per entry; the rest stay a dense, contiguous copy for BLAS. Both big products take
-    about 55 % of the time of the all-dense ones (measured on OpenBLAS, 784-50-10).
+    about 57 % of the time of the all-dense ones (measured on OpenBLAS, 784-50-10).
     """
 
     source: np.ndarray  # the (read-only) array this was built from
@@ -317,12 +303,11 @@ class Network:
             target[...] = self.from_public(i, source)
 
     def first_layer_weights(self, units: np.ndarray | None = None) -> np.ndarray:
-        """The first layer's weights, (units out, units in), in input order: of every unit, or
-        only of ``units`` (rows in that order). A new array, except for all units of a network
-        in the tutorial's layout (its own array then: copy before keeping it)."""
+        """A copy of the first layer's weights, (units out, units in), in input order: of every
+        unit, or only of ``units`` (rows in that order)."""
         w = self.params[0]
         if self.input_layout is None:
-            return w if units is None else w[units]
+            return w.copy() if units is None else w[units]
         if units is not None:
             w = w[:, units]  # picking the few columns first makes reordering them cheap
         return self.input_layout.public(w)
@@ -396,7 +381,7 @@ class Network:
         if self._compact_rows(x):
             np.matmul(x, w[:self.input_layout.n_active], out=z)
         elif split is not None:
-            split.product(self.first_layer_weights(), out=z)
+            split.product(self.to_public(0, w), out=z)
         elif self.input_layout is not None:
             np.matmul(x, self.input_layout.input_major(w), out=z)
         else:

@@ -569,7 +569,7 @@ class Trainer:
             events=tuple(self.events),
             probe_indices=self.probe_indices,
             probe_probs=_frozen(probe_probs),
-            first_layer_weights=_frozen(self._first_layer_copy()),
+            first_layer_weights=_frozen(self.net.first_layer_weights()),
             seconds_to_98=self.seconds_to_98,
             pins=self._pin_curves(),
             train_evaluation=self.last_train_eval,
@@ -578,10 +578,6 @@ class Trainer:
             drawn=self._detail(self.drawn_input) if self.drawn_input is not None else None,
             activation_map=self.last_map,
         )
-
-    def _first_layer_copy(self) -> np.ndarray:
-        w = self.net.first_layer_weights()
-        return w.copy() if np.shares_memory(w, self.net.params[0]) else w
 
     def _detail(self, x: np.ndarray) -> DigitDetail:
         with np.errstate(all="ignore"):
