@@ -128,29 +128,33 @@ def w2_engine(data) -> tuple[float, float]:
 
 def w2_engine_direct(data) -> tuple[float, float]:
     """The engine without the Trainer's bookkeeping: Network + optimiser on gathered batches
-    (compact rows of the active inputs, scaled from uint8, as the Trainer gathers them)."""
+    (compact rows of the active inputs, sorted by extent and cut after the batch's last inked
+    column, scaled from uint8, with momentum applied inside backprop's products, as the Trainer
+    does between records)."""
     from nn.data import scale_pixels
     from nn.network import Network
     from nn.optimizers import make_optimizer
     Y, y = data.train_Y, data.train_y
     started = time.perf_counter()
-    active, pixels = data.active_pixels()
+    active = data.active_pixels()
+    pixels, extents = active.pixels, active.extents
     net = Network.initialized((data.n_features, *W2_HIDDEN, data.n_classes), "relu", "he", W2_SEED, "float32",
-                              active_inputs=active)
+                              active_inputs=active.columns)
     optimizer = make_optimizer("momentum", net.params, W2_LR, W2_MOMENTUM)
     order = w2_order(len(y))
     pixel_batch = np.empty((W2_BATCH, pixels.shape[1]), pixels.dtype)
-    x_batch = np.empty((W2_BATCH, pixels.shape[1]), np.float32)
+    x_batch = np.empty(W2_BATCH * pixels.shape[1], np.float32)
     Y_batch = np.empty((W2_BATCH, Y.shape[1]), Y.dtype)
     for start in range(0, len(y), W2_BATCH):
         idx = order[start:start + W2_BATCH]
-        if len(idx) == W2_BATCH:
-            x = scale_pixels(np.take(pixels, idx, axis=0, out=pixel_batch, mode="clip"), out=x_batch)
-            t = np.take(Y, idx, axis=0, out=Y_batch, mode="clip")
-        else:
-            x, t = scale_pixels(pixels[idx], out=np.empty((len(idx), pixels.shape[1]), np.float32)), Y[idx]
-        net.loss_and_gradients(x, t, y[idx])
-        optimizer.step(net.params, net.grads)
+        idx = idx[np.argsort(extents[idx], kind="stable")]
+        n, width = len(idx), max(1, int(extents[idx[-1]]))
+        np.take(pixels, idx, axis=0, out=pixel_batch[:n], mode="clip")
+        x = scale_pixels(pixel_batch[:n, :width], out=x_batch[:n * width].reshape(n, width))
+        t = np.take(Y, idx, axis=0, out=Y_batch[:n], mode="clip")
+        velocities, keep, scale = optimizer.gradient_target(net.params)
+        net.loss_and_gradients(x, t, y[idx], grad_scale=scale, into=velocities, keep=keep, extents=extents[idx])
+        optimizer.finish_step(net.params)
     seconds = time.perf_counter() - started
     _, accuracy, _ = net.evaluate(data.test_x, data.test_y)
     return seconds, accuracy

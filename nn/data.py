@@ -11,6 +11,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -162,6 +163,19 @@ def _scale_pixels(images: np.ndarray, dtype: np.dtype, pool: ThreadPoolExecutor 
     return out
 
 
+class ActivePixels(NamedTuple):
+    """The training images cut down to the inputs that matter, for gathering mini-batches.
+
+    Columns are ordered by how often they are nonzero, so each image's ink sits in a prefix:
+    ``pixels[i, extents[i]:]`` is all zero, and a batch needs only the columns up to its largest
+    extent (on MNIST 632 of 717 on average for 128 images: 12 % less work in the first layer).
+    """
+
+    columns: np.ndarray  # input indices, most often nonzero first
+    pixels: np.ndarray  # (samples, len(columns)) uint8, read-only
+    extents: np.ndarray  # (samples,): 1 + the position of each image's last nonzero column, or 0
+
+
 @dataclass(frozen=True, eq=False)
 class Dataset:
     """Training and test split, ready for the engine.
@@ -201,15 +215,19 @@ class Dataset:
             n_classes=self.n_classes, source=f"{self.source} (first {n_train} train / {n_test} test)",
         )
 
-    def active_pixels(self) -> tuple[np.ndarray, np.ndarray]:
-        """(the input columns nonzero in some training image, the training pixels of just those
-        columns as one contiguous uint8 array); worked out once per data set."""
+    def active_pixels(self) -> "ActivePixels":
+        """The input columns that are nonzero in some training image, most often nonzero first,
+        with the training pixels of just those columns; worked out once per data set."""
         if not self._active:
             flat = self.train_images.reshape(len(self.train_images), -1)
-            active = np.flatnonzero(flat.any(axis=0))
-            pixels = np.ascontiguousarray(flat[:, active])
+            counts = np.count_nonzero(flat, axis=0)
+            columns = np.argsort(-counts, kind="stable")[:np.count_nonzero(counts)]
+            pixels = np.ascontiguousarray(flat[:, columns])
             pixels.flags.writeable = False
-            self._active.append((active, pixels))
+            inked = pixels != 0
+            extents = np.where(inked.any(axis=1), pixels.shape[1] - inked[:, ::-1].argmax(axis=1), 0)
+            extents.flags.writeable = False
+            self._active.append(ActivePixels(columns, pixels, extents))
         return self._active[0]
 
     def arrays(self, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

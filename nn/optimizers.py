@@ -33,41 +33,55 @@ class SGD:
     """Plain gradient descent: p -= lr * g (full batch or mini-batch, decided by the trainer)."""
 
     name = "sgd"
-    # The update is linear in the gradient: the network may hand over lr * gradient directly
-    # (see Network.loss_and_gradients' grad_scale), which saves a pass over all parameters.
-    takes_scaled_gradients = True
     # After a step, last_updates() gives arrays whose norms are the step's update norms.
     keeps_updates = True
 
     def __init__(self, params: list[np.ndarray], lr: float):
         self.lr = float(lr)
         self.steps = 0
-        self._last_grads: list[np.ndarray] | None = None
-        self._grouping: tuple[tuple, list] | None = None
+        self._last_updates: list[np.ndarray] | None = None
+        self._grouping: dict[tuple[int, ...], tuple[tuple, list]] = {}
 
-    def _groups(self, params: list[np.ndarray], grads: list[np.ndarray], *states: list[np.ndarray]):
-        """:func:`whole` for these arrays, remembered: working out the flat spans costs more than
-        a small layer's update, and the network hands over the same arrays at every step."""
-        key = (*params, *grads)
-        cached = self._grouping
-        if cached is None or len(cached[0]) != len(key) or any(a is not b for a, b in zip(cached[0], key)):
-            cached = self._grouping = (key, whole(params, grads, *states))
+    def _groups(self, *arrays: list[np.ndarray]):
+        """:func:`whole` for these lists of arrays, remembered: working out the flat spans costs
+        more than a small layer's update, and the same arrays come back at every step."""
+        key = tuple(id(a) for group in arrays for a in group)
+        cached = self._grouping.get(key)
+        if cached is None:
+            if len(self._grouping) >= 4:
+                self._grouping.clear()
+            # (the arrays are kept with their spans, so their ids cannot be reused meanwhile)
+            cached = self._grouping[key] = (arrays, whole(*arrays))
         return cached[1]
 
-    def step(self, params: list[np.ndarray], grads: list[np.ndarray], scaled: bool = False) -> None:
-        """One update. ``scaled``: ``grads`` already hold lr * gradient."""
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        """One update from the gradients ``grads`` (which it may overwrite)."""
         lr = float(self.lr)  # a Python float keeps float32 arrays float32 (NEP 50)
         for p, g in self._groups(params, grads):
-            if not scaled:
-                g *= lr  # the gradients are recomputed next step, so scaling them in place is free
+            g *= lr  # the gradients are recomputed next step, so scaling them in place is free
             p -= g
         self.steps += 1
-        self._last_grads = grads
+        self._last_updates = grads
+
+    def gradient_target(self, params: list[np.ndarray]) -> tuple[list[np.ndarray], float, float] | None:
+        """Where backprop can write the gradient so that it becomes this step's update:
+        (arrays laid out like ``params``, keep, scale) for ``Network.loss_and_gradients``'s
+        ``into``, ``keep`` and ``grad_scale``; :meth:`finish_step` then completes the step.
+        None: this optimiser needs the gradient itself (use :meth:`step`).
+
+        Plain descent, ``p = p - lr g``, is ``p = 1 p + (-lr) g``: backprop adds straight onto
+        the parameters."""
+        return params, 1.0, -float(self.lr)
+
+    def finish_step(self, params: list[np.ndarray]) -> None:
+        """Complete a step whose gradient went to :meth:`gradient_target`."""
+        self.steps += 1
+        self._last_updates = None  # the update was never stored on its own
 
     def last_updates(self) -> list[np.ndarray] | None:
         """Arrays, one per parameter, equal to the last step's change of it up to sign (so their
         norms measure the update without a copy of the parameters), or None if not kept."""
-        return self._last_grads  # after a step they hold lr * gradient
+        return self._last_updates  # after step() they hold lr * gradient
 
     def state(self) -> dict[str, np.ndarray]:
         return {}
@@ -90,13 +104,22 @@ class Momentum(SGD):
         self.momentum = float(momentum)
         self.velocities = zeros_like_all(params)
 
-    def step(self, params, grads, scaled: bool = False) -> None:
+    def step(self, params, grads) -> None:
         lr, mu = float(self.lr), float(self.momentum)
         for p, g, v in self._groups(params, grads, self.velocities):
             v *= mu
-            if not scaled:
-                g *= lr
+            g *= lr
             v -= g
+            p += v
+        self.steps += 1
+
+    def gradient_target(self, params):
+        """v = mu v + (-lr) g happens in backprop's products (BLAS's gemm with beta = mu),
+        which saves two of the three passes over every weight; ``p += v`` remains."""
+        return self.velocities, float(self.momentum), -float(self.lr)
+
+    def finish_step(self, params) -> None:
+        for p, v in self._groups(params, self.velocities):
             p += v
         self.steps += 1
 
@@ -121,7 +144,6 @@ class Adam(SGD):
     """
 
     name = "adam"
-    takes_scaled_gradients = False  # Adam's update is not linear in the gradient
     keeps_updates = False  # the update is never stored whole
 
     def __init__(self, params, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
@@ -131,9 +153,7 @@ class Adam(SGD):
         self._scaled_second = zeros_like_all(params)  # v / (1 - beta2)
         self._scratch: np.ndarray | None = None  # one chunk's worth, made at the first step
 
-    def step(self, params, grads, scaled: bool = False) -> None:
-        if scaled:
-            raise ValueError("Adam needs the gradients themselves, not scaled ones")
+    def step(self, params, grads) -> None:
         self.steps += 1
         b1, b2 = self.beta1, self.beta2
         root = math.sqrt(1 - b2)
@@ -151,6 +171,9 @@ class Adam(SGD):
                                  tmp[:stop - start], b1, b2, eps, step_size)
             else:
                 self._update(p, g, m, v, np.empty_like(p), b1, b2, eps, step_size)
+
+    def gradient_target(self, params):
+        return None  # Adam's update is not linear in the gradient
 
     def last_updates(self) -> list[np.ndarray] | None:
         return None

@@ -156,14 +156,15 @@ class Trainer:
         self.layer_sizes = config.layer_sizes(dataset.n_features, dataset.n_classes)
         # Mini-batches hold only the inputs that are nonzero somewhere in the training set (see
         # InputLayout), gathered from the uint8 pixels and scaled exactly as train_x was made: a
-        # quarter of the bytes to fetch from scattered rows.
-        active, active_pixels = dataset.active_pixels()
+        # quarter of the bytes to fetch from scattered rows. They are cut after the last column
+        # with ink in any of their images (see ActivePixels).
+        active = dataset.active_pixels()
         self.net = Network.initialized(self.layer_sizes, config.activation, config.init, config.seed,
-                                       config.dtype, active_inputs=active)
+                                       config.dtype, active_inputs=active.columns)
         if self.net.input_layout is not None:
-            self._train_pixels = active_pixels
+            self._train_pixels, self._extents = active.pixels, active.extents
         else:
-            self._train_pixels = dataset.train_images.reshape(len(dataset.train_y), -1)
+            self._train_pixels, self._extents = dataset.train_images.reshape(len(dataset.train_y), -1), None
         self.optimizer = make_optimizer(config.optimizer, self.net.params, config.lr, config.momentum)
         self.train_x, self.train_Y, self.test_x, self.test_Y = dataset.arrays(config.dtype)
         self.train_y, self.test_y = dataset.train_y, dataset.test_y
@@ -301,13 +302,14 @@ class Trainer:
         return self.diverged is None
 
     # -- training -----------------------------------------------------------------------------
-    def _next_batch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _next_batch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """(inputs, one-hot targets, labels, and for compact rows their extents; see _gather)."""
         if self.config.batch_size is None or self.config.batch_size >= self.n_train:
             if self.order is not None and 0 < self.position < self.n_train:
                 # switched to full batch mid-epoch: first finish the epoch's remainder
                 return self._gather(self.n_train - self.position)
             self.order, self.position = None, 0
-            return self.train_x, self.train_Y, self.train_y
+            return self.train_x, self.train_Y, self.train_y, None
         return self._gather(self.config.batch_size)
 
     def _gather(self, size: int):
@@ -330,29 +332,45 @@ class Trainer:
                        np.empty((size, width), self._train_pixels.dtype))
             self._batch_buffers[size] = buffers
         x, Y, pixels = buffers
+        extents = None
+        if self._extents is not None:
+            # Compact rows (see ActivePixels), sorted by how far their ink reaches: the batch is
+            # cut after its last inked column, and the network skips zeros below that too. (The
+            # order of rows within a batch changes nothing but the rounding of sums.)
+            extents = self._extents[idx]
+            by_extent = np.argsort(extents, kind="stable")
+            idx, extents = idx[by_extent], extents[by_extent]
+            width = max(1, int(extents[-1]))
+            x = x.reshape(-1)[:size * width].reshape(size, width)
         np.take(self._train_pixels, idx, axis=0, out=pixels, mode="clip")  # "raise" would copy twice
-        scale_pixels(pixels, out=x)
+        scale_pixels(pixels if extents is None else pixels[:, :x.shape[1]], out=x)
         np.take(self.train_Y, idx, axis=0, out=Y, mode="clip")
-        return x, Y, self.train_y[idx]
+        return x, Y, self.train_y[idx], extents
 
     def step(self) -> float | None:
         """One iteration (one batch). Returns the batch loss, or None if training cannot go on."""
         if not self.can_step:
             return None
         started = time.perf_counter()
-        x, Y, labels = self._next_batch()
+        x, Y, labels, extents = self._next_batch()
         n = x.shape[0]
         record = x is self.train_x or (self.step_count + 1) % STATS_EVERY == 0
-        lr = self.current_lr
-        # Between statistics records, gradient descent takes lr * gradient straight from backprop.
-        scaled = not record and self.optimizer.takes_scaled_gradients
+        self.optimizer.lr = self.current_lr
+        # Between statistics records (which need the gradient itself), momentum and plain descent
+        # make their update inside backprop's products (see SGD.gradient_target).
+        target = None if record else self.optimizer.gradient_target(self.net.params)
+        into, keep, scale = (None, 0.0, 1.0) if target is None else target
         with np.errstate(all="ignore"):  # divergence is detected below; no warning floods
-            loss, correct = self.net.loss_and_gradients(x, Y, labels, self.config.l2, lr if scaled else 1.0)
-            exploded = not math.isfinite(loss) or loss > self.divergence_loss
-            if not exploded:
-                self.optimizer.lr = lr
+            loss, correct = self.net.loss_and_gradients(x, Y, labels, self.config.l2, scale, into, keep,
+                                                        max_loss=self.divergence_loss, extents=extents)
+            exploded = not loss <= self.divergence_loss  # (or NaN): then no gradient was written
+            if exploded:
+                pass
+            elif target is not None:
+                self.optimizer.finish_step(self.net.params)
+            else:
                 before = self._gradient_norms() if record else None
-                self.optimizer.step(self.net.params, self.net.grads, scaled=scaled)
+                self.optimizer.step(self.net.params, self.net.grads)
                 if record:
                     self._record_update(*before, n)
         if x is self.train_x:

@@ -373,22 +373,92 @@ def test_gradients_can_come_scaled_by_the_learning_rate(l2):
         np.testing.assert_allclose(g, 0.3 * g0, rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "momentum"])
-def test_a_step_on_scaled_gradients_equals_a_step_on_plain_ones(optimizer):
+@pytest.mark.parametrize("direct_blas", [True, False])
+@pytest.mark.parametrize("l2", [0.0, 0.01])
+@pytest.mark.parametrize("optimizer", ["gd", "momentum"])
+def test_a_step_inside_backprop_equals_a_plain_step(monkeypatch, optimizer, l2, direct_blas):
+    """Momentum and plain descent can have backprop write the update itself (BLAS's gemm with
+    beta, or NumPy where that call is missing): the parameters and velocities after a few
+    steps must equal those of computing the gradient and then stepping."""
+    import nn.network as network
+
+    if direct_blas:
+        monkeypatch.setattr(network, "DIRECT_GEMM_MIN", 0)  # every product, however small
+    else:
+        monkeypatch.setattr(network, "gemm_accumulate", lambda *args: False)
     x, Y, labels = make_problem(5)
-    nets = [random_network((6,), "tanh", seed=5) for _ in range(2)]
+    nets = [random_network((6, 5), "tanh", seed=5) for _ in range(2)]
     opts = [make_optimizer(optimizer, net.params, 0.2, 0.8) for net in nets]
-    for _ in range(3):
-        nets[0].loss_and_gradients(x, Y, labels)
+    for step in range(4):
+        opts[1].lr = opts[0].lr = 0.2 - 0.03 * step  # hyperparameters are read at every step
+        expected = nets[0].loss_and_gradients(x, Y, labels, l2)
         opts[0].step(nets[0].params, nets[0].grads)
-        nets[1].loss_and_gradients(x, Y, labels, grad_scale=0.2)
-        opts[1].step(nets[1].params, nets[1].grads, scaled=True)
-    for a, b in zip(nets[0].params, nets[1].params):
+        into, keep, scale = opts[1].gradient_target(nets[1].params)
+        assert (into is nets[1].params) == (optimizer == "gd")
+        loss, correct = nets[1].loss_and_gradients(x, Y, labels, l2, scale, into, keep)
+        assert loss == pytest.approx(expected[0], rel=1e-12) and correct == expected[1]
+        opts[1].finish_step(nets[1].params)
+    for a, b in zip(nets[0].params + list(opts[0].state().values()), nets[1].params + list(opts[1].state().values())):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    assert opts[0].steps == opts[1].steps == 4
     adam = make_optimizer("adam", nets[0].params, 0.01)
-    assert not adam.takes_scaled_gradients
-    with pytest.raises(ValueError):
-        adam.step(nets[0].params, nets[0].grads, scaled=True)
+    assert adam.gradient_target(nets[0].params) is None  # Adam's update is not linear in the gradient
+
+
+def test_a_diverging_loss_writes_no_gradient():
+    x, Y, labels = make_problem(6)
+    net = random_network((5,), "relu", seed=6)
+    loss, _ = net.loss_and_gradients(x, Y, labels)
+    grads = [g.copy() for g in net.grads]
+    velocities = [np.ones_like(p) for p in net.params]
+    params = [p.copy() for p in net.params]
+    for into in (None, velocities, net.params):
+        again, _ = net.loss_and_gradients(x * 3, Y, labels, 0.1, -0.5, into, 0.9, max_loss=loss / 10)
+        assert again > loss / 10
+        for a, b in zip(net.grads + velocities + net.params, grads + [np.ones_like(p) for p in params] + params):
+            np.testing.assert_array_equal(a, b)
+    nan_input = np.full_like(x, np.nan)
+    assert np.isnan(net.loss_and_gradients(nan_input, Y, labels, max_loss=1e9)[0])
+    np.testing.assert_array_equal(net.grads[0], grads[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_accumulate_matches_numpy_for_strided_and_transposed_views(dtype):
+    from nn.blas import direct_gemm_available, gemm_accumulate
+
+    if not direct_gemm_available(dtype):
+        pytest.skip("NumPy's BLAS offers no direct gemm here; the engine uses NumPy instead")
+    rng = np.random.default_rng(3)
+    big = rng.normal(size=(40, 30)).astype(dtype)
+    other = rng.normal(size=(30, 40)).astype(dtype)
+    cases = [(big[:7, :5], other[:5, 3:9]), (big[2:9, 4:10].T, other[3:10, :8]), (big.T[:, :6], other[:6, :9].T.copy().T)]
+    for a, b in cases:
+        c = rng.normal(size=(a.shape[0], b.shape[1])).astype(dtype)
+        expected = a @ b + dtype(0.7) * c
+        assert gemm_accumulate(a, b, c, 0.7)
+        np.testing.assert_allclose(c, expected, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    a, b = big[:4, :3], other[:3, :5]
+    c = np.zeros((4, 5), dtype)
+    refused = [(a, b, c[:, :4].T.copy().T),  # c must be C-ordered
+               (a.astype(np.float16), b, c),  # one dtype for all
+               (a, b, np.zeros((4, 6), dtype)),  # shapes must fit
+               (big[:4, ::2][:, :3], b, c)]  # rows with gaps between elements
+    for a_, b_, c_ in refused:
+        before = c_.copy()
+        assert not gemm_accumulate(a_, b_, c_, 0.5)
+        np.testing.assert_array_equal(c_, before)
+    overlapping = big[:4, :4].copy()
+    assert not gemm_accumulate(overlapping[:, :4], overlapping, overlapping, 1.0)
+
+
+def test_direct_blas_can_be_turned_off(monkeypatch):
+    import nn.blas as blas
+
+    monkeypatch.setenv("SOFTMAX_DIRECT_BLAS", "0")
+    assert blas._load_gemms() == {}
+    monkeypatch.delenv("SOFTMAX_DIRECT_BLAS")
+    found = blas._load_gemms()
+    assert set(found) <= {np.dtype(np.float32), np.dtype(np.float64)}
 
 
 @pytest.mark.parametrize("scipy_available", [True, False])

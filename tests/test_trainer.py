@@ -11,6 +11,7 @@ import pytest
 from nn.config import ConfigError, TrainConfig
 from nn.history import MetricHistory
 from nn.network import Network
+from nn.optimizers import make_optimizer
 from nn.trainer import Trainer
 
 MINI = TrainConfig(hidden=(32,), activation="relu", optimizer="adam", lr=0.003, batch_size=100,
@@ -444,23 +445,32 @@ def test_history_capacity_must_be_even():
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_mini_batches_are_exactly_the_shuffled_training_rows(small_mnist, dtype):
     """Batches are gathered from the uint8 pixels of the active inputs and scaled on the fly;
-    they must equal those columns of train_x (and the labels those of train_Y) bit for bit, in
-    the epoch's order."""
+    they must equal those columns of train_x (and the labels those of train_Y) bit for bit, for
+    the epoch's next rows, sorted by extent and cut after the last column any of them inks."""
     trainer = Trainer(small_mnist, dataclasses.replace(MINI, batch_size=64, dtype=dtype))
     layout = trainer.net.input_layout
     assert layout is not None  # MNIST's border pixels are zero in every training image
     active = layout.order[:layout.n_active]
     assert not small_mnist.train_x[:, layout.order[layout.n_active:]].any()
-    seen = []
+    counts = np.count_nonzero(small_mnist.train_x[:, active], axis=0)
+    assert (np.diff(counts) <= 0).all()  # most often inked first
+    seen, widths = [], []
     for _ in range(3):
-        x, Y, labels = trainer._next_batch()
+        x, Y, labels, extents = trainer._next_batch()
         idx = trainer.order[trainer.position - len(x):trainer.position]
-        assert x.dtype == np.dtype(dtype) and x.shape == (64, layout.n_active)
-        np.testing.assert_array_equal(x, trainer.train_x[idx][:, active])
+        idx = idx[np.argsort(trainer._extents[idx], kind="stable")]
+        rows = trainer.train_x[idx][:, active]
+        assert x.dtype == np.dtype(dtype) and x.shape == (64, extents[-1]) and (np.diff(extents) >= 0).all()
+        np.testing.assert_array_equal(x, rows[:, :x.shape[1]])
+        assert not rows[:, x.shape[1]:].any()
+        for row, extent in zip(rows, extents):
+            assert (extent == 0 or row[extent - 1] != 0) and not row[extent:].any()
         np.testing.assert_array_equal(Y, trainer.train_Y[idx])
         np.testing.assert_array_equal(labels, trainer.train_y[idx])
         seen.extend(idx)
+        widths.append(x.shape[1])
     assert len(set(seen)) == len(seen)  # one epoch's permutation: no row twice
+    assert min(widths) < layout.n_active  # the cut saves something on real digits
 
 
 @pytest.mark.parametrize("l2", [0.0, 1e-3])
@@ -491,6 +501,42 @@ def test_compact_first_layer_computes_what_a_plain_network_computes(small_mnist,
     np.testing.assert_array_equal(plain.first_layer_weights(np.array([3, 0])), plain.params[0][[3, 0]])
 
 
+@pytest.mark.parametrize("direct_blas", [True, False])
+@pytest.mark.parametrize("l2", [0.0, 1e-3])
+def test_momentum_steps_on_cut_batches_equal_plain_steps(small_mnist, monkeypatch, l2, direct_blas):
+    """The trainer's mini-batch step: compact rows sorted by extent and cut (so the first layer
+    multiplies in two blocks of rows), with momentum applied inside backprop's products. A few
+    such steps must leave the weights and velocities of plain steps on full rows."""
+    import nn.network as network
+
+    if not direct_blas:
+        monkeypatch.setattr(network, "gemm_accumulate", lambda *args: False)
+    config = dataclasses.replace(MINI, dtype="float64", activation="tanh", optimizer="momentum", batch_size=96,
+                                 lr=0.1, momentum=0.9, l2=l2)
+    trainer = Trainer(small_mnist, config)
+    net, layout = trainer.net, trainer.net.input_layout
+    plain = Network(net.layer_sizes, "tanh", net.public_params(), "float64")
+    plain_momentum = make_optimizer("momentum", plain.params, 0.1, 0.9)
+    blocks = []
+    for _ in range(4):
+        x, Y, labels, extents = trainer._next_batch()
+        blocks.append(network._row_blocks(x.shape[1], extents))
+        idx = trainer.order[trainer.position - len(x):trainer.position]
+        idx = idx[np.argsort(trainer._extents[idx], kind="stable")]
+        into, keep, scale = trainer.optimizer.gradient_target(net.params)
+        loss, correct = net.loss_and_gradients(x, Y, labels, l2, scale, into, keep, extents=extents)
+        trainer.optimizer.finish_step(net.params)
+        expected_loss, expected_correct = plain.loss_and_gradients(trainer.train_x[idx], Y, labels, l2)
+        plain_momentum.step(plain.params, plain.grads)
+        assert loss == pytest.approx(expected_loss, rel=1e-12) and correct == expected_correct
+    assert any(len(b) == 2 for b in blocks)  # the staircase was taken
+    for i, (p, p_plain) in enumerate(zip(net.params, plain.params)):
+        np.testing.assert_allclose(net.to_public(i, p), p_plain, rtol=1e-10, atol=1e-14)
+    for i, (v, v_plain) in enumerate(zip(trainer.optimizer.velocities, plain_momentum.velocities)):
+        np.testing.assert_allclose(net.to_public(i, v), v_plain, rtol=1e-10, atol=1e-14)
+    assert layout is not None
+
+
 def test_data_without_all_zero_inputs_trains_in_the_plain_layout(small_mnist):
     """When no input is zero throughout (here: the first image is made all ink), the network
     keeps the tutorial's layout and batches hold every column, still equal to train_x's rows."""
@@ -502,7 +548,8 @@ def test_data_without_all_zero_inputs_trains_in_the_plain_layout(small_mnist):
     data = dataclasses.replace(small_mnist, train_images=images, train_x=train_x, _by_dtype={}, _active=[])
     trainer = Trainer(data, dataclasses.replace(MINI, batch_size=64, iterations=20))
     assert trainer.net.input_layout is None and trainer.net.params[0].shape == (32, 784)
-    x, _, _ = trainer._next_batch()
+    x, _, _, extents = trainer._next_batch()
+    assert extents is None
     idx = trainer.order[:64]
     np.testing.assert_array_equal(x, train_x[idx])
     trainer.run()
