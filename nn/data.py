@@ -163,6 +163,9 @@ def _scale_pixels(images: np.ndarray, dtype: np.dtype, pool: ThreadPoolExecutor 
     return out
 
 
+ACTIVE_CHUNK = 4096  # images per pass when working out ActivePixels
+
+
 class ActivePixels(NamedTuple):
     """The training images cut down to the inputs that matter, for gathering mini-batches.
 
@@ -220,12 +223,16 @@ class Dataset:
         with the training pixels of just those columns; worked out once per data set."""
         if not self._active:
             flat = self.train_images.reshape(len(self.train_images), -1)
-            counts = np.count_nonzero(flat, axis=0)
-            columns = np.argsort(-counts, kind="stable")[:np.count_nonzero(counts)]
-            pixels = np.ascontiguousarray(flat[:, columns])
+            chunks = range(0, len(flat), ACTIVE_CHUNK)  # (bounded temporaries: the app's peak memory)
+            counts = sum(np.count_nonzero(flat[start:start + ACTIVE_CHUNK], axis=0) for start in chunks)
+            columns = np.argsort(-np.asarray(counts), kind="stable")[:np.count_nonzero(counts)]
+            pixels = np.take(flat, columns, axis=1)  # (indexing flat[:, columns] makes a second copy)
             pixels.flags.writeable = False
-            inked = pixels != 0
-            extents = np.where(inked.any(axis=1), pixels.shape[1] - inked[:, ::-1].argmax(axis=1), 0)
+            extents = np.zeros(len(pixels), dtype=np.int32)
+            for start in chunks:
+                inked = pixels[start:start + ACTIVE_CHUNK, ::-1] != 0
+                last = pixels.shape[1] - inked.argmax(axis=1)
+                extents[start:start + len(inked)] = np.where(inked.any(axis=1), last, 0)
             extents.flags.writeable = False
             self._active.append(ActivePixels(columns, pixels, extents))
         return self._active[0]
