@@ -59,3 +59,42 @@ def test_closing_while_a_snapshot_is_held_back_is_clean(qtbot, small_mnist):
     qtbot.wait(700)  # the held-back render's time passes: nothing renders into the closed window
     assert not win._render_timer.isActive()
     assert win.training_thread.isFinished()
+
+
+def test_the_worker_builds_snapshots_only_shortly_before_the_gui_takes_one(qtbot, small_mnist):
+    """While renders are spaced out, the worker does not build a snapshot every 66 ms only to
+    replace it: it refreshes the waiting one shortly before the GUI comes for it, so what the
+    GUI takes is still fresh."""
+    import time
+
+    win = open_window(qtbot, small_mnist)
+    win.render_pacer.min_interval_s = 0.5
+    trainer, worker = win.worker.trainer, win.worker
+    built, ages = {}, []
+    build, take = trainer.snapshot, worker.take_snapshot
+
+    def counted_build():
+        snap = build()
+        built[id(snap)] = (snap, time.monotonic())
+        return snap
+
+    def timed_take():
+        snap = take()
+        if snap is not None and id(snap) in built:
+            ages.append(time.monotonic() - built[id(snap)][1])
+        return snap
+
+    trainer.snapshot, worker.take_snapshot = counted_build, timed_take
+    win.controls.start_action.trigger()
+    qtbot.waitUntil(lambda: len(ages) >= 2, timeout=TIMEOUT_MS)
+    built.clear()
+    ages.clear()
+    qtbot.wait(2000)
+    renders = len(ages)
+    assert 2 <= renders <= 2 / 0.5 + 1
+    assert len(built) <= 3 * renders + 2  # not the ~30 that 15 a second would be
+    assert sorted(ages)[len(ages) // 2] < 0.25  # taken soon after it was made (the interval is 0.5 s)
+    win.controls.pause_action.trigger()
+    qtbot.waitUntil(lambda: win.state == State.PAUSED, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: win.last_snapshot.step == trainer.step_count, timeout=1000)
+    win.close()

@@ -8,6 +8,7 @@ can show, hide and rearrange them.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from PyQt6.QtCore import (QEvent, QEventLoop, QPoint, QRect, QSettings, QStandardPaths, QThread, QTimer, Qt,
@@ -745,6 +746,7 @@ class MainWindow(QMainWindow):
             if wait > 0:
                 if not self._render_timer.isActive():
                     self._render_timer.start(max(1, round(wait * 1000)))
+                    self.worker.defer_snapshots(time.monotonic() + wait)
                 return
         snap = self.worker.take_snapshot()
         if snap is None:
@@ -807,6 +809,7 @@ class MainWindow(QMainWindow):
         self.state = state
         if state != State.TRAINING:
             self._pacer.reset()  # renders are immediate again, and the next run is measured afresh
+            self.worker.defer_snapshots(0.0)
             if self._render_timer.isActive():  # a held-back snapshot: show it now
                 self._render_timer.stop()
                 QTimer.singleShot(0, self._on_snapshot_available)

@@ -65,6 +65,7 @@ class TrainingWorker(QObject):
         self._mailbox = None
         self._mailbox_lock = threading.Lock()
         self._last_emit = 0.0
+        self._untaken_until = 0.0  # the GUI takes no snapshot before this (time.monotonic())
         self._probes: tuple[int, ...] = ()
         self._pins: tuple[int, ...] = ()
         self._drawn_pins: list[tuple] = []  # (input, label): survive Reset like test pins
@@ -87,10 +88,20 @@ class TrainingWorker(QObject):
             snap, self._mailbox = self._mailbox, None
         return snap
 
+    def defer_snapshots(self, until: float) -> None:
+        """Called from the GUI thread: it will not take a snapshot before ``until`` (a
+        ``time.monotonic()`` time; 0 to take them as they come). Until shortly before then, the
+        worker leaves the waiting snapshot as it is instead of making a newer one every 66 ms:
+        with all panels open a snapshot costs about 1 ms of training, and while training the GUI
+        takes one or two a second (see pacing.py)."""
+        self._untaken_until = until
+
     def _publish(self, force: bool = False) -> None:
         now = time.monotonic()
         if self.trainer is None or (not force and now - self._last_emit < SNAPSHOT_INTERVAL_S):
             return
+        if not force and self._mailbox is not None and now < self._untaken_until - SNAPSHOT_INTERVAL_S:
+            return  # the waiting snapshot will be replaced shortly before the GUI comes for it
         snap = self.trainer.snapshot()
         self._last_emit = now
         with self._mailbox_lock:
