@@ -166,6 +166,18 @@ def _scale_pixels(images: np.ndarray, dtype: np.dtype, pool: ThreadPoolExecutor 
 ACTIVE_CHUNK = 4096  # images per pass when working out ActivePixels
 
 
+def ink_extents(pixels: np.ndarray) -> np.ndarray:
+    """For each row of ``pixels``, 1 + the position of its last nonzero entry (0 for a blank
+    row), read-only; worked out a few thousand rows at a time (bounded temporaries)."""
+    extents = np.zeros(len(pixels), dtype=np.int32)
+    for start in range(0, len(pixels), ACTIVE_CHUNK):
+        inked = pixels[start:start + ACTIVE_CHUNK, ::-1] != 0
+        last = pixels.shape[1] - inked.argmax(axis=1)
+        extents[start:start + len(inked)] = np.where(inked.any(axis=1), last, 0)
+    extents.flags.writeable = False
+    return extents
+
+
 class ActivePixels(NamedTuple):
     """The training images cut down to the inputs that matter, for gathering mini-batches.
 
@@ -228,12 +240,7 @@ class Dataset:
             columns = np.argsort(-np.asarray(counts), kind="stable")[:np.count_nonzero(counts)]
             pixels = np.take(flat, columns, axis=1)  # (indexing flat[:, columns] makes a second copy)
             pixels.flags.writeable = False
-            extents = np.zeros(len(pixels), dtype=np.int32)
-            for start in chunks:
-                inked = pixels[start:start + ACTIVE_CHUNK, ::-1] != 0
-                last = pixels.shape[1] - inked.argmax(axis=1)
-                extents[start:start + len(inked)] = np.where(inked.any(axis=1), last, 0)
-            extents.flags.writeable = False
+            extents = ink_extents(pixels)
             self._active.append(ActivePixels(columns, pixels, extents))
         return self._active[0]
 

@@ -400,7 +400,7 @@ class Network:
 
     # -- math --------------------------------------------------------------------------------
     def _forward(self, x: np.ndarray, labels: np.ndarray | None = None, split: _ColumnSplit | None = None,
-                 extents: np.ndarray | None = None) -> tuple[list[np.ndarray], float | None]:
+                 extents: np.ndarray | None = None, internal: bool = False) -> tuple[list[np.ndarray], float | None]:
         """Every layer's output for ``x`` (in shared buffers), and the summed loss if labelled."""
         acts = self._buffers_for(x.shape[0]).activations
         a_prev = x
@@ -408,7 +408,7 @@ class Network:
             w, b = self.params[2 * layer], self.params[2 * layer + 1]
             z = acts[layer]
             if layer == 0:
-                self._first_layer_product(x, split, z, extents)
+                self._first_layer_product(x, split, z, extents, internal)
             else:
                 np.matmul(a_prev, w.T, out=z)
             z += b
@@ -424,9 +424,9 @@ class Network:
         return self.input_layout is not None and 0 < x.shape[1] <= self.input_layout.n_active
 
     def _first_layer_product(self, x: np.ndarray, split: "_ColumnSplit | None", z: np.ndarray,
-                             extents: np.ndarray | None = None) -> None:
+                             extents: np.ndarray | None = None, internal: bool = False) -> None:
         w = self.params[0]
-        if self._compact_rows(x):
+        if internal or self._compact_rows(x):
             blocks = _row_blocks(x.shape[1], extents)
             for (start, columns), (stop, _) in zip(blocks, blocks[1:] + [(x.shape[0], 0)]):
                 np.matmul(x[start:stop, :columns], w[:columns], out=z[start:stop])
@@ -538,6 +538,18 @@ class Network:
             for w, grad_w in zip(self.weights, self.grads[0::2]):
                 grad_w += (l2 * grad_scale) * w
         return loss, correct
+
+    def internal_outputs(self, x: np.ndarray, labels: np.ndarray | None = None,
+                         extents: np.ndarray | None = None) -> tuple[np.ndarray, float | None]:
+        """Softmax outputs, and the summed loss if labelled, for rows in the internal input
+        order (see ``InputLayout``): ``x`` holds the first ``x.shape[1]`` inputs of
+        ``input_layout.order``, every later input being zero in all rows. ``extents`` as in
+        :meth:`loss_and_gradients`. The outputs are a shared buffer: copy what you keep."""
+        if self.input_layout is None or not 0 < x.shape[1] <= self.layer_sizes[0]:
+            raise ValueError("rows in the internal input order need a network with an InputLayout "
+                             f"and 1 to {self.layer_sizes[0]} columns")
+        acts, loss_sum = self._forward(x, labels, extents=extents, internal=True)
+        return acts[-1], loss_sum
 
     def predict_proba(self, x: np.ndarray, chunk: int = 4096) -> np.ndarray:
         """Softmax outputs for every row of ``x``, as a new array (computed in chunks)."""

@@ -554,3 +554,32 @@ def test_data_without_all_zero_inputs_trains_in_the_plain_layout(small_mnist):
     np.testing.assert_array_equal(x, train_x[idx])
     trainer.run()
     assert trainer.step_count == 20 and trainer.can_step
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_evaluating_in_the_order_of_ink_equals_a_plain_evaluation(small_mnist, dtype):
+    """Whole-split evaluations go through the network sorted by extent, in blocks cut to their
+    rows' ink; they must give a plain evaluation's loss, accuracy and outputs, in the split's own
+    order, also for a test image inked where no training image is (past the active inputs)."""
+    images = small_mnist.test_images.copy()
+    images[3, 0, 0] = 200  # the corner pixel: zero in every training image
+    test_x = np.divide(images.reshape(len(images), -1), np.float32(255), dtype=np.float32)
+    test_x.flags.writeable = False
+    data = dataclasses.replace(small_mnist, test_images=images, test_x=test_x, _by_dtype={}, _active=[])
+    trainer = Trainer(data, dataclasses.replace(MINI, dtype=dtype, iterations=30))
+    trainer.run()
+    layout = trainer.net.input_layout
+    assert layout is not None
+    pixels, by_extent, extents = trainer._ink_sorted_rows("test")
+    assert extents[3] > layout.n_active and (np.diff(extents[by_extent]) >= 0).all()
+    plain = Network(trainer.net.layer_sizes, "relu", trainer.net.public_params(), dtype)
+    tolerance = 1e-5 if dtype == "float32" else 1e-12
+    for split, x, labels in (("test", trainer.test_x, trainer.test_y), ("train", trainer.train_x, trainer.train_y)):
+        loss, accuracy, probs = trainer._evaluate_split(split)
+        expected_loss, expected_accuracy, expected_probs = plain.evaluate(x, labels)
+        assert probs.dtype == np.dtype(dtype)
+        assert loss == pytest.approx(expected_loss, rel=tolerance) and accuracy == expected_accuracy
+        np.testing.assert_allclose(probs, expected_probs, rtol=tolerance, atol=tolerance * 1e-2)
+    evaluation = trainer.evaluate_test()
+    np.testing.assert_allclose(evaluation.probs, plain.predict_proba(trainer.test_x), rtol=tolerance,
+                               atol=tolerance * 1e-2)
