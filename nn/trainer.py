@@ -189,7 +189,7 @@ class Trainer:
         self._last_eval_cost = 0.0
         self._first_eval_cost: float | None = None
         self._batch_buffers: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        self._sorted_rows: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # see _ink_sorted_rows
+        self._sorted_rows: dict[str, tuple] = {}  # see _ink_sorted_rows
         self._window = [0.0, 0, 0, 0, 0.0]  # loss sum, correct, samples, samples since snapshot, seconds
         # Cross-entropy is computed stably, so a runaway network rarely reaches NaN: its loss
         # climbs to 1e10 instead. 10x the loss of a uniform guess (23 nats for 10 classes, i.e.
@@ -534,7 +534,7 @@ class Trainer:
         if layout is None:
             return None
         cached = self._sorted_rows.get(split)
-        if cached is None:
+        if cached is None or cached[0] is not layout:
             if split == "train":  # inputs past the active ones are zero in every training image
                 active = self.dataset.active_pixels()
                 pixels, extents = active.pixels, active.extents
@@ -542,8 +542,8 @@ class Trainer:
                 flat = self.dataset.test_images.reshape(len(self.test_y), -1)
                 pixels = np.take(flat, layout.order, axis=1)
                 extents = ink_extents(pixels)
-            cached = self._sorted_rows[split] = (pixels, np.argsort(extents, kind="stable"), extents)
-        return cached
+            cached = self._sorted_rows[split] = (layout, pixels, np.argsort(extents, kind="stable"), extents)
+        return cached[1:]
 
     def _pin_curves(self) -> tuple[PinCurve, ...]:
         curves = []
