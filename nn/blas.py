@@ -150,10 +150,7 @@ def gemm_accumulate(a: np.ndarray, b: np.ndarray, c: np.ndarray, beta: float) ->
     array, and ``.T`` of those); ``c`` must be C-ordered, writable and apart from both; all
     three of one floating dtype.
     """
-    global _gemms
-    if _gemms is None:
-        _gemms = _load_gemms()
-    function = _gemms.get(c.dtype)
+    function = _loaded_gemms().get(c.dtype)
     if (function is None or a.dtype != c.dtype or b.dtype != c.dtype or a.ndim != 2 or b.ndim != 2
             or c.ndim != 2 or not c.flags.c_contiguous or not c.flags.writeable
             or a.shape[1] != b.shape[0] or c.shape != (a.shape[0], b.shape[1]) or 0 in a.shape
@@ -163,7 +160,11 @@ def gemm_accumulate(a: np.ndarray, b: np.ndarray, c: np.ndarray, beta: float) ->
 
 
 def direct_gemm_available(dtype=np.float32) -> bool:
+    return np.dtype(dtype) in _loaded_gemms()
+
+
+def _loaded_gemms() -> dict[np.dtype, object]:
     global _gemms
     if _gemms is None:
         _gemms = _load_gemms()
-    return np.dtype(dtype) in _gemms
+    return _gemms

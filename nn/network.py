@@ -400,7 +400,8 @@ class Network:
 
     # -- math --------------------------------------------------------------------------------
     def _forward(self, x: np.ndarray, labels: np.ndarray | None = None, split: _ColumnSplit | None = None,
-                 extents: np.ndarray | None = None, internal: bool = False) -> tuple[list[np.ndarray], float | None]:
+                 blocks: list[tuple[int, int]] | None = None,
+                 internal: bool = False) -> tuple[list[np.ndarray], float | None]:
         """Every layer's output for ``x`` (in shared buffers), and the summed loss if labelled."""
         acts = self._buffers_for(x.shape[0]).activations
         a_prev = x
@@ -408,7 +409,7 @@ class Network:
             w, b = self.params[2 * layer], self.params[2 * layer + 1]
             z = acts[layer]
             if layer == 0:
-                self._first_layer_product(x, split, z, extents, internal)
+                self._first_layer_product(x, split, z, blocks, internal)
             else:
                 np.matmul(a_prev, w.T, out=z)
             z += b
@@ -424,10 +425,11 @@ class Network:
         return self.input_layout is not None and 0 < x.shape[1] <= self.input_layout.n_active
 
     def _first_layer_product(self, x: np.ndarray, split: "_ColumnSplit | None", z: np.ndarray,
-                             extents: np.ndarray | None = None, internal: bool = False) -> None:
+                             blocks: list[tuple[int, int]] | None = None, internal: bool = False) -> None:
+        """z = x @ W1.T; ``blocks`` (from :func:`_row_blocks`) for rows in the internal order."""
         w = self.params[0]
         if internal or self._compact_rows(x):
-            blocks = _row_blocks(x.shape[1], extents)
+            blocks = blocks or [(0, x.shape[1])]
             for (start, columns), (stop, _) in zip(blocks, blocks[1:] + [(x.shape[0], 0)]):
                 np.matmul(x[start:stop, :columns], w[:columns], out=z[start:stop])
         elif split is not None:
@@ -448,7 +450,7 @@ class Network:
         return cached if cached.useful else None
 
     def _weight_gradient(self, layer: int, delta: np.ndarray, a_prev: np.ndarray, split: _ColumnSplit | None,
-                         target: np.ndarray, keep: float, extents: np.ndarray | None = None) -> None:
+                         target: np.ndarray, keep: float, blocks: list[tuple[int, int]] | None = None) -> None:
         """target = delta.T @ a_prev + keep * target: the sum over the batch of outer products
         (``target`` is ``self.grads``' array with ``keep`` 0, else an optimiser's)."""
         scratch = self.grads[2 * layer]
@@ -459,7 +461,7 @@ class Network:
         if self._compact_rows(a_prev):
             # Columns [done, columns) are zero in the rows before ``start``: only later rows add.
             done = 0
-            for start, columns in _row_blocks(a_prev.shape[1], extents):
+            for start, columns in blocks or [(0, a_prev.shape[1])]:
                 _product_into(a_prev[start:, done:columns].T, delta[start:], target[done:columns], keep,
                               scratch[done:columns])
                 done = columns
@@ -503,7 +505,8 @@ class Network:
         """
         n = x.shape[0]
         split = self._split_columns(x)
-        acts, loss_sum = self._forward(x, labels, split, extents)
+        blocks = _row_blocks(x.shape[1], extents)  # once for both of the first layer's products
+        acts, loss_sum = self._forward(x, labels, split, blocks)
         loss = loss_sum / n
         for w in self.weights if l2 else ():
             loss += 0.5 * l2 * float(np.vdot(w, w))
@@ -527,7 +530,7 @@ class Network:
                 np.matmul(delta, w, out=deltas[layer - 1])
             if into is not None and l2:
                 _accumulate(targets[2 * layer], keep, (l2 * grad_scale) * w)
-            self._weight_gradient(layer, delta, a_prev, split, targets[2 * layer], weight_keep, extents)
+            self._weight_gradient(layer, delta, a_prev, split, targets[2 * layer], weight_keep, blocks)
             bias_grad = column_sums(delta, out=self.grads[2 * layer + 1])
             if into is not None:
                 _accumulate(targets[2 * layer + 1], keep, bias_grad)
@@ -548,7 +551,8 @@ class Network:
         if self.input_layout is None or not 0 < x.shape[1] <= self.layer_sizes[0]:
             raise ValueError("rows in the internal input order need a network with an InputLayout "
                              f"and 1 to {self.layer_sizes[0]} columns")
-        acts, loss_sum = self._forward(x, labels, extents=extents, internal=True)
+        blocks = _row_blocks(x.shape[1], extents)
+        acts, loss_sum = self._forward(x, labels, blocks=blocks, internal=True)
         return acts[-1], loss_sum
 
     def predict_proba(self, x: np.ndarray, chunk: int = 4096) -> np.ndarray:

@@ -51,6 +51,16 @@ def reserve_run_ids(up_to: int) -> None:
     _last_run_id = max(_last_run_id, int(up_to))
 
 
+def _scaled_rows(pixels: np.ndarray, idx: np.ndarray, width: int, pixel_buffer: np.ndarray,
+                 x_buffer: np.ndarray) -> np.ndarray:
+    """``pixels[idx, :width]`` scaled to the engine's inputs (see ``scale_pixels``), as a
+    contiguous (len(idx), width) view of ``x_buffer``; ``pixel_buffer`` holds the gathered rows.
+    Both buffers have at least len(idx) rows of pixels.shape[1]."""
+    rows = np.take(pixels, idx, axis=0, out=pixel_buffer[:len(idx)], mode="clip")  # "raise" copies twice
+    x = x_buffer.reshape(-1)[:len(idx) * width].reshape(len(idx), width)
+    return scale_pixels(rows[:, :width], out=x)
+
+
 def _frozen(a: np.ndarray) -> np.ndarray:
     a.flags.writeable = False
     return a
@@ -343,10 +353,8 @@ class Trainer:
             extents = self._extents[idx]
             by_extent = np.argsort(extents, kind="stable")
             idx, extents = idx[by_extent], extents[by_extent]
-            width = max(1, int(extents[-1]))
-            x = x.reshape(-1)[:size * width].reshape(size, width)
-        np.take(self._train_pixels, idx, axis=0, out=pixels, mode="clip")  # "raise" would copy twice
-        scale_pixels(pixels if extents is None else pixels[:, :x.shape[1]], out=x)
+        width = self._train_pixels.shape[1] if extents is None else max(1, int(extents[-1]))
+        x = _scaled_rows(self._train_pixels, idx, width, pixels, x)
         np.take(self.train_Y, idx, axis=0, out=Y, mode="clip")
         return x, Y, self.train_y[idx], extents
 
@@ -367,11 +375,9 @@ class Trainer:
             loss, correct = self.net.loss_and_gradients(x, Y, labels, self.config.l2, scale, into, keep,
                                                         max_loss=self.divergence_loss, extents=extents)
             exploded = not loss <= self.divergence_loss  # (or NaN): then no gradient was written
-            if exploded:
-                pass
-            elif target is not None:
+            if not exploded and target is not None:
                 self.optimizer.finish_step(self.net.params)
-            else:
+            elif not exploded:
                 before = self._gradient_norms() if record else None
                 self.optimizer.step(self.net.params, self.net.grads)
                 if record:
@@ -514,13 +520,11 @@ class Trainer:
         n, width = pixels.shape
         probs = np.empty((n, self.dataset.n_classes), dtype=self.net.dtype)
         pixel_block = np.empty((min(EVAL_BLOCK, n), width), dtype=pixels.dtype)
-        x_block = np.empty(min(EVAL_BLOCK, n) * width, dtype=self.net.dtype)
+        x_block = np.empty((min(EVAL_BLOCK, n), width), dtype=self.net.dtype)
         loss_sum = 0.0
         for start in range(0, n, EVAL_BLOCK):
             idx = by_extent[start:start + EVAL_BLOCK]
-            m, columns = len(idx), max(1, int(extents[idx[-1]]))
-            np.take(pixels, idx, axis=0, out=pixel_block[:m], mode="clip")
-            x = scale_pixels(pixel_block[:m, :columns], out=x_block[:m * columns].reshape(m, columns))
+            x = _scaled_rows(pixels, idx, max(1, int(extents[idx[-1]])), pixel_block, x_block)
             outputs, part = self.net.internal_outputs(x, labels[idx], extents[idx])
             probs[idx] = outputs
             loss_sum += part
