@@ -271,10 +271,10 @@ class TutorialReference:
         self.costs = []
         self.iteration = 0
         np.random.seed(1)
-        for l in range(1, len(self.layers_size)):
-            self.parameters["W" + str(l)] = np.random.randn(self.layers_size[l], self.layers_size[l - 1]) / np.sqrt(
-                self.layers_size[l - 1])
-            self.parameters["b" + str(l)] = np.zeros((self.layers_size[l], 1))
+        for layer in range(1, len(self.layers_size)):
+            fan_in, fan_out = self.layers_size[layer - 1], self.layers_size[layer]
+            self.parameters["W" + str(layer)] = np.random.randn(fan_out, fan_in) / np.sqrt(fan_in)
+            self.parameters["b" + str(layer)] = np.zeros((self.layers_size[layer], 1))
 
     def sigmoid(self, Z):
         return 1 / (1 + np.exp(-Z))
@@ -290,12 +290,12 @@ class TutorialReference:
     def forward(self, X):
         store = {}
         A = X.T
-        for l in range(self.L - 1):
-            Z = self.parameters["W" + str(l + 1)].dot(A) + self.parameters["b" + str(l + 1)]
+        for layer in range(self.L - 1):
+            Z = self.parameters["W" + str(layer + 1)].dot(A) + self.parameters["b" + str(layer + 1)]
             A = self.sigmoid(Z)
-            store["A" + str(l + 1)] = A
-            store["W" + str(l + 1)] = self.parameters["W" + str(l + 1)]
-            store["Z" + str(l + 1)] = Z
+            store["A" + str(layer + 1)] = A
+            store["W" + str(layer + 1)] = self.parameters["W" + str(layer + 1)]
+            store["Z" + str(layer + 1)] = Z
         Z = self.parameters["W" + str(self.L)].dot(A) + self.parameters["b" + str(self.L)]
         A = self.softmax(Z)
         store["A" + str(self.L)] = A
@@ -313,14 +313,14 @@ class TutorialReference:
         dAPrev = store["W" + str(self.L)].T.dot(dZ)
         derivatives["dW" + str(self.L)] = dW
         derivatives["db" + str(self.L)] = db
-        for l in range(self.L - 1, 0, -1):
-            dZ = dAPrev * self.sigmoid_derivative(store["Z" + str(l)])
-            dW = 1. / self.n * dZ.dot(store["A" + str(l - 1)].T)
+        for layer in range(self.L - 1, 0, -1):
+            dZ = dAPrev * self.sigmoid_derivative(store["Z" + str(layer)])
+            dW = 1. / self.n * dZ.dot(store["A" + str(layer - 1)].T)
             db = 1. / self.n * np.sum(dZ, axis=1, keepdims=True)
-            if l > 1:
-                dAPrev = store["W" + str(l)].T.dot(dZ)
-            derivatives["dW" + str(l)] = dW
-            derivatives["db" + str(l)] = db
+            if layer > 1:
+                dAPrev = store["W" + str(layer)].T.dot(dZ)
+            derivatives["dW" + str(layer)] = dW
+            derivatives["db" + str(layer)] = db
         return derivatives
 
     def iterate(self, count: int, verbose: bool = False) -> None:
@@ -331,11 +331,11 @@ class TutorialReference:
             A, store = self.forward(X)
             cost = -np.mean(Y * np.log(A.T + 1e-8))
             derivatives = self.backward(X, Y, store)
-            for l in range(1, self.L + 1):
-                self.parameters["W" + str(l)] = self.parameters["W" + str(l)] - learning_rate * derivatives[
-                    "dW" + str(l)]
-                self.parameters["b" + str(l)] = self.parameters["b" + str(l)] - learning_rate * derivatives[
-                    "db" + str(l)]
+            for layer in range(1, self.L + 1):
+                self.parameters["W" + str(layer)] = self.parameters["W" + str(layer)] - learning_rate * derivatives[
+                    "dW" + str(layer)]
+                self.parameters["b" + str(layer)] = self.parameters["b" + str(layer)] - learning_rate * derivatives[
+                    "db" + str(layer)]
             if loop % 100 == 0:
                 accuracy = self.predict(X, Y)
                 if verbose:

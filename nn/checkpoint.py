@@ -16,8 +16,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .config import ConfigError, TrainConfig
-from .model_io import (FORMAT_VERSION, ModelFileError, atomic_write_npz, meta_array, network_from_arrays,
-                       param_arrays, read_meta, read_npz)
+from .model_io import (
+    FORMAT_VERSION,
+    ModelFileError,
+    atomic_write_npz,
+    meta_array,
+    network_from_arrays,
+    param_arrays,
+    read_meta,
+    read_npz,
+)
 from .trainer import Event, Trainer
 
 if TYPE_CHECKING:
@@ -120,7 +128,8 @@ def load_session(path: Path | str, dataset: "Dataset") -> tuple[Trainer, dict, d
         opt_state = trainer.optimizer.normalized_state({k[4:]: v for k, v in arrays.items() if k.startswith("opt_")})
         expected = trainer.optimizer.state()
         if set(opt_state) != set(expected):
-            raise ModelFileError(f"{path}: optimiser state {sorted(opt_state)} does not match {trainer.config.optimizer}")
+            raise ModelFileError(f"{path}: optimiser state {sorted(opt_state)} does not match "
+                                 f"{trainer.config.optimizer}")
         for name, value in opt_state.items():
             shape = trainer.net.to_public(_param_index(name), expected[name]).shape
             if value.shape != shape:

@@ -11,14 +11,22 @@ import time
 from typing import Sequence, TextIO
 
 from . import __version__
-from .config import (PRESETS, ConfigError, TrainConfig, parse_batch_size, parse_hidden, parse_int,
-                     parse_positive_float, validate)
+from .activations import ACTIVATIONS
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import (
+    PRESETS,
+    ConfigError,
+    TrainConfig,
+    parse_batch_size,
+    parse_hidden,
+    parse_int,
+    parse_positive_float,
+    validate,
+)
 from .data import DataError, load_mnist
 from .model_io import ModelFileError, check_fits_data, check_writable, load_model, save_model
 from .network import DTYPES, INITS
 from .optimizers import OPTIMIZERS
-from .activations import ACTIVATIONS
-from .checkpoint import load_checkpoint, save_checkpoint
 from .trainer import Trainer
 
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
@@ -98,7 +106,9 @@ def _format_duration(seconds: float | None) -> str:
     if seconds is None:
         return "--:--"
     seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+    if seconds >= 3600:
+        return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 def progress_line(snap) -> str:

@@ -11,10 +11,10 @@ per batch size, so a training step allocates (almost) nothing.
 
 Mini-batches may hold only the inputs that are nonzero somewhere in the training set, up to
 the last one nonzero in the batch (see ``InputLayout`` and ``_row_blocks``); momentum and plain
-descent may have backprop's products write the update itself (``into``). Long batches (full-batch gradient descent) take detours, each measured on
-OpenBLAS: bias gradients are summed over wide rows (see ``column_sums``), and the first layer
-skips input columns that are zero in every sample and multiplies mostly-zero ones as a sparse
-matrix (see ``_ColumnSplit``).
+descent may have backprop's products write the update itself (``into``). Long batches
+(full-batch gradient descent) take detours, each measured on OpenBLAS: bias gradients are summed
+over wide rows (see ``column_sums``), and the first layer skips input columns that are zero in
+every sample and multiplies mostly-zero ones as a sparse matrix (see ``_ColumnSplit``).
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ def flat_span(arrays: Sequence[np.ndarray]) -> np.ndarray | None:
     address = first.__array_interface__["data"][0]
     total = 0
     for a in arrays:
-        if a.dtype != dtype or not a.flags.c_contiguous or a.__array_interface__["data"][0] != address + total * dtype.itemsize:
+        expected_address = address + total * dtype.itemsize
+        if a.dtype != dtype or not a.flags.c_contiguous or a.__array_interface__["data"][0] != expected_address:
             return None
         total += a.size
     root = first

@@ -19,8 +19,17 @@ from .blas import use_training_threads
 from .config import ConfigError, TrainConfig, format_number, validate
 from .data import ink_extents, scale_pixels
 from .history import Curve, MetricHistory, SeriesHistory
-from .inspection import (ActivationMap, DigitDetail, LearningStats, activation_map, digit_detail,
-                         inactive_fractions, inactive_label, layer_names, weight_histograms)
+from .inspection import (
+    ActivationMap,
+    DigitDetail,
+    LearningStats,
+    activation_map,
+    digit_detail,
+    inactive_fractions,
+    inactive_label,
+    layer_names,
+    weight_histograms,
+)
 from .network import Network
 from .optimizers import make_optimizer
 

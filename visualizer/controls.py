@@ -12,13 +12,34 @@ import math
 
 from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
-                             QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QSlider, QToolButton,
-                             QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSizePolicy,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from nn.activations import ACTIVATIONS
-from nn.config import (PRESETS, ConfigError, TrainConfig, format_number, parse_batch_size, parse_hidden,
-                       parse_int, parse_positive_float, validate)
+from nn.config import (
+    PRESETS,
+    ConfigError,
+    TrainConfig,
+    format_number,
+    parse_batch_size,
+    parse_hidden,
+    parse_int,
+    parse_positive_float,
+    validate,
+)
 from nn.optimizers import OPTIMIZERS
 
 from .panels import style
@@ -229,7 +250,8 @@ class ControlPanel(QWidget):
         self.toggle_action = action("Start / Pause", "Space", "Start, pause or resume training", self._start_or_pause)
         self.start_action = action("Start", "", "Start training with these settings (Space)", self.start_requested)
         self.pause_action = action("Pause", "", "Pause or resume training (Space)", self._pause_or_resume)
-        self.step_action = action("Step", "S", "Train exactly one iteration (one batch), then evaluate", self.step_requested)
+        self.step_action = action("Step", "S", "Train exactly one iteration (one batch), then evaluate",
+                                  self.step_requested)
         self.reset_action = action("Reset", "Ctrl+R", "Build a new network from the fields; the current run is cleared",
                                    self._request_reset)
 
@@ -428,7 +450,8 @@ class ControlPanel(QWidget):
             self.lr_decay_changed.emit(config.lr_decay)
         elif name == "batch" and config.batch_size != self._applied.batch_size:
             self.batch_size_changed.emit(config.batch_size)
-        elif name == "length" and (config.epochs, config.iterations) != (self._applied.epochs, self._applied.iterations):
+        elif name == "length" and ((config.epochs, config.iterations)
+                                   != (self._applied.epochs, self._applied.iterations)):
             self.run_length_changed.emit(config.epochs, config.iterations)
         elif name in STRUCTURAL:
             self.structure_edited.emit(config)
@@ -436,7 +459,7 @@ class ControlPanel(QWidget):
             self._sync_preset_name(config)
 
     def _sync_preset_name(self, config: TrainConfig) -> None:
-        for index, (name, preset) in enumerate(PRESETS.items()):
+        for index, preset in enumerate(PRESETS.values()):
             if config.replace(init=preset.init) == preset:
                 self.preset.setCurrentIndex(index)
                 return

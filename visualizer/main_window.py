@@ -11,12 +11,26 @@ import os
 import time
 from pathlib import Path
 
-from PyQt6.QtCore import (QEvent, QEventLoop, QPoint, QRect, QSettings, QStandardPaths, QThread, QTimer, Qt,
-                          pyqtSignal)
+from PyQt6.QtCore import QEvent, QEventLoop, QPoint, QRect, QSettings, QStandardPaths, Qt, QThread, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
-from PyQt6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow,
-                             QMessageBox, QProgressBar, QPushButton, QScrollArea, QSplitter, QStackedWidget,
-                             QTabBar, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QTabBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from nn import __version__
 
@@ -26,9 +40,9 @@ from .pacing import RenderPacer
 from .panels import style
 from .panels.activations import ActivationsPanel
 from .panels.class_probs import ClassProbabilityPanel
+from .panels.curves import AccuracyPanel, LossPanel
 from .panels.learning import LearningPanel
 from .panels.runs import RunsPanel
-from .panels.curves import AccuracyPanel, LossPanel
 from .panels.weights import WeightsPanel
 from .worker import State, TrainingWorker
 

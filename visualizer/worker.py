@@ -380,10 +380,9 @@ class TrainingWorker(QObject):
         """Open a saved session (to continue it) or a model (to inspect it; training may go on)."""
         from nn.checkpoint import load_session
         from nn.config import TrainConfig
-        from nn.runs import runs_from_arrays
-        from nn.trainer import reserve_run_ids
         from nn.model_io import check_fits_data, load_model
-        from nn.trainer import Trainer
+        from nn.runs import runs_from_arrays
+        from nn.trainer import Trainer, reserve_run_ids
 
         if self.dataset is None:
             raise RuntimeError("The data is not loaded yet.")

@@ -296,7 +296,8 @@ class ActivationsPanel(QtWidgets.QWidget):
             active = float(np.count_nonzero(np.asarray(a) > 0)) / max(len(a), 1)
             name = f"layer {i + 1}: {len(a)} units"
             if activation == "relu":
-                self._set_text(label, f"{name} · {active * 100:.0f} % active · max a = {float(np.max(a, initial=0)):.3g}")
+                peak = float(np.max(a, initial=0))
+                self._set_text(label, f"{name} · {active * 100:.0f} % active · max a = {peak:.3g}")
             else:
                 self._set_text(label, f"{name} · a in {float(np.min(a)):.2f} … {float(np.max(a)):.2f}")
         if hidden:
@@ -350,7 +351,7 @@ class ActivationsPanel(QtWidgets.QWidget):
         g.ci.layout.setRowStretchFactor(row, round(100 * (h + LABEL_SPACE) / width))
         row += 1
         self.grid_images, self.grid_labels = [], []
-        for i, n in enumerate(hidden):
+        for n in hidden:
             label = g.addLabel("", row=row, col=0, color=style.theme().foreground, size="8pt")
             row += 1
             view = _view(g, row)

@@ -242,7 +242,7 @@ class LearningPanel(QtWidgets.QWidget):
                 plot.removeItem(curve)
             curves.clear()
         self._show_layer_legend()
-        for i, name in enumerate(self._names):
+        for i in range(len(self._names)):
             pen = style.pen(layer_color(i), 1.5)
             g = pg.PlotDataItem(pen=pen, connect="finite")
             r = pg.PlotDataItem(pen=pen, connect="finite")

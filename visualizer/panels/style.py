@@ -97,7 +97,8 @@ class Theme:
 
     def css(self) -> dict:
         """The string colours by name, for :func:`themed_css` templates."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if isinstance(getattr(self, f.name), str)}
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {name: value for name, value in values.items() if isinstance(value, str)}
 
 
 LIGHT = Theme(
@@ -105,7 +106,8 @@ LIGHT = Theme(
     grid_alpha=0.15, legend_fill=(255, 255, 255, 215), faint_alpha=70,
     train=TAB10[0], test=TAB10[1], event="#555555", diverged="#d62728", correct="#2ca02c", wrong="#d62728",
     bar="#a9bfd6", waiting="#dddddd", reference="#999999",
-    select="#1565c0", select_fill="#dbe8f7", select_text="#0d3c73", warning="#b26a00", error_fill="#fff0f0", ring="#000000",
+    select="#1565c0", select_fill="#dbe8f7", select_text="#0d3c73", warning="#b26a00", error_fill="#fff0f0",
+    ring="#000000",
     tile_gap=(150, 150, 150), cell_gap=(205, 205, 205), cell_unused=(240, 240, 240), cell_mark=(0, 0, 0),
     margin_fill=(244, 244, 244), categorical=TAB10,
 )
@@ -115,7 +117,8 @@ DARK = Theme(
     grid_alpha=0.18, legend_fill=(30, 30, 30, 215), faint_alpha=50,
     train=_lighter(TAB10[0], 0.3), test=_lighter(TAB10[1], 0.3), event="#b0b0b0", diverged="#ff6b6b",
     correct="#6bc46b", wrong="#ff6b6b", bar="#4f6479", waiting="#3a3a3a", reference="#7a7a7a",
-    select="#64b5f6", select_fill="#1c3552", select_text="#cfe6fb", warning="#f0a640", error_fill="#4a2626", ring="#ffffff",
+    select="#64b5f6", select_fill="#1c3552", select_text="#cfe6fb", warning="#f0a640", error_fill="#4a2626",
+    ring="#ffffff",
     tile_gap=(70, 70, 70), cell_gap=(70, 70, 70), cell_unused=(45, 45, 45), cell_mark=(255, 255, 255),
     margin_fill=(48, 48, 48), categorical=tuple(_lighter(c, 0.3) for c in TAB10),
 )

@@ -20,7 +20,7 @@ from nn.config import PRESETS  # noqa: E402
 from visualizer.main_window import MainWindow  # noqa: E402
 from visualizer.worker import State  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_MS = 30_000
 
 

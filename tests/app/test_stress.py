@@ -49,51 +49,55 @@ def settle(qtbot, win):
         win.cmd_ping.emit(token)
 
 
+def _random_round(qtbot, tiny_data, rng, errors):
+    win = open_window(qtbot, tiny_data)
+    win.worker.error.connect(lambda message, details: errors.append(message))
+    seen: dict[int, int] = {}  # run_id -> last step shown
+    backwards = []
+
+    def check(snap):
+        if snap.step < seen.get(snap.run_id, -1):
+            backwards.append((snap.run_id, seen[snap.run_id], snap.step))
+        seen[snap.run_id] = snap.step
+
+    win.snapshot_shown.connect(check)
+    actions = [
+        lambda: win.cmd_start.emit(),
+        lambda: win.cmd_pause.emit(),
+        lambda: win.cmd_step.emit(),
+        lambda: win.cmd_reset.emit(TINY.replace(seed=rng.randrange(100), hidden=(rng.choice([8, 16, 24]),))),
+        lambda: win.cmd_lr.emit(rng.choice([0.01, 0.05, 0.1])),
+        lambda: win.cmd_momentum.emit(rng.choice([0.0, 0.5, 0.9])),
+        lambda: win.cmd_batch.emit(rng.choice([None, 32, 64, 500])),
+        lambda: win.cmd_length.emit(None, rng.choice([50, 400, 2000])),
+        lambda: win.cmd_probes.emit([rng.randrange(500)]),
+        lambda: win.set_pins(rng.sample(range(500), rng.randrange(4))),
+        lambda: win.controls.toggle_action.trigger(),
+    ]
+    for i in range(60):
+        rng.choice(actions)()
+        if rng.random() < 0.3:
+            qtbot.wait(rng.choice([0, 5, 20, 60]))
+        if i % 10 == 0:
+            settle(qtbot, win)
+            qtbot.wait(30)  # let the last snapshot and state reach the window
+            settle(qtbot, win)
+            assert win.state == win.worker.state
+            assert win.worker.state in win.state_label.text()
+    settle(qtbot, win)
+    started = time.perf_counter()
+    win.close()
+    assert time.perf_counter() - started < 1.0
+    assert win.training_thread.isFinished()
+    assert not backwards, backwards
+
+
 @pytest.mark.slow
 def test_random_command_sequences_never_break_the_app(qtbot, tiny_data):
     rng = random.Random(1234)
     errors = []
-    for round_ in range(10):  # each round: a fresh window, 60 random commands, then close
-        win = open_window(qtbot, tiny_data)
-        win.worker.error.connect(lambda message, details: errors.append(message))
-        seen: dict[int, int] = {}  # run_id -> last step shown
-        backwards = []
-
-        def check(snap):
-            if snap.step < seen.get(snap.run_id, -1):
-                backwards.append((snap.run_id, seen[snap.run_id], snap.step))
-            seen[snap.run_id] = snap.step
-
-        win.snapshot_shown.connect(check)
-        actions = [
-            lambda: win.cmd_start.emit(),
-            lambda: win.cmd_pause.emit(),
-            lambda: win.cmd_step.emit(),
-            lambda: win.cmd_reset.emit(TINY.replace(seed=rng.randrange(100), hidden=(rng.choice([8, 16, 24]),))),
-            lambda: win.cmd_lr.emit(rng.choice([0.01, 0.05, 0.1])),
-            lambda: win.cmd_momentum.emit(rng.choice([0.0, 0.5, 0.9])),
-            lambda: win.cmd_batch.emit(rng.choice([None, 32, 64, 500])),
-            lambda: win.cmd_length.emit(None, rng.choice([50, 400, 2000])),
-            lambda: win.cmd_probes.emit([rng.randrange(500)]),
-            lambda: win.set_pins(rng.sample(range(500), rng.randrange(4))),
-            lambda: win.controls.toggle_action.trigger(),
-        ]
-        for i in range(60):
-            rng.choice(actions)()
-            if rng.random() < 0.3:
-                qtbot.wait(rng.choice([0, 5, 20, 60]))
-            if i % 10 == 0:
-                settle(qtbot, win)
-                qtbot.wait(30)  # let the last snapshot and state reach the window
-                settle(qtbot, win)
-                assert win.state == win.worker.state
-                assert win.worker.state in win.state_label.text()
-        settle(qtbot, win)
-        started = time.perf_counter()
-        win.close()
-        assert time.perf_counter() - started < 1.0
-        assert win.training_thread.isFinished()
-        assert not backwards, backwards
+    for _ in range(10):  # each round: a fresh window, 60 random commands, then close
+        _random_round(qtbot, tiny_data, rng, errors)
     assert not errors, errors
 
 

@@ -10,11 +10,10 @@ import sys
 import time
 
 import pytest
+from conftest import REPO_ROOT, random_idx_arrays
 
 from nn.cli import main
 from nn.data import TRAIN_LABELS
-
-from conftest import REPO_ROOT, random_idx_arrays
 
 ACCURACY_LINES = re.compile(r"Train Accuracy: (\d{1,3}\.\d\d)\nTest Accuracy: (\d{1,3}\.\d\d)\n\Z")
 QUICK = ["--hidden", "16", "--optimizer", "adam", "--lr", "0.01", "--batch-size", "100", "--epochs", "2",

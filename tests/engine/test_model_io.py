@@ -8,8 +8,16 @@ import os
 import numpy as np
 import pytest
 
-from nn.model_io import (FORMAT_VERSION, MODEL_FORMAT, ModelFileError, check_fits_data, check_writable,
-                         load_model, meta_array, save_model)
+from nn.model_io import (
+    FORMAT_VERSION,
+    MODEL_FORMAT,
+    ModelFileError,
+    check_fits_data,
+    check_writable,
+    load_model,
+    meta_array,
+    save_model,
+)
 from nn.network import Network
 
 SIZES = (12, 7, 5, 4)
@@ -89,7 +97,8 @@ def test_round_trip_of_a_trained_mnist_model(tmp_path, small_mnist):
     path = tmp_path / "mnist.npz"
     save_model(path, trainer.net, trainer.config.to_dict())
     loaded, meta = load_model(path)
-    np.testing.assert_array_equal(loaded.predict_proba(small_mnist.test_x), trainer.net.predict_proba(small_mnist.test_x))
+    np.testing.assert_array_equal(loaded.predict_proba(small_mnist.test_x),
+                                  trainer.net.predict_proba(small_mnist.test_x))
     assert TrainConfig.from_dict(meta["config"]) == trainer.config
     check_fits_data(loaded, 784, 10, path, "MNIST")
     with pytest.raises(ModelFileError, match="120 inputs"):

@@ -22,7 +22,11 @@ pytest.importorskip("pytestqt")
 from PyQt6 import QtGui, QtWidgets  # noqa: E402
 
 from visualizer.export import (  # noqa: E402
-    ExportError, export_history_csv, export_plot, export_report, read_history_csv,
+    ExportError,
+    export_history_csv,
+    export_plot,
+    export_report,
+    read_history_csv,
 )
 from visualizer.panels import LossPanel  # noqa: E402
 

@@ -8,8 +8,8 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
-import pytest  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
+import pytest  # noqa: E402
 
 import nn.data  # noqa: E402
 from nn.config import TrainConfig  # noqa: E402
@@ -18,7 +18,11 @@ from nn.trainer import Trainer  # noqa: E402
 pytest.importorskip("pytestqt")
 
 from visualizer.panels import (  # noqa: E402
-    AccuracyPanel, ClassProbabilityPanel, LossPanel, SoftmaxPanel, WeightsPanel,
+    AccuracyPanel,
+    ClassProbabilityPanel,
+    LossPanel,
+    SoftmaxPanel,
+    WeightsPanel,
 )
 from visualizer.panels import weights as weights_module  # noqa: E402
 

@@ -431,7 +431,8 @@ def test_gemm_accumulate_matches_numpy_for_strided_and_transposed_views(dtype):
     rng = np.random.default_rng(3)
     big = rng.normal(size=(40, 30)).astype(dtype)
     other = rng.normal(size=(30, 40)).astype(dtype)
-    cases = [(big[:7, :5], other[:5, 3:9]), (big[2:9, 4:10].T, other[3:10, :8]), (big.T[:, :6], other[:6, :9].T.copy().T)]
+    cases = [(big[:7, :5], other[:5, 3:9]), (big[2:9, 4:10].T, other[3:10, :8]),
+             (big.T[:, :6], other[:6, :9].T.copy().T)]
     for a, b in cases:
         c = rng.normal(size=(a.shape[0], b.shape[1])).astype(dtype)
         expected = a @ b + dtype(0.7) * c

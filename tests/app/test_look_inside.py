@@ -197,7 +197,8 @@ def test_learning_curves_and_histograms_are_the_snapshots(qtbot, run):
     assert len(panel.inactive_curves) == n_layers - 1
     assert len(stats.gradient_samples) > 2 and len(stats.inactive_samples) >= 2
     for i in range(n_layers):
-        for curve, values in ((panel.grad_curves[i], stats.gradient_norms), (panel.ratio_curves[i], stats.update_ratios)):
+        for curve, values in ((panel.grad_curves[i], stats.gradient_norms),
+                              (panel.ratio_curves[i], stats.update_ratios)):
             np.testing.assert_array_equal(curve.xData, stats.gradient_samples)
             np.testing.assert_array_equal(curve.yData, values[:, i])
     for i, curve in enumerate(panel.inactive_curves):

@@ -7,13 +7,12 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import idx_bytes, random_idx_arrays
 
 import nn.data
 from nn.config import TrainConfig
-from nn.data import (DataError, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, load_mnist)
+from nn.data import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, DataError, load_mnist
 from nn.trainer import Trainer
-
-from conftest import idx_bytes, random_idx_arrays
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
