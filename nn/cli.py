@@ -24,6 +24,7 @@ from .config import (
     validate,
 )
 from .data import DataError, load_mnist
+from .files import format_duration
 from .model_io import ModelFileError, check_fits_data, check_writable, load_model, save_model
 from .network import DTYPES, INITS
 from .optimizers import OPTIMIZERS
@@ -102,15 +103,6 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return validate(config.replace(**overrides))
 
 
-def _format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    seconds = int(round(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-    return f"{seconds // 60}:{seconds % 60:02d}"
-
-
 def progress_line(snap) -> str:
     total = snap.config.iterations
     step = f"step {snap.step}/{total}" if total else f"step {snap.step}"
@@ -119,7 +111,7 @@ def progress_line(snap) -> str:
         parts += [f"loss {snap.train_loss:.4f}", f"acc {snap.train_accuracy * 100:.2f}%"]
     if snap.test is not None:
         parts.append(f"test {snap.test.accuracy * 100:.2f}%")
-    parts += [f"{snap.samples_per_s:,.0f} samples/s", f"ETA {_format_duration(snap.eta_seconds)}"]
+    parts += [f"{snap.samples_per_s:,.0f} samples/s", f"ETA {format_duration(snap.eta_seconds)}"]
     return " | ".join(parts)
 
 

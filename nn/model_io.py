@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .activations import ACTIVATIONS
+from .files import atomic_write
 from .network import Network
 
 MODEL_FORMAT = "softmax-visualizer-model"
@@ -22,26 +22,12 @@ class ModelFileError(ValueError):
 
 
 def atomic_write_npz(path: Path | str, arrays: dict[str, np.ndarray]) -> None:
-    """Write ``arrays`` to ``path`` through a temporary file in the same folder and a rename, so
-    an interrupted save never leaves a broken file and never replaces a good one with a bad one.
-    """
+    """Write ``arrays`` to ``path`` as an ``.npz``, atomically (see :func:`nn.files.atomic_write`)."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ModelFileError(f"{path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def check_writable(path: Path | str) -> None:
