@@ -3,13 +3,15 @@
 Runs in one process, side by side:
 
 * W2, one epoch of MNIST on a 784-256-128-10 ReLU network (batch 128, momentum 0.9, lr 0.05,
-  float32): our engine through the Trainer (what users run), a plain NumPy loop written the
-  way one usually writes it, PyTorch on the CPU with the same number of threads (when it can
-  be imported), and scikit-learn's MLPClassifier for context. All but scikit-learn start from
-  the same weights and visit the batches in the same order, so their accuracies compare.
-* The tutorial preset (784-50-10 sigmoid, full-batch GD, 1000 iterations) against the
-  classic tutorial's own float64 loop, re-implemented faithfully below. The two are timed in
-  alternating blocks of 100 iterations, so a change in machine load hits both alike.
+  float32): our engine through the Trainer (what users run), the plain NumPy loop of
+  ``nn.reference`` (fancy-indexed batches, ``forward``/``backward`` as written there, momentum
+  by hand), PyTorch on the CPU with the same number of threads (when it can be imported), and
+  scikit-learn's MLPClassifier for context. All but scikit-learn start from the same weights
+  and visit the batches in the same order, so their accuracies compare.
+* The tutorial preset (784-50-10 sigmoid, full-batch GD, 1000 iterations) against the same run
+  as a plain loop over ``nn.reference`` in float64, with the tutorial's bookkeeping (the cost at
+  every iteration, the train accuracy every 100). The two are timed in alternating blocks of
+  100 iterations, so a change in machine load hits both alike.
 * The achieved GFLOP/s of our W2 epoch against this machine's float32 GEMM peak. It counts the
   epoch's nominal GEMM work (all 784 inputs), so it is an effective rate: the engine skips the
   multiplications by pixels that are zero throughout a batch (about a quarter of layer 1's).
@@ -41,6 +43,7 @@ import warnings
 
 import numpy as np
 
+from nn import reference
 from nn.config import PRESETS, TrainConfig
 from nn.data import load_mnist
 from nn.network import initial_parameters
@@ -142,7 +145,7 @@ def w2_engine_direct(data) -> tuple[float, float]:
     pixels, extents = active.pixels, active.extents
     net = Network.initialized((data.n_features, *W2_HIDDEN, data.n_classes), "relu", "he", W2_SEED, "float32",
                               active_inputs=active.columns)
-    optimizer = make_optimizer("momentum", net.params, W2_LR, W2_MOMENTUM)
+    optimizer = make_optimizer("momentum", net.storage.params, W2_LR, W2_MOMENTUM)
     order = w2_order(len(y))
     pixel_batch = np.empty((W2_BATCH, pixels.shape[1]), pixels.dtype)
     x_batch = np.empty(W2_BATCH * pixels.shape[1], np.float32)
@@ -154,9 +157,9 @@ def w2_engine_direct(data) -> tuple[float, float]:
         np.take(pixels, idx, axis=0, out=pixel_batch[:n], mode="clip")
         x = scale_pixels(pixel_batch[:n, :width], out=x_batch[:n * width].reshape(n, width))
         t = np.take(Y, idx, axis=0, out=Y_batch[:n], mode="clip")
-        velocities, keep, scale = optimizer.gradient_target(net.params)
-        net.loss_and_gradients(x, t, y[idx], grad_scale=scale, into=velocities, keep=keep, extents=extents[idx])
-        optimizer.finish_step(net.params)
+        target = optimizer.gradient_target(net.storage.params)
+        net.loss_and_gradients(x, t, y[idx], target=target, extents=extents[idx])
+        optimizer.finish_step(net.storage.params)
     seconds = time.perf_counter() - started
     _, accuracy, _ = net.evaluate(data.test_x, data.test_y)
     return seconds, accuracy
@@ -172,42 +175,26 @@ def w2_order(n: int) -> np.ndarray:
 
 
 def w2_numpy(data) -> tuple[float, float]:
-    """The straightforward NumPy loop: fancy-indexed batches, expressions that allocate."""
-    X, Y, y = data.train_x, data.train_Y, data.train_y
+    """The plain NumPy loop: fancy-indexed batches, ``nn.reference``'s forward and backward."""
+    X, Y = data.train_x, data.train_Y
     params = w2_initial_params(data)
     started = time.perf_counter()
-    W1, b1, W2, b2, W3, b3 = params
     velocities = [np.zeros_like(p) for p in params]
     order = w2_order(len(X))
     lr, mu = np.float32(W2_LR), np.float32(W2_MOMENTUM)
     for start in range(0, len(X), W2_BATCH):
         idx = order[start:start + W2_BATCH]
-        x, t, labels = X[idx], Y[idx], y[idx]
-        n = len(idx)
-        z1 = x @ W1.T + b1
-        a1 = np.maximum(z1, 0)
-        z2 = a1 @ W2.T + b2
-        a2 = np.maximum(z2, 0)
-        z3 = a2 @ W3.T + b3
-        z3 = z3 - z3.max(axis=1, keepdims=True)
-        e = np.exp(z3)
-        p = e / e.sum(axis=1, keepdims=True)
-        loss = -np.log(p[np.arange(n), labels] + 1e-12).mean()  # noqa: F841 (tracked, as usual)
-        d3 = (p - t) / n
-        gW3, gb3 = d3.T @ a2, d3.sum(axis=0)
-        d2 = (d3 @ W3) * (z2 > 0)
-        gW2, gb2 = d2.T @ a1, d2.sum(axis=0)
-        d1 = (d2 @ W2) * (z1 > 0)
-        gW1, gb1 = d1.T @ x, d1.sum(axis=0)
-        for param, grad, velocity in zip(params, (gW1, gb1, gW2, gb2, gW3, gb3), velocities):
+        x, t = X[idx], Y[idx]
+        P, cache = reference.forward(params, x, "relu")
+        loss = reference.cross_entropy(P, t)  # noqa: F841 (tracked, as usual)
+        grads = reference.backward(params, cache, t, "relu")
+        for param, grad, velocity in zip(params, grads, velocities):
             velocity *= mu
             velocity -= lr * grad
             param += velocity
     seconds = time.perf_counter() - started
-    a = np.maximum(data.test_x @ W1.T + b1, 0)
-    a = np.maximum(a @ W2.T + b2, 0)
-    accuracy = float(np.mean((a @ W3.T + b3).argmax(axis=1) == data.test_y))
-    return seconds, accuracy
+    P, _ = reference.forward(params, data.test_x, "relu")
+    return seconds, float(np.mean(P.argmax(axis=1) == data.test_y))
 
 
 def w2_torch(data, torch) -> tuple[float, float]:
@@ -253,103 +240,37 @@ def w2_sklearn(data) -> tuple[float, float]:
     return seconds, float(model.score(data.test_x, data.test_y))
 
 
-# -- the classic tutorial, float64, as written ------------------------------------------------------
+# -- the tutorial's run as a plain loop over nn.reference -------------------------------------------
 
-class TutorialReference:
-    """The tutorial's ANN class: W.dot(A) with samples as columns, float64, global-max softmax,
-    sigmoid recomputed for its derivative, the cost every iteration and train accuracy every 100.
-    """
+class ReferenceLoop:
+    """Full-batch gradient descent with ``nn.reference``, float64, as the tutorial runs it: its
+    initial weights (randn / sqrt(fan_in) after seed 1), the cost at every iteration and the
+    train accuracy every 100."""
 
-    def __init__(self, X: np.ndarray, Y: np.ndarray, layers_size=(50, 10), learning_rate=0.1):
-        np.random.seed(1)
+    def __init__(self, X: np.ndarray, Y: np.ndarray, hidden=(50,), learning_rate=0.1):
         self.X, self.Y = X, Y
-        self.n = X.shape[0]
-        self.layers_size = [X.shape[1], *layers_size]
-        self.L = len(layers_size)
+        self.params = initial_parameters((X.shape[1], *hidden, Y.shape[1]), "tutorial", 1, np.float64)
         self.learning_rate = learning_rate
-        self.parameters = {}
         self.costs = []
         self.iteration = 0
-        np.random.seed(1)
-        for layer in range(1, len(self.layers_size)):
-            fan_in, fan_out = self.layers_size[layer - 1], self.layers_size[layer]
-            self.parameters["W" + str(layer)] = np.random.randn(fan_out, fan_in) / np.sqrt(fan_in)
-            self.parameters["b" + str(layer)] = np.zeros((self.layers_size[layer], 1))
-
-    def sigmoid(self, Z):
-        return 1 / (1 + np.exp(-Z))
-
-    def softmax(self, Z):
-        expZ = np.exp(Z - np.max(Z))
-        return expZ / expZ.sum(axis=0, keepdims=True)
-
-    def sigmoid_derivative(self, Z):
-        s = 1 / (1 + np.exp(-Z))
-        return s * (1 - s)
-
-    def forward(self, X):
-        store = {}
-        A = X.T
-        for layer in range(self.L - 1):
-            Z = self.parameters["W" + str(layer + 1)].dot(A) + self.parameters["b" + str(layer + 1)]
-            A = self.sigmoid(Z)
-            store["A" + str(layer + 1)] = A
-            store["W" + str(layer + 1)] = self.parameters["W" + str(layer + 1)]
-            store["Z" + str(layer + 1)] = Z
-        Z = self.parameters["W" + str(self.L)].dot(A) + self.parameters["b" + str(self.L)]
-        A = self.softmax(Z)
-        store["A" + str(self.L)] = A
-        store["W" + str(self.L)] = self.parameters["W" + str(self.L)]
-        store["Z" + str(self.L)] = Z
-        return A, store
-
-    def backward(self, X, Y, store):
-        derivatives = {}
-        store["A0"] = X.T
-        A = store["A" + str(self.L)]
-        dZ = A - Y.T
-        dW = dZ.dot(store["A" + str(self.L - 1)].T) / self.n
-        db = np.sum(dZ, axis=1, keepdims=True) / self.n
-        dAPrev = store["W" + str(self.L)].T.dot(dZ)
-        derivatives["dW" + str(self.L)] = dW
-        derivatives["db" + str(self.L)] = db
-        for layer in range(self.L - 1, 0, -1):
-            dZ = dAPrev * self.sigmoid_derivative(store["Z" + str(layer)])
-            dW = 1. / self.n * dZ.dot(store["A" + str(layer - 1)].T)
-            db = 1. / self.n * np.sum(dZ, axis=1, keepdims=True)
-            if layer > 1:
-                dAPrev = store["W" + str(layer)].T.dot(dZ)
-            derivatives["dW" + str(layer)] = dW
-            derivatives["db" + str(layer)] = db
-        return derivatives
 
     def iterate(self, count: int, verbose: bool = False) -> None:
-        """``count`` iterations of the tutorial's fit loop."""
-        X, Y, learning_rate = self.X, self.Y, self.learning_rate
         for _ in range(count):
-            loop = self.iteration
-            A, store = self.forward(X)
-            cost = -np.mean(Y * np.log(A.T + 1e-8))
-            derivatives = self.backward(X, Y, store)
-            for layer in range(1, self.L + 1):
-                self.parameters["W" + str(layer)] = self.parameters["W" + str(layer)] - learning_rate * derivatives[
-                    "dW" + str(layer)]
-                self.parameters["b" + str(layer)] = self.parameters["b" + str(layer)] - learning_rate * derivatives[
-                    "db" + str(layer)]
-            if loop % 100 == 0:
-                accuracy = self.predict(X, Y)
+            P, cache = reference.forward(self.params, self.X, "sigmoid")
+            cost = reference.cross_entropy(P, self.Y)
+            grads = reference.backward(self.params, cache, self.Y, "sigmoid")
+            self.params = [p - self.learning_rate * g for p, g in zip(self.params, grads)]
+            if self.iteration % 100 == 0:
+                accuracy = self.predict(self.X, self.Y)
                 if verbose:
                     print("Cost: ", cost, "Train Accuracy:", accuracy)
-            if loop % 10 == 0:
+            if self.iteration % 10 == 0:
                 self.costs.append(cost)
             self.iteration += 1
 
-    def predict(self, X, Y):
-        A, cache = self.forward(X)
-        y_hat = np.argmax(A, axis=0)
-        Y = np.argmax(Y, axis=1)
-        accuracy = (y_hat == Y).mean()
-        return accuracy * 100
+    def predict(self, X, Y) -> float:
+        P, _ = reference.forward(self.params, X, "sigmoid")
+        return float((P.argmax(axis=1) == Y.argmax(axis=1)).mean() * 100)
 
 
 def tutorial_data_float64(data):
@@ -373,7 +294,7 @@ def tutorial_race(data, iterations: int, verbose: bool) -> dict:
     trainer = Trainer(data, config)
     ours = time.perf_counter() - started
     started = time.perf_counter()
-    reference = TutorialReference(train_x, train_Y)
+    loop = ReferenceLoop(train_x, train_Y)
     theirs = time.perf_counter() - started
 
     done = 0
@@ -384,7 +305,7 @@ def tutorial_race(data, iterations: int, verbose: bool) -> dict:
             trainer.run(max_steps=done + block - trainer.step_count)  # as the CLI does, with its test evaluations
         ours += time.perf_counter() - started
         started = time.perf_counter()
-        reference.iterate(block, verbose)
+        loop.iterate(block, verbose)
         theirs += time.perf_counter() - started
         done += block
         if verbose:
@@ -395,8 +316,8 @@ def tutorial_race(data, iterations: int, verbose: bool) -> dict:
         "reference_s": theirs,
         "ours_train": trainer.evaluate_train().accuracy * 100,
         "ours_test": trainer.evaluate_test().accuracy * 100,
-        "reference_train": reference.predict(train_x, train_Y),
-        "reference_test": reference.predict(test_x, test_Y),
+        "reference_train": loop.predict(train_x, train_Y),
+        "reference_test": loop.predict(test_x, test_Y),
     }
 
 
@@ -429,12 +350,12 @@ def main(argv=None) -> int:
                         help="time only N tutorial iterations of each (default without the flag: 1000)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per W2 contender (best counts)")
     parser.add_argument("--no-sklearn", action="store_true", help="skip scikit-learn's MLPClassifier")
-    parser.add_argument("--verbose", action="store_true", help="progress, and the tutorial's own prints")
+    parser.add_argument("--verbose", action="store_true", help="progress, and the reference loop's prints")
     args = parser.parse_args(argv)
     iterations = args.quick if args.quick else PRESETS["tutorial"].iterations
 
-    # The engine trains with nn.blas's thread count (1 by default); every contender gets the same.
-    from nn.blas import use_training_threads
+    # The engine trains with nn.fast.blas's thread count (1 by default); every contender gets the same.
+    from nn.fast.blas import use_training_threads
 
     use_training_threads()
     threads = blas_threads()
@@ -493,7 +414,8 @@ def main(argv=None) -> int:
           f"({gflops / peak * 100:.0f} % of peak)")
     print()
     print(f"Tutorial preset: {tutorial['iterations']} iterations, ours float32 (Trainer.run, with its test "
-          f"evaluations) vs the tutorial's float64 loop (with its cost and train-accuracy prints)")
+          f"evaluations) vs the same run as a float64 loop over nn.reference (with the tutorial's cost and "
+          f"train-accuracy bookkeeping)")
     print(f"  {'':<20} {'seconds':>8} {'ms/iter':>8} {'train acc':>10} {'test acc':>9}")
     for who, key in (("ours", "ours"), ("reference", "reference")):
         secs = tutorial[f"{key}_s"]

@@ -1,4 +1,7 @@
-"""Hidden-layer activations and the softmax output, all in place.
+"""Hidden-layer activations and the softmax output, in place: the kernels of ``Network``.
+
+(``nn/reference.py`` writes the same functions plainly; these overwrite their input instead of
+allocating, which the network's preallocated buffers rely on.)
 
 Each activation works in place on a pre-allocated buffer, and its derivative is expressed through
 the activation's *output* (as in scikit-learn's ``_base.py``), so backprop needs no copy of Z.
@@ -10,6 +13,8 @@ when it applies the derivative, so they use it as scratch space instead of alloc
 from __future__ import annotations
 
 import numpy as np
+
+from .fast.reductions import picked, row_max, row_sum
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -55,70 +60,6 @@ def relu_backward(a: np.ndarray, delta: np.ndarray) -> None:
 ACTIVATIONS = {"sigmoid": sigmoid, "tanh": tanh, "relu": relu}
 DERIVATIVES = {"sigmoid": sigmoid_backward, "tanh": tanh_backward, "relu": relu_backward}
 
-# NumPy reduces along short rows slowly when there are many of them (60000x10: max 5 ms, sum
-# 2.3 ms, argmax 3 ms): it runs its inner loop once per row. For such arrays a loop over the
-# few columns, one long vector operation each, is several times faster; for a mini-batch of a
-# hundred rows the plain reduction is quicker than the loop's extra calls.
-def ones_vector(n: int, dtype) -> np.ndarray:
-    """A read-only vector of ``n`` ones, cached: sums over a short axis as a BLAS gemv product
-    (``ones @ a`` or ``a @ ones``) are about 3x faster than NumPy's reductions there."""
-    key = (n, np.dtype(dtype))
-    ones = _ONES.get(key)
-    if ones is None:
-        if len(_ONES) >= 16:
-            _ONES.clear()
-        ones = _ONES[key] = np.ones(n, dtype=dtype)
-        ones.flags.writeable = False
-    return ones
-
-
-_ONES: dict[tuple[int, np.dtype], np.ndarray] = {}
-
-
-def _column_loop_pays(z: np.ndarray) -> bool:
-    return z.shape[1] <= 32 and z.shape[0] >= 1024
-
-
-def row_max(z: np.ndarray) -> np.ndarray:
-    if not _column_loop_pays(z):
-        # The entry argmax picks (NaN if any, like max): 2x faster than max over short rows.
-        return picked(z, z.argmax(axis=1)) if z.ndim == 2 and z.shape[1] > 1 else z.max(axis=1)
-    result = z[:, 0].copy()
-    for column in range(1, z.shape[1]):
-        np.maximum(result, z[:, column], out=result)
-    return result
-
-
-def row_sum(z: np.ndarray) -> np.ndarray:
-    if not _column_loop_pays(z) or z.shape[1] < 2:
-        return z @ ones_vector(z.shape[1], z.dtype) if z.dtype.kind == "f" and z.ndim == 2 else z.sum(axis=1)
-    result = np.add(z[:, 0], z[:, 1])
-    for column in range(2, z.shape[1]):
-        result += z[:, column]
-    return result
-
-
-def row_argmax(z: np.ndarray) -> np.ndarray:
-    """``z.argmax(axis=1)``, for many narrow rows through one comparison with the row maxima.
-
-    Where every row's maximum is unique (almost always), the winner is the one entry equal to
-    it; if some row has a tie (or a NaN), argmax itself decides, with its own rule.
-    """
-    if not _column_loop_pays(z):
-        return z.argmax(axis=1)
-    winners = np.flatnonzero(z == row_max(z)[:, None])
-    if winners.size == z.shape[0]:
-        winners -= np.arange(0, z.size, z.shape[1])  # flat index -> column
-        # Exactly one per row unless a row without a match (NaN) hides a tie elsewhere.
-        if winners.min() >= 0 and winners.max() < z.shape[1]:
-            return winners
-    return z.argmax(axis=1)
-
-
-def picked(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """``z[i, labels[i]]`` for every row i (a flat take: far cheaper than 2-D fancy indexing)."""
-    return z.reshape(-1).take(np.arange(0, z.size, z.shape[1]) + labels)
-
 
 def softmax_inplace(z: np.ndarray, labels: np.ndarray | None = None) -> float | None:
     """Softmax of each row of ``z``, in place; with ``labels``, also the summed cross-entropy.
@@ -137,10 +78,3 @@ def softmax_inplace(z: np.ndarray, labels: np.ndarray | None = None) -> float | 
         return None
     np.log(sums, out=sums)
     return float(sums.sum(dtype=np.float64) - true_logits.sum(dtype=np.float64))
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    """Softmax of each row, returning a new array (for small, non-hot-path uses)."""
-    out = np.array(z, copy=True)
-    softmax_inplace(out)
-    return out

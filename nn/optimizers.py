@@ -9,7 +9,8 @@ import math
 
 import numpy as np
 
-from .network import flat_arrays, flat_span
+from .fast.fused import GradientTarget
+from .fast.storage import flat_arrays, flat_span
 
 OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
 ADAM_CHUNK = 32768  # elements: five float32 chunks of this size fit in a 1 MB L2 cache
@@ -63,15 +64,14 @@ class SGD:
         self.steps += 1
         self._last_updates = grads
 
-    def gradient_target(self, params: list[np.ndarray]) -> tuple[list[np.ndarray], float, float] | None:
-        """Where backprop can write the gradient so that it becomes this step's update:
-        (arrays laid out like ``params``, keep, scale) for ``Network.loss_and_gradients``'s
-        ``into``, ``keep`` and ``grad_scale``; :meth:`finish_step` then completes the step.
-        None: this optimiser needs the gradient itself (use :meth:`step`).
+    def gradient_target(self, params: list[np.ndarray]) -> GradientTarget | None:
+        """Where backprop can write the gradient so that it becomes this step's update (for
+        ``Network.loss_and_gradients``'s ``target``); :meth:`finish_step` then completes the
+        step. None: this optimiser needs the gradient itself (use :meth:`step`).
 
         Plain descent, ``p = p - lr g``, is ``p = 1 p + (-lr) g``: backprop adds straight onto
         the parameters."""
-        return params, 1.0, -float(self.lr)
+        return GradientTarget(params, 1.0, -float(self.lr))
 
     def finish_step(self, params: list[np.ndarray]) -> None:
         """Complete a step whose gradient went to :meth:`gradient_target`."""
@@ -116,7 +116,7 @@ class Momentum(SGD):
     def gradient_target(self, params):
         """v = mu v + (-lr) g happens in backprop's products (BLAS's gemm with beta = mu),
         which saves two of the three passes over every weight; ``p += v`` remains."""
-        return self.velocities, float(self.momentum), -float(self.lr)
+        return GradientTarget(self.velocities, float(self.momentum), -float(self.lr))
 
     def finish_step(self, params) -> None:
         for p, v in self._groups(params, self.velocities):

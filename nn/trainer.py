@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from .activations import row_argmax
-from .blas import use_training_threads
 from .config import ConfigError, TrainConfig, format_number, validate
 from .data import ink_extents, scale_pixels
+from .fast.blas import use_training_threads
+from .fast.reductions import row_argmax
 from .history import Curve, MetricHistory, SeriesHistory
 from .inspection import (
     ActivationMap,
@@ -73,6 +73,35 @@ def _scaled_rows(pixels: np.ndarray, idx: np.ndarray, width: int, pixel_buffer: 
 def _frozen(a: np.ndarray) -> np.ndarray:
     a.flags.writeable = False
     return a
+
+
+@dataclass
+class _Window:
+    """Training since the last snapshot: the running train loss and accuracy, and throughput
+    (``seconds`` include test evaluations, which are part of training's cost)."""
+
+    loss_sum: float = 0.0
+    correct: int = 0
+    samples: int = 0
+    seconds: float = 0.0
+
+    def add(self, loss: float, correct: int, n: int, seconds: float) -> None:
+        self.loss_sum += loss * n
+        self.correct += correct
+        self.samples += n
+        self.seconds += seconds
+
+    @property
+    def mean_loss(self) -> float | None:
+        return self.loss_sum / self.samples if self.samples else None
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.samples if self.samples else None
+
+    @property
+    def samples_per_s(self) -> float:
+        return self.samples / self.seconds if self.seconds > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -182,11 +211,11 @@ class Trainer:
         active = dataset.active_pixels()
         self.net = Network.initialized(self.layer_sizes, config.activation, config.init, config.seed,
                                        config.dtype, active_inputs=active.columns)
-        if self.net.input_layout is not None:
+        if self.net.storage.layout is not None:
             self._train_pixels, self._extents = active.pixels, active.extents
         else:
             self._train_pixels, self._extents = dataset.train_images.reshape(len(dataset.train_y), -1), None
-        self.optimizer = make_optimizer(config.optimizer, self.net.params, config.lr, config.momentum)
+        self.optimizer = make_optimizer(config.optimizer, self.net.storage.params, config.lr, config.momentum)
         self.train_x, self.train_Y, self.test_x, self.test_Y = dataset.arrays(config.dtype)
         self.train_y, self.test_y = dataset.train_y, dataset.test_y
         self.n_train = len(self.train_y)
@@ -209,7 +238,7 @@ class Trainer:
         self._first_eval_cost: float | None = None
         self._batch_buffers: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._sorted_rows: dict[str, tuple] = {}  # see _ink_sorted_rows
-        self._window = [0.0, 0, 0, 0, 0.0]  # loss sum, correct, samples, samples since snapshot, seconds
+        self._window = _Window()  # training since the last snapshot
         # Cross-entropy is computed stably, so a runaway network rarely reaches NaN: its loss
         # climbs to 1e10 instead. 10x the loss of a uniform guess (23 nats for 10 classes, i.e.
         # the true class gets e^-23 on average) is far beyond a healthy run, so it counts too.
@@ -378,17 +407,17 @@ class Trainer:
         self.optimizer.lr = self.current_lr
         # Between statistics records (which need the gradient itself), momentum and plain descent
         # make their update inside backprop's products (see SGD.gradient_target).
-        target = None if record else self.optimizer.gradient_target(self.net.params)
-        into, keep, scale = (None, 0.0, 1.0) if target is None else target
+        stored = self.net.storage
+        target = None if record else self.optimizer.gradient_target(stored.params)
         with np.errstate(all="ignore"):  # divergence is detected below; no warning floods
-            loss, correct = self.net.loss_and_gradients(x, Y, labels, self.config.l2, scale, into, keep,
+            loss, correct = self.net.loss_and_gradients(x, Y, labels, self.config.l2, target=target,
                                                         max_loss=self.divergence_loss, extents=extents)
             exploded = not loss <= self.divergence_loss  # (or NaN): then no gradient was written
             if not exploded and target is not None:
-                self.optimizer.finish_step(self.net.params)
+                self.optimizer.finish_step(stored.params)
             elif not exploded:
                 before = self._gradient_norms() if record else None
-                self.optimizer.step(self.net.params, self.net.grads)
+                self.optimizer.step(stored.params, stored.grads)
                 if record:
                     self._record_update(*before, n)
         if x is self.train_x:
@@ -409,35 +438,31 @@ class Trainer:
         self.samples_seen += n
         accuracy = correct / n
         self.train_history.add(self.step_count, self.samples_seen, loss, accuracy, n)
-        w = self._window
-        w[0] += loss * n
-        w[1] += correct
-        w[2] += n
-        w[3] += n
-        w[4] += elapsed
+        self._window.add(loss, correct, n, elapsed)
         return loss
 
     def _gradient_norms(self) -> tuple[np.ndarray, list[np.ndarray] | None]:
         """Per-layer gradient norms, and copies of the weights to measure the update by, unless
         the optimiser keeps the update itself. Called before the optimiser step, which scales
         the gradients in place."""
-        grads = self.net.grads
+        grads = self.net.storage.grads  # (norms are the same in any storage layout)
         norms = np.array([math.sqrt(float(np.vdot(grads[2 * i], grads[2 * i]))
                                     + float(np.vdot(grads[2 * i + 1], grads[2 * i + 1])))
                           for i in range(self.net.n_layers)])
         # Momentum's velocity is its update, plain SGD's scaled gradient is: no copy needed
         # (copying every weight cost 3 % of a mini-batch epoch).
-        return norms, None if self.optimizer.keeps_updates else [w.copy() for w in self.net.weights]
+        weights = self.net.storage.weights
+        return norms, None if self.optimizer.keeps_updates else [w.copy() for w in weights]
 
     def _record_update(self, norms: np.ndarray, weights_before: list[np.ndarray] | None, n: int) -> None:
         if weights_before is None:
             changes = self.optimizer.last_updates()[0::2]
         else:
             changes = weights_before
-            for w, w0 in zip(self.net.weights, weights_before):
+            for w, w0 in zip(self.net.storage.weights, weights_before):
                 w0 -= w  # w0 now holds -(the update)
         ratios = [math.sqrt(float(np.vdot(change, change))) / max(math.sqrt(float(np.vdot(w, w))), 1e-30)
-                  for change, w in zip(changes, self.net.weights)]
+                  for change, w in zip(changes, self.net.storage.weights)]
         samples = self.samples_seen + n
         self.gradient_history.add(samples, norms)
         self.update_history.add(samples, np.array(ratios))
@@ -497,7 +522,7 @@ class Trainer:
             self._first_eval_cost = elapsed
         self._last_eval_cost = elapsed
         self.train_seconds += elapsed
-        self._window[4] += elapsed
+        self._window.seconds += elapsed
         self._last_eval_time = time.perf_counter()
         if self.seconds_to_98 is None and accuracy >= 0.98:
             self.seconds_to_98 = self.train_seconds
@@ -543,7 +568,7 @@ class Trainer:
     def _ink_sorted_rows(self, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(uint8 pixels in the network's internal input order, the rows' order by extent, the
         extents) of a split, worked out once; None without an InputLayout."""
-        layout = self.net.input_layout
+        layout = self.net.storage.layout
         if layout is None:
             return None
         cached = self._sorted_rows.get(split)
@@ -621,8 +646,7 @@ class Trainer:
 
     # -- snapshots ----------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
-        loss_sum, correct, n, samples, seconds = self._window
-        self._window = [0.0, 0, 0, 0, 0.0]
+        window, self._window = self._window, _Window()
         if self.probe_indices:
             with np.errstate(all="ignore"):
                 probe_probs = self.net.predict_proba(self.test_x[list(self.probe_indices)])
@@ -638,12 +662,12 @@ class Trainer:
             epoch=self.epoch,
             samples_seen=self.samples_seen,
             train_seconds=self.train_seconds,
-            samples_per_s=samples / seconds if seconds > 0 else 0.0,
+            samples_per_s=window.samples_per_s,
             progress=self.progress,
             finished=self.finished,
             diverged=self.diverged,
-            train_loss=loss_sum / n if n else None,
-            train_accuracy=correct / n if n else None,
+            train_loss=window.mean_loss,
+            train_accuracy=window.accuracy,
             test=self.last_test,
             train_curve=self.train_history.curve(),
             test_curve=self.test_history.curve(),

@@ -88,7 +88,8 @@ def test_dead_and_saturated_fractions_match_an_independent_count(trained, small_
     np.testing.assert_allclose(inactive_fractions(trained.net, x), expected)
     assert trained.snapshot().learning.inactive_label.startswith("dead")
     sigmoid = Trainer(small_mnist, TrainConfig(hidden=(12,), activation="sigmoid", iterations=3))
-    sigmoid.net.weights[0][...] *= 40  # push most units into saturation
+    params = sigmoid.net.params
+    sigmoid.net.load_params([params[0] * 40, *params[1:]])  # push most units into saturation
     a = 1 / (1 + np.exp(-(x @ sigmoid.net.first_layer_weights().T + sigmoid.net.biases[0])))
     expected = np.mean((a < 0.02) | (a > 0.98))
     assert expected > 0.3

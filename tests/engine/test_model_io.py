@@ -26,8 +26,8 @@ SIZES = (12, 7, 5, 4)
 def make_net(dtype="float32", activation="tanh", seed=2) -> Network:
     net = Network.initialized(SIZES, activation, "xavier", seed=seed, dtype=dtype)
     rng = np.random.default_rng(seed)
-    for b in net.biases:
-        b[...] = rng.normal(size=b.shape)
+    params = net.params
+    net.load_params([p if k % 2 == 0 else rng.normal(size=p.shape) for k, p in enumerate(params)])
     return net
 
 

@@ -1,11 +1,14 @@
-"""The network's math: gradients, softmax/cross-entropy, dtypes, initialisation, optimisers."""
+"""The network's math: the fast network against nn.reference, gradients against finite
+differences, softmax/cross-entropy, dtypes, initialisation, optimisers, the speed machinery."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from nn.activations import softmax, softmax_inplace
+from nn import reference
+from nn.activations import softmax_inplace
+from nn.fast.fused import GradientTarget
 from nn.network import Network, initial_parameters
 from nn.optimizers import OPTIMIZERS, make_optimizer
 
@@ -34,45 +37,34 @@ def random_network(hidden, activation, seed, dtype="float64", scale=1.0):
     return Network(sizes, activation, [p.astype(dtype) for p in params], dtype)
 
 
-# -- an independent reference implementation ---------------------------------------------------
+# -- the reference, and a gradient check of it -------------------------------------------------
 
-def reference_forward(params, activation, x):
-    """Pre-activations of every hidden layer, and the softmax output, written plainly."""
-    act = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh, "relu": lambda z: np.maximum(z, 0)}[activation]
-    a = x
-    pre = []
-    n_layers = len(params) // 2
-    for layer in range(n_layers):
-        z = a @ params[2 * layer].T + params[2 * layer + 1]
-        if layer < n_layers - 1:
-            pre.append(z)
-            a = act(z)
-        else:
-            a = z
-    z = a - a.max(axis=1, keepdims=True)
-    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-    return pre, p
+def reference_loss(params, activation, x, Y, l2=0.0):
+    P, _ = reference.forward(params, x, activation)
+    return reference.cross_entropy(P, Y) + 0.5 * l2 * sum(float(np.sum(w * w)) for w in params[0::2])
 
 
-def reference_loss(params, activation, x, labels, l2=0.0):
-    _, p = reference_forward(params, activation, x)
-    loss = -np.mean(np.log(p[np.arange(len(labels)), labels]))
-    return loss + 0.5 * l2 * sum(float(np.sum(w * w)) for w in params[0::2])
+def reference_gradients(params, activation, x, Y, l2=0.0):
+    P, cache = reference.forward(params, x, activation)
+    grads = reference.backward(params, cache, Y, activation)
+    for k in range(0, len(params), 2):
+        grads[k] = grads[k] + l2 * params[k]
+    return grads
 
 
-# -- gradient check ---------------------------------------------------------------------------
-
-def numerical_gradients(net: Network, x, Y, labels, l2):
+def numerical_gradients(params, activation, x, Y, l2):
+    """Central differences of the reference loss, one parameter at a time."""
+    params = [p.copy() for p in params]
     grads = []
-    for p in net.params:
+    for p in params:
         g = np.zeros_like(p)
         flat, gflat = p.reshape(-1), g.reshape(-1)
         for j in range(flat.size):
             original = flat[j]
             flat[j] = original + FD_EPS
-            plus, _ = net.loss_and_gradients(x, Y, labels, l2)
+            plus = reference_loss(params, activation, x, Y, l2)
             flat[j] = original - FD_EPS
-            minus, _ = net.loss_and_gradients(x, Y, labels, l2)
+            minus = reference_loss(params, activation, x, Y, l2)
             flat[j] = original
             gflat[j] = (plus - minus) / (2 * FD_EPS)
         grads.append(g)
@@ -91,11 +83,14 @@ HIDDEN_CASES = [(), (7,), (7, 5)]
 @pytest.mark.parametrize("hidden", HIDDEN_CASES, ids=["0-hidden", "1-hidden", "2-hidden"])
 @pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
 def test_gradients_match_finite_differences(activation, hidden, l2):
+    """The reference's backward pass and the network's both equal central differences."""
     x, Y, labels = make_problem(seed=3)
     net = random_network(hidden, activation, seed=len(hidden))
-    pre, _ = reference_forward(net.params, activation, x)
+    params = [p.copy() for p in net.params]
+    _, (inputs, _) = reference.forward(params, x, activation)
     if activation == "relu":
         # Central differences straddling the kink at 0 would be meaningless; the seed avoids them.
+        pre = [a @ w.T + b for a, w, b in zip(inputs[:-1], params[0::2], params[1::2])]
         closest = min((float(np.abs(z).min()) for z in pre), default=np.inf)
         assert closest > 100 * FD_EPS, f"seed puts a pre-activation at {closest} from the ReLU kink"
         # ... and the check must exercise both sides of the kink.
@@ -103,15 +98,15 @@ def test_gradients_match_finite_differences(activation, hidden, l2):
 
     loss, correct = net.loss_and_gradients(x, Y, labels, l2)
     analytic = [g.copy() for g in net.grads]
-    assert loss == pytest.approx(reference_loss(net.params, activation, x, labels, l2), rel=1e-12)
-    _, p = reference_forward(net.params, activation, x)
-    assert correct == int(np.count_nonzero(p.argmax(axis=1) == labels))
+    assert loss == pytest.approx(reference_loss(params, activation, x, Y, l2), rel=1e-12)
+    P, _ = reference.forward(params, x, activation)
+    assert correct == int(np.count_nonzero(P.argmax(axis=1) == labels))
 
-    numeric = numerical_gradients(net, x, Y, labels, l2)
-    for i, (a, n) in enumerate(zip(analytic, numeric)):
+    numeric = numerical_gradients(params, activation, x, Y, l2)
+    for i, (a, r, n) in enumerate(zip(analytic, reference_gradients(params, activation, x, Y, l2), numeric)):
         assert np.abs(a).max() > 1e-6, f"gradient {i} is all zero; the check would prove nothing"
-        err = relative_error(a, n)
-        assert err < 1e-6, f"param {i} ({a.shape}): relative error {err:.2e}"
+        assert relative_error(r, n) < 1e-6, f"reference param {i} ({r.shape}): {relative_error(r, n):.2e}"
+        assert relative_error(a, n) < 1e-6, f"network param {i} ({a.shape}): {relative_error(a, n):.2e}"
 
 
 def test_gradient_check_is_sensitive():
@@ -121,12 +116,73 @@ def test_gradient_check_is_sensitive():
     net = random_network((7,), "tanh", seed=1)
     net.loss_and_gradients(x, Y, labels)
     analytic = [g.copy() for g in net.grads]
-    numeric = numerical_gradients(net, x, Y, labels, 0.0)
+    numeric = numerical_gradients(net.params, "tanh", x, Y, 0.0)
     assert max(relative_error(a, n) for a, n in zip(analytic, numeric)) < 1e-6
     assert relative_error(analytic[0] * 1.001, numeric[0]) > 1e-4
     wrong = random_network((7,), "sigmoid", seed=1)  # same weights, another activation
     wrong.loss_and_gradients(x, Y, labels)
     assert relative_error(wrong.grads[0], numeric[0]) > 1e-2
+
+
+# -- the fast network is the reference's math --------------------------------------------------
+
+def _relative_close(fast, ref, what):
+    scale = max(float(np.abs(ref).max()), 1e-12)
+    err = float(np.abs(np.asarray(fast, np.float64) - ref).max()) / scale
+    assert err < 1e-6, f"{what}: relative difference {err:.2e}"
+
+
+@pytest.mark.parametrize("batch", ["mini-batch", "full batch"])
+@pytest.mark.parametrize("hidden", HIDDEN_CASES, ids=["0-hidden", "1-hidden", "2-hidden"])
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
+def test_network_equals_the_reference(activation, hidden, batch):
+    """Loss, outputs and every gradient of the network equal nn.reference's, on mini-batches and on
+    a long read-only batch (which takes the column split), with and without the input layout
+    of a trainer's network (inputs zero in every sample stored last)."""
+    rng = np.random.default_rng(len(hidden) + 10)
+    n, features = (64, 30) if batch == "mini-batch" else (2000, 30)
+    x = rng.random((n, features)) * (rng.random((n, features)) < 0.4)  # sparse, like ink
+    x[:, :5] = 0.0  # never nonzero: the stored layout puts these inputs last
+    x[:, 5:12] *= rng.random((n, 7)) < 0.03  # rarely nonzero: the sparse part of a split
+    x[np.arange(features) >= rng.integers(features // 3, features + 1, size=(n, 1))] = 0  # ragged ends
+    labels = rng.integers(0, N_CLASSES, size=n)
+    labels[:N_CLASSES] = np.arange(N_CLASSES)
+    Y = np.eye(N_CLASSES)[labels]
+    sizes = (features, *hidden, N_CLASSES)
+    params = [p + 0.1 * (k % 2) for k, p in enumerate(initial_parameters(sizes, "xavier", 4, np.float64))]
+    P, cache = reference.forward(params, x, activation)
+    expected_grads = reference.backward(params, cache, Y, activation)
+    expected_loss = reference.cross_entropy(P, Y)
+    active = np.flatnonzero(np.count_nonzero(x, axis=0))
+    for layout in (None, active):
+        net = Network(sizes, activation, params, "float64", active_inputs=layout)
+        if layout is not None:
+            assert net.storage.layout is not None
+        inputs = x.copy()
+        if batch == "full batch":
+            inputs.flags.writeable = False  # a fixed training set, as the trainer passes it
+        loss, correct = net.loss_and_gradients(inputs, Y, labels)
+        assert loss == pytest.approx(expected_loss, rel=1e-6)
+        assert correct == int(np.count_nonzero(P.argmax(axis=1) == labels))
+        _relative_close(net.predict_proba(x), P, "softmax outputs")
+        for k, (fast, ref) in enumerate(zip(net.grads, expected_grads)):
+            assert fast.shape == ref.shape
+            _relative_close(fast, ref, f"gradient {k} (layout {layout is not None})")
+    # A trainer's mini-batch: compact rows (the active inputs only, in the stored order), sorted by
+    # how far each row's nonzeros reach and cut after the last one, multiplied in row blocks.
+    net = Network(sizes, activation, params, "float64", active_inputs=active)
+    compact = x[:, net.storage.layout.order[:len(active)]]
+    nonzero = compact != 0
+    extents = np.where(nonzero.any(axis=1), compact.shape[1] - np.argmax(nonzero[:, ::-1], axis=1), 0)
+    by_extent = np.argsort(extents, kind="stable")
+    rows = compact[by_extent, :max(1, int(extents.max()))]
+    from nn.fast.row_blocks import row_blocks
+
+    assert len(row_blocks(rows.shape[1], extents[by_extent])) == 2  # the blocks are exercised
+    loss, correct = net.loss_and_gradients(rows, Y[by_extent], labels[by_extent], extents=extents[by_extent])
+    assert loss == pytest.approx(expected_loss, rel=1e-6)
+    for k, (fast, ref) in enumerate(zip(net.grads, expected_grads)):
+        _relative_close(fast, ref, f"gradient {k} (compact rows in blocks)")
 
 
 def test_loss_and_gradients_are_means_over_the_batch():
@@ -153,7 +209,10 @@ def test_softmax_rows_sum_to_one_for_extreme_and_mixed_logits(dtype):
         [-1000.0, -999.0, -998.0, -1000.0],
         [88.0, 89.0, -88.0, 1e4],
     ], dtype=dtype)
-    p = softmax(z)
+    p = reference.softmax(z)
+    fast = z.copy()
+    softmax_inplace(fast)
+    np.testing.assert_allclose(fast, p, rtol=1e-6, atol=1e-30)
     assert p.dtype == dtype
     assert np.isfinite(p).all()
     assert (p >= 0).all() and (p <= 1).all()
@@ -201,26 +260,27 @@ def test_network_loss_finite_with_saturated_outputs():
 def test_float32_stays_float32(optimizer, activation):
     x, Y, labels = make_problem(seed=6, n=64, dtype=np.float32)
     net = Network.initialized((N_FEATURES, 9, 6, N_CLASSES), activation, "auto", seed=2, dtype="float32")
-    opt = make_optimizer(optimizer, net.params, 0.05, 0.9)
+    opt = make_optimizer(optimizer, net.storage.params, 0.05, 0.9)
+    before = [p.copy() for p in net.params]
     for _ in range(5):
         loss, _ = net.loss_and_gradients(x, Y, labels, l2=1e-3)
         assert np.isfinite(loss)
-        opt.step(net.params, net.grads)
+        opt.step(net.storage.params, net.storage.grads)
     net.loss_and_gradients(x, Y, labels, l2=1e-3)
     for a in [*net.params, *net.grads, *opt.state().values()]:
         assert a.dtype == np.float32, a.dtype
     assert net.predict_proba(x).dtype == np.float32
     assert net.evaluate(x, labels)[2].dtype == np.float32
     assert all(h.dtype == np.float32 for h in net.hidden_activations(x[:3]))
-    assert net.params[0] is net.weights[0]  # updates happened in place, on the network's own arrays
+    assert all(not np.array_equal(a, b) for a, b in zip(net.params, before))  # the network's own arrays
 
 
 def test_float64_network_stays_float64():
     x, Y, labels = make_problem(seed=6, n=32)
     net = Network.initialized((N_FEATURES, 5, N_CLASSES), "relu", seed=1, dtype="float64")
-    opt = make_optimizer("adam", net.params, 0.01)
+    opt = make_optimizer("adam", net.storage.params, 0.01)
     net.loss_and_gradients(x, Y, labels)
-    opt.step(net.params, net.grads)
+    opt.step(net.storage.params, net.storage.grads)
     assert all(a.dtype == np.float64 for a in [*net.params, *net.grads, *opt.state().values()])
 
 
@@ -337,11 +397,11 @@ def test_optimisers_decrease_the_loss_of_a_small_network(optimizer, lr):
     labels = (x @ rng.normal(size=(N_FEATURES, N_CLASSES))).argmax(axis=1)  # learnable
     Y = np.eye(N_CLASSES)[labels]
     net = Network.initialized((N_FEATURES, 16, N_CLASSES), "tanh", seed=3, dtype="float64")
-    opt = make_optimizer(optimizer, net.params, lr, 0.9)
+    opt = make_optimizer(optimizer, net.storage.params, lr, 0.9)
     first, _ = net.loss_and_gradients(x, Y, labels)
     for _ in range(100):
         net.loss_and_gradients(x, Y, labels)
-        opt.step(net.params, net.grads)
+        opt.step(net.storage.params, net.storage.grads)
     last, correct = net.loss_and_gradients(x, Y, labels)
     assert last < 0.5 * first
     assert correct / len(labels) > 0.8
@@ -367,9 +427,11 @@ def test_gradients_can_come_scaled_by_the_learning_rate(l2):
     net = random_network((7, 5), "relu", seed=4)
     loss, correct = net.loss_and_gradients(x, Y, labels, l2)
     plain = [g.copy() for g in net.grads]
-    scaled_loss, scaled_correct = net.loss_and_gradients(x, Y, labels, l2, grad_scale=0.3)
+    into = [np.full_like(p, 7.0) for p in net.storage.params]
+    target = GradientTarget(into, 0.0, 0.3)  # keep 0: the old content goes
+    scaled_loss, scaled_correct = net.loss_and_gradients(x, Y, labels, l2, target=target)
     assert (scaled_loss, scaled_correct) == (loss, correct)  # the loss is not scaled
-    for g, g0 in zip(net.grads, plain):
+    for g, g0 in zip(into, plain):
         np.testing.assert_allclose(g, 0.3 * g0, rtol=1e-12, atol=1e-15)
 
 
@@ -380,29 +442,29 @@ def test_a_step_inside_backprop_equals_a_plain_step(monkeypatch, optimizer, l2, 
     """Momentum and plain descent can have backprop write the update itself (BLAS's gemm with
     beta, or NumPy where that call is missing): the parameters and velocities after a few
     steps must equal those of computing the gradient and then stepping."""
-    import nn.network as network
+    import nn.fast.fused as fused
 
     if direct_blas:
-        monkeypatch.setattr(network, "DIRECT_GEMM_MIN", 0)  # every product, however small
+        monkeypatch.setattr(fused, "DIRECT_GEMM_MIN", 0)  # every product, however small
     else:
-        monkeypatch.setattr(network, "gemm_accumulate", lambda *args: False)
+        monkeypatch.setattr(fused, "gemm_accumulate", lambda *args: False)
     x, Y, labels = make_problem(5)
     nets = [random_network((6, 5), "tanh", seed=5) for _ in range(2)]
-    opts = [make_optimizer(optimizer, net.params, 0.2, 0.8) for net in nets]
+    opts = [make_optimizer(optimizer, net.storage.params, 0.2, 0.8) for net in nets]
     for step in range(4):
         opts[1].lr = opts[0].lr = 0.2 - 0.03 * step  # hyperparameters are read at every step
         expected = nets[0].loss_and_gradients(x, Y, labels, l2)
-        opts[0].step(nets[0].params, nets[0].grads)
-        into, keep, scale = opts[1].gradient_target(nets[1].params)
-        assert (into is nets[1].params) == (optimizer == "gd")
-        loss, correct = nets[1].loss_and_gradients(x, Y, labels, l2, scale, into, keep)
+        opts[0].step(nets[0].storage.params, nets[0].storage.grads)
+        target = opts[1].gradient_target(nets[1].storage.params)
+        assert (target.arrays is nets[1].storage.params) == (optimizer == "gd")
+        loss, correct = nets[1].loss_and_gradients(x, Y, labels, l2, target=target)
         assert loss == pytest.approx(expected[0], rel=1e-12) and correct == expected[1]
-        opts[1].finish_step(nets[1].params)
+        opts[1].finish_step(nets[1].storage.params)
     for a, b in zip(nets[0].params + list(opts[0].state().values()), nets[1].params + list(opts[1].state().values())):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
     assert opts[0].steps == opts[1].steps == 4
-    adam = make_optimizer("adam", nets[0].params, 0.01)
-    assert adam.gradient_target(nets[0].params) is None  # Adam's update is not linear in the gradient
+    adam = make_optimizer("adam", nets[0].storage.params, 0.01)
+    assert adam.gradient_target(nets[0].storage.params) is None  # Adam's update is not linear in the gradient
 
 
 def test_a_diverging_loss_writes_no_gradient():
@@ -412,8 +474,9 @@ def test_a_diverging_loss_writes_no_gradient():
     grads = [g.copy() for g in net.grads]
     velocities = [np.ones_like(p) for p in net.params]
     params = [p.copy() for p in net.params]
-    for into in (None, velocities, net.params):
-        again, _ = net.loss_and_gradients(x * 3, Y, labels, 0.1, -0.5, into, 0.9, max_loss=loss / 10)
+    for into in (None, velocities, net.storage.params):
+        target = None if into is None else GradientTarget(into, 0.9, -0.5)
+        again, _ = net.loss_and_gradients(x * 3, Y, labels, 0.1, target=target, max_loss=loss / 10)
         assert again > loss / 10
         for a, b in zip(net.grads + velocities + net.params, grads + [np.ones_like(p) for p in params] + params):
             np.testing.assert_array_equal(a, b)
@@ -424,7 +487,7 @@ def test_a_diverging_loss_writes_no_gradient():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gemm_accumulate_matches_numpy_for_strided_and_transposed_views(dtype):
-    from nn.blas import direct_gemm_available, gemm_accumulate
+    from nn.fast.blas import direct_gemm_available, gemm_accumulate
 
     if not direct_gemm_available(dtype):
         pytest.skip("NumPy's BLAS offers no direct gemm here; the engine uses NumPy instead")
@@ -453,7 +516,7 @@ def test_gemm_accumulate_matches_numpy_for_strided_and_transposed_views(dtype):
 
 
 def test_direct_blas_can_be_turned_off(monkeypatch):
-    import nn.blas as blas
+    import nn.fast.blas as blas
 
     monkeypatch.setenv("SOFTMAX_DIRECT_BLAS", "0")
     assert blas._load_gemms() == {}
@@ -466,10 +529,10 @@ def test_direct_blas_can_be_turned_off(monkeypatch):
 def test_long_read_only_batches_split_columns_without_changing_the_math(monkeypatch, scipy_available):
     """Full-batch training drops always-zero columns and multiplies mostly-zero ones as a sparse
     matrix; loss and gradients must equal the plain products' (float64, so only rounding differs)."""
-    import nn.network as network
+    import nn.fast.column_split as column_split
 
     if not scipy_available:
-        monkeypatch.setattr(network, "_scipy_csr", lambda: None)
+        monkeypatch.setattr(column_split, "_scipy_csr", lambda: None)
     rng = np.random.default_rng(7)
     n, features = 3000, 40
     x = rng.random((n, features))
@@ -485,7 +548,7 @@ def test_long_read_only_batches_split_columns_without_changing_the_math(monkeypa
     loss_plain, correct_plain = plain.loss_and_gradients(x.copy(), Y, labels)  # writeable: plain path
     x.flags.writeable = False  # a fixed training set, as the trainer passes it
     loss_split, correct_split = split.loss_and_gradients(x, Y, labels)
-    chosen = split._column_split
+    chosen = split._column_splits.split_for(x)
     assert chosen is not None and chosen.useful
     assert set(chosen.dense_columns) | set(chosen.sparse_columns if chosen.sparse_columns is not None else ()) \
         == set(range(6, features))

@@ -58,7 +58,7 @@ def test_snapshot_is_an_immutable_copy(small_mnist):
             a[...] = 0
 
     # Change the trainer every way possible: the snapshot must not notice.
-    for p in trainer.net.params:
+    for p in trainer.net.storage.params:
         p += 1.0
     trainer.run(max_steps=20)
     trainer.evaluate_test()
@@ -68,7 +68,7 @@ def test_snapshot_is_an_immutable_copy(small_mnist):
     np.testing.assert_array_equal(snap.test.probs, frozen["test.probs"])
     np.testing.assert_array_equal(snap.train_curve.loss, frozen["train_curve.loss"])
     assert snap.step == 10 and snap.events == () and snap.config.lr == MINI.lr
-    assert not np.shares_memory(snap.first_layer_weights, trainer.net.params[0])
+    assert not np.shares_memory(snap.first_layer_weights, trainer.net.storage.params[0])
     with pytest.raises(dataclasses.FrozenInstanceError):
         snap.step = 3  # type: ignore[misc]
 
@@ -211,7 +211,7 @@ def test_set_lr_takes_effect_and_is_recorded(small_mnist):
     x, Y, y = small_mnist.train_x, small_mnist.train_Y, small_mnist.train_y
     for _ in range(3):
         net.loss_and_gradients(x, Y, y)
-        for p, g in zip(net.params, net.grads):
+        for p, g in zip(net.storage.params, net.storage.grads):
             p -= np.float32(0.03) * g
     for a, b in zip(live.net.params, net.params):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
@@ -448,7 +448,7 @@ def test_mini_batches_are_exactly_the_shuffled_training_rows(small_mnist, dtype)
     they must equal those columns of train_x (and the labels those of train_Y) bit for bit, for
     the epoch's next rows, sorted by extent and cut after the last column any of them inks."""
     trainer = Trainer(small_mnist, dataclasses.replace(MINI, batch_size=64, dtype=dtype))
-    layout = trainer.net.input_layout
+    layout = trainer.net.storage.layout
     assert layout is not None  # MNIST's border pixels are zero in every training image
     active = layout.order[:layout.n_active]
     assert not small_mnist.train_x[:, layout.order[layout.n_active:]].any()
@@ -478,10 +478,10 @@ def test_compact_first_layer_computes_what_a_plain_network_computes(small_mnist,
     """A trainer's network keeps its first layer input-major with the active inputs first;
     from compact rows or full rows, its loss and (public) gradients are a plain network's."""
     trainer = Trainer(small_mnist, dataclasses.replace(FULL, dtype="float64", activation="tanh"))
-    net, layout = trainer.net, trainer.net.input_layout
-    assert layout is not None and net.params[0].shape == (784, 20)
-    plain = Network(net.layer_sizes, "tanh", net.public_params(), "float64")
-    assert plain.input_layout is None
+    net, layout = trainer.net, trainer.net.storage.layout
+    assert layout is not None and net.storage.params[0].shape == (784, 20) and net.params[0].shape == (20, 784)
+    plain = Network(net.layer_sizes, "tanh", net.params, "float64")
+    assert plain.storage.layout is None
     idx = np.arange(50, 250)
     x, Y, labels = trainer.train_x[idx], trainer.train_Y[idx], trainer.train_y[idx]
     compact = np.ascontiguousarray(x[:, layout.order[:layout.n_active]])
@@ -493,8 +493,8 @@ def test_compact_first_layer_computes_what_a_plain_network_computes(small_mnist,
         expected_loss, expected_correct = plain.loss_and_gradients(full_rows, targets, classes, l2)
         loss, correct = net.loss_and_gradients(rows, targets, classes, l2)
         assert loss == pytest.approx(expected_loss, rel=1e-12) and correct == expected_correct
-        for i, (g, g_plain) in enumerate(zip(net.grads, plain.grads)):
-            np.testing.assert_allclose(net.to_public(i, g), g_plain, rtol=1e-9, atol=1e-15)
+        for g, g_plain in zip(net.grads, plain.grads):
+            np.testing.assert_allclose(g, g_plain, rtol=1e-9, atol=1e-15)
     np.testing.assert_allclose(net.predict_proba(x), plain.predict_proba(x), rtol=1e-12)
     np.testing.assert_array_equal(net.first_layer_weights(), plain.params[0])
     np.testing.assert_array_equal(net.first_layer_weights(np.array([3, 0])), plain.params[0][[3, 0]])
@@ -507,31 +507,32 @@ def test_momentum_steps_on_cut_batches_equal_plain_steps(small_mnist, monkeypatc
     """The trainer's mini-batch step: compact rows sorted by extent and cut (so the first layer
     multiplies in two blocks of rows), with momentum applied inside backprop's products. A few
     such steps must leave the weights and velocities of plain steps on full rows."""
-    import nn.network as network
+    import nn.fast.fused as fused
+    from nn.fast.row_blocks import row_blocks
 
     if not direct_blas:
-        monkeypatch.setattr(network, "gemm_accumulate", lambda *args: False)
+        monkeypatch.setattr(fused, "gemm_accumulate", lambda *args: False)
     config = dataclasses.replace(MINI, dtype="float64", activation="tanh", optimizer="momentum", batch_size=96,
                                  lr=0.1, momentum=0.9, l2=l2)
     trainer = Trainer(small_mnist, config)
-    net, layout = trainer.net, trainer.net.input_layout
-    plain = Network(net.layer_sizes, "tanh", net.public_params(), "float64")
-    plain_momentum = make_optimizer("momentum", plain.params, 0.1, 0.9)
+    net, layout = trainer.net, trainer.net.storage.layout
+    plain = Network(net.layer_sizes, "tanh", net.params, "float64")
+    plain_momentum = make_optimizer("momentum", plain.storage.params, 0.1, 0.9)
     blocks = []
     for _ in range(4):
         x, Y, labels, extents = trainer._next_batch()
-        blocks.append(network._row_blocks(x.shape[1], extents))
+        blocks.append(row_blocks(x.shape[1], extents))
         idx = trainer.order[trainer.position - len(x):trainer.position]
         idx = idx[np.argsort(trainer._extents[idx], kind="stable")]
-        into, keep, scale = trainer.optimizer.gradient_target(net.params)
-        loss, correct = net.loss_and_gradients(x, Y, labels, l2, scale, into, keep, extents=extents)
-        trainer.optimizer.finish_step(net.params)
+        target = trainer.optimizer.gradient_target(net.storage.params)
+        loss, correct = net.loss_and_gradients(x, Y, labels, l2, target=target, extents=extents)
+        trainer.optimizer.finish_step(net.storage.params)
         expected_loss, expected_correct = plain.loss_and_gradients(trainer.train_x[idx], Y, labels, l2)
-        plain_momentum.step(plain.params, plain.grads)
+        plain_momentum.step(plain.storage.params, plain.storage.grads)
         assert loss == pytest.approx(expected_loss, rel=1e-12) and correct == expected_correct
     assert any(len(b) == 2 for b in blocks)  # the staircase was taken
-    for i, (p, p_plain) in enumerate(zip(net.params, plain.params)):
-        np.testing.assert_allclose(net.to_public(i, p), p_plain, rtol=1e-10, atol=1e-14)
+    for p, p_plain in zip(net.params, plain.params):
+        np.testing.assert_allclose(p, p_plain, rtol=1e-10, atol=1e-14)
     for i, (v, v_plain) in enumerate(zip(trainer.optimizer.velocities, plain_momentum.velocities)):
         np.testing.assert_allclose(net.to_public(i, v), v_plain, rtol=1e-10, atol=1e-14)
     assert layout is not None
@@ -547,7 +548,7 @@ def test_data_without_all_zero_inputs_trains_in_the_plain_layout(small_mnist):
     train_x.flags.writeable = False
     data = dataclasses.replace(small_mnist, train_images=images, train_x=train_x, _by_dtype={}, _active=[])
     trainer = Trainer(data, dataclasses.replace(MINI, batch_size=64, iterations=20))
-    assert trainer.net.input_layout is None and trainer.net.params[0].shape == (32, 784)
+    assert trainer.net.storage.layout is None and trainer.net.params[0].shape == (32, 784)
     x, _, _, extents = trainer._next_batch()
     assert extents is None
     idx = trainer.order[:64]
@@ -568,11 +569,11 @@ def test_evaluating_in_the_order_of_ink_equals_a_plain_evaluation(small_mnist, d
     data = dataclasses.replace(small_mnist, test_images=images, test_x=test_x, _by_dtype={}, _active=[])
     trainer = Trainer(data, dataclasses.replace(MINI, dtype=dtype, iterations=30))
     trainer.run()
-    layout = trainer.net.input_layout
+    layout = trainer.net.storage.layout
     assert layout is not None
     pixels, by_extent, extents = trainer._ink_sorted_rows("test")
     assert extents[3] > layout.n_active and (np.diff(extents[by_extent]) >= 0).all()
-    plain = Network(trainer.net.layer_sizes, "relu", trainer.net.public_params(), dtype)
+    plain = Network(trainer.net.layer_sizes, "relu", trainer.net.params, dtype)
     tolerance = 1e-5 if dtype == "float32" else 1e-12
     for split, x, labels in (("test", trainer.test_x, trainer.test_y), ("train", trainer.train_x, trainer.train_y)):
         loss, accuracy, probs = trainer._evaluate_split(split)
@@ -583,3 +584,27 @@ def test_evaluating_in_the_order_of_ink_equals_a_plain_evaluation(small_mnist, d
     evaluation = trainer.evaluate_test()
     np.testing.assert_allclose(evaluation.probs, plain.predict_proba(trainer.test_x), rtol=tolerance,
                                atol=tolerance * 1e-2)
+
+
+@pytest.mark.parametrize("batch_size", [None, 50], ids=["full batch", "mini-batch"])
+def test_one_trainer_step_is_one_reference_gradient_step(small_mnist, batch_size):
+    """One step of the trainer (fast network, stored layout, update inside backprop) moves the
+    parameters exactly as p - lr * nn.reference.backward(...) on the same batch does."""
+    from nn import reference
+
+    config = TrainConfig(hidden=(16, 12), activation="sigmoid", optimizer="sgd", lr=0.3,
+                         batch_size=batch_size, iterations=3, seed=5, dtype="float64")
+    trainer = Trainer(small_mnist, config)
+    before = [p.copy() for p in trainer.net.params]
+    trainer.step()
+    if batch_size is None:
+        idx = np.arange(len(trainer.train_y))
+    else:
+        idx = trainer.order[:batch_size]
+    x, Y = trainer.train_x[idx].astype(np.float64), trainer.train_Y[idx].astype(np.float64)
+    P, cache = reference.forward(before, x, "sigmoid")
+    expected = [p - 0.3 * g for p, g in zip(before, reference.backward(before, cache, Y, "sigmoid"))]
+    for k, (got, want) in enumerate(zip(trainer.net.params, expected)):
+        step = np.abs(want - before[k]).max()
+        assert step > 0
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-6 * step, err_msg=f"parameter {k}")
