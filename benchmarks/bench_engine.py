@@ -132,33 +132,24 @@ def w2_engine(data) -> tuple[float, float]:
 
 
 def w2_engine_direct(data) -> tuple[float, float]:
-    """The engine without the Trainer's bookkeeping: Network + optimiser on gathered batches
-    (compact rows of the active inputs, sorted by extent and cut after the batch's last inked
-    column, scaled from uint8, with momentum applied inside backprop's products, as the Trainer
-    does between records)."""
-    from nn.data import scale_pixels
+    """The engine without the Trainer's bookkeeping: Network + optimiser on batches gathered as
+    the Trainer gathers them (nn.fast.batches), with momentum applied inside backprop's products,
+    as the Trainer does between records."""
+    from nn.fast.batches import BatchGatherer
     from nn.network import Network
     from nn.optimizers import make_optimizer
-    Y, y = data.train_Y, data.train_y
+    y = data.train_y
     started = time.perf_counter()
     active = data.active_pixels()
-    pixels, extents = active.pixels, active.extents
     net = Network.initialized((data.n_features, *W2_HIDDEN, data.n_classes), "relu", "he", W2_SEED, "float32",
                               active_inputs=active.columns)
     optimizer = make_optimizer("momentum", net.storage.params, W2_LR, W2_MOMENTUM)
+    batches = BatchGatherer(active.pixels, active.extents, data.train_Y, np.float32)
     order = w2_order(len(y))
-    pixel_batch = np.empty((W2_BATCH, pixels.shape[1]), pixels.dtype)
-    x_batch = np.empty(W2_BATCH * pixels.shape[1], np.float32)
-    Y_batch = np.empty((W2_BATCH, Y.shape[1]), Y.dtype)
     for start in range(0, len(y), W2_BATCH):
-        idx = order[start:start + W2_BATCH]
-        idx = idx[np.argsort(extents[idx], kind="stable")]
-        n, width = len(idx), max(1, int(extents[idx[-1]]))
-        np.take(pixels, idx, axis=0, out=pixel_batch[:n], mode="clip")
-        x = scale_pixels(pixel_batch[:n, :width], out=x_batch[:n * width].reshape(n, width))
-        t = np.take(Y, idx, axis=0, out=Y_batch[:n], mode="clip")
+        x, t, idx, extents = batches.gather(order[start:start + W2_BATCH])
         target = optimizer.gradient_target(net.storage.params)
-        net.loss_and_gradients(x, t, y[idx], target=target, extents=extents[idx])
+        net.loss_and_gradients(x, t, y[idx], target=target, extents=extents)
         optimizer.finish_step(net.storage.params)
     seconds = time.perf_counter() - started
     _, accuracy, _ = net.evaluate(data.test_x, data.test_y)

@@ -10,6 +10,8 @@ reference (``tests/engine/test_network.py``). Where each trick's speed was measu
 - ``row_blocks``: a batch sorted by how far its rows' ink reaches multiplies in blocks, each
   only as wide as its rows need.
 - ``column_split``: full-batch training multiplies mostly-zero input columns as a sparse matrix.
+- ``batches``: mini-batches gathered from uint8 pixels as compact rows sorted by ink, and
+  whole-split evaluations in the same order.
 - ``first_layer``: the first layer's two products, through whichever of the above applies.
 - ``fused``: optimiser updates written by backprop's own products (``C = A B + beta C``).
 - ``blas``: the BLAS thread limit, and the gemm call with beta that NumPy does not offer.

@@ -458,7 +458,7 @@ def test_mini_batches_are_exactly_the_shuffled_training_rows(small_mnist, dtype)
     for _ in range(3):
         x, Y, labels, extents = trainer._next_batch()
         idx = trainer.order[trainer.position - len(x):trainer.position]
-        idx = idx[np.argsort(trainer._extents[idx], kind="stable")]
+        idx = idx[np.argsort(trainer._batches.extents[idx], kind="stable")]
         rows = trainer.train_x[idx][:, active]
         assert x.dtype == np.dtype(dtype) and x.shape == (64, extents[-1]) and (np.diff(extents) >= 0).all()
         np.testing.assert_array_equal(x, rows[:, :x.shape[1]])
@@ -523,7 +523,7 @@ def test_momentum_steps_on_cut_batches_equal_plain_steps(small_mnist, monkeypatc
         x, Y, labels, extents = trainer._next_batch()
         blocks.append(row_blocks(x.shape[1], extents))
         idx = trainer.order[trainer.position - len(x):trainer.position]
-        idx = idx[np.argsort(trainer._extents[idx], kind="stable")]
+        idx = idx[np.argsort(trainer._batches.extents[idx], kind="stable")]
         target = trainer.optimizer.gradient_target(net.storage.params)
         loss, correct = net.loss_and_gradients(x, Y, labels, l2, target=target, extents=extents)
         trainer.optimizer.finish_step(net.storage.params)
