@@ -14,9 +14,9 @@ __version__ = "0.1.0"
 
 def _avoid_hugepage_stalls() -> None:
     # NumPy madvises large arrays for transparent huge pages. Where the kernel's THP defrag mode
-    # is "madvise" (common on VMs), every such allocation stalls in memory compaction: a fresh
-    # 188 MB array took 0.44 s instead of 0.08 s here. Our big arrays are allocated once and the
-    # hot path reuses buffers, so huge pages buy little. NUMPY_MADVISE_HUGEPAGE still wins.
+    # is "madvise" (common on VMs), every such allocation stalls in memory compaction (figures in
+    # benchmarks/README.md). Our big arrays are allocated once and the hot path reuses buffers,
+    # so huge pages buy little. NUMPY_MADVISE_HUGEPAGE still wins.
     if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
         return
     try:

@@ -133,7 +133,7 @@ def activation_map(net: Network, x: np.ndarray, indices: np.ndarray, labels: np.
     features = np.asarray(features, dtype=np.float64)
     if features.shape[1] >= 2 and np.ptp(features, axis=0).max() > 0:
         # The covariance route is exact and fastest when units <= digits; for a very wide layer its
-        # units x units matrix would be huge (200 000 units: 320 GB), so a randomized SVD instead.
+        # units x units matrix would not fit in memory, so a randomized SVD instead.
         wide = features.shape[1] > features.shape[0]
         pca = PCA(n_components=2, svd_solver="randomized" if wide else "covariance_eigh", random_state=0)
         coords = pca.fit_transform(features)

@@ -163,7 +163,7 @@ class Adam(SGD):
         for p, g, m, v in self._groups(params, grads, self._scaled_first, self._scaled_second):
             if p.ndim == 1 and p.size > ADAM_CHUNK:
                 # Ten passes over all parameters would stream each array through the caches ten
-                # times; a chunk at a time keeps the five arrays' chunks in L2 (15 % faster here).
+                # times; a chunk at a time keeps the five arrays' chunks in the L2 cache.
                 tmp = self._chunk_scratch(p.dtype)
                 for start in range(0, p.size, ADAM_CHUNK):
                     stop = min(start + ADAM_CHUNK, p.size)

@@ -33,7 +33,7 @@ from .inspection import (
 from .network import Network
 from .optimizers import make_optimizer
 
-if TYPE_CHECKING:  # nn.data imports scikit-learn (~1 s); the GUI must not wait for it to show a window
+if TYPE_CHECKING:  # nn.data imports scikit-learn, slow to load; the GUI must not wait for it to show a window
     from .data import Dataset
 
 EVAL_BUDGET = 0.10  # test evaluation may cost at most this share of training time
@@ -417,7 +417,7 @@ class Trainer:
                                     + float(np.vdot(grads[2 * i + 1], grads[2 * i + 1])))
                           for i in range(self.net.n_layers)])
         # Momentum's velocity is its update, plain SGD's scaled gradient is: no copy needed
-        # (copying every weight cost 3 % of a mini-batch epoch).
+        # (copying every weight is a noticeable share of a mini-batch epoch).
         weights = self.net.storage.weights
         return norms, None if self.optimizer.keeps_updates else [w.copy() for w in weights]
 
@@ -496,7 +496,7 @@ class Trainer:
         return self.last_test
 
     def evaluate_train(self) -> Evaluation:
-        """Evaluate on the whole training set now (on demand: it costs 6x a test evaluation)."""
+        """Evaluate on the whole training set now (on demand: it is six times the test set)."""
         if self.last_train_eval is not None and self.last_train_eval.step == self.step_count:
             return self.last_train_eval
         with np.errstate(all="ignore"):

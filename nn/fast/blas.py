@@ -4,8 +4,8 @@ Threads: one, by default. Two reasons. Results: OpenBLAS splits some matrix prod
 with 1 and 2 threads, so their float32 results differ in the last bits; with a fixed single
 thread, a seed gives the same run on any machine, in the GUI and headless alike. Robustness:
 OpenBLAS threads spin-wait for each other, so when another thread (the GUI's, or another program)
-takes a core, every product waits for the descheduled half; measured here under load, 2 threads
-trained 4x slower than 1. The free core then serves the GUI. ``SOFTMAX_BLAS_THREADS=N`` overrides
+takes a core, every product waits for the descheduled half (see benchmarks/README.md). The free
+core then serves the GUI. ``SOFTMAX_BLAS_THREADS=N`` overrides
 the choice.
 
 The call: BLAS's gemm computes ``C = alpha A B + beta C``, but ``np.matmul`` always passes
