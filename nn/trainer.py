@@ -38,6 +38,10 @@ if TYPE_CHECKING:  # nn.data imports scikit-learn, slow to load; the GUI must no
 
 EVAL_BUDGET = 0.10  # test evaluation may cost at most this share of training time
 MIN_EVAL_INTERVAL_S = 0.2  # ... and runs at most this often
+# Besides, a test evaluation after each of these steps, spaced geometrically (1, 2, 3, 4, 6, 8,
+# 11, 16, ... 512): a network learns most in its first steps, where a time budget alone would
+# leave the test curve a straight line.
+EARLY_EVALUATION_STEPS = frozenset(int(round(2 ** (k / 2))) for k in range(19))
 MAX_PINS = 8
 MAX_PIN_POINTS = 2048  # per pinned digit; older points are thinned out beyond this
 STATS_EVERY = 8  # mini-batch steps between gradient-norm records (full batch: every step)
@@ -223,7 +227,7 @@ class Trainer:
         self.seconds_to_98: float | None = None
         self._last_eval_time = -math.inf
         self._last_eval_cost = 0.0
-        self._first_eval_cost: float | None = None
+        self._unbudgeted_eval_seconds = 0.0  # the first evaluation's and the early steps'
         self._sorted_rows: dict[str, tuple] = {}  # see _ink_sorted_rows
         self._window = _Window()  # training since the last snapshot
         # Cross-entropy is computed stably, so a runaway network rarely reaches NaN: its loss
@@ -452,14 +456,13 @@ class Trainer:
         return done
 
     def _evaluation_due(self) -> bool:
-        now = time.perf_counter()
-        if now - self._last_eval_time < MIN_EVAL_INTERVAL_S:
-            return False
-        if self.last_test is None:
+        if self.last_test is None or self.step_count in EARLY_EVALUATION_STEPS:
             return True
-        # The first evaluation pays one-time costs (buffers, caches): leave it out of the budget,
-        # or it would silence the test curve for the first seconds of a run.
-        spent = self.eval_seconds - self._first_eval_cost
+        if time.perf_counter() - self._last_eval_time < MIN_EVAL_INTERVAL_S:
+            return False
+        # The first evaluation pays one-time costs (buffers, caches) and the early steps' are
+        # extra: leave both out of the budget, or they would silence the test curve for seconds.
+        spent = self.eval_seconds - self._unbudgeted_eval_seconds
         return spent + self._last_eval_cost <= EVAL_BUDGET * self.train_seconds
 
     def evaluate_test(self) -> Evaluation:
@@ -484,9 +487,9 @@ class Trainer:
                 self._histograms = weight_histograms(self.net.weights, self.initial_weights)
                 self._histograms_time = time.perf_counter()
         elapsed = time.perf_counter() - started
+        if self.eval_seconds == 0 or self.step_count in EARLY_EVALUATION_STEPS:
+            self._unbudgeted_eval_seconds += elapsed
         self.eval_seconds += elapsed
-        if self._first_eval_cost is None:
-            self._first_eval_cost = elapsed
         self._last_eval_cost = elapsed
         self.train_seconds += elapsed
         self._window.seconds += elapsed

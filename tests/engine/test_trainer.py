@@ -608,3 +608,20 @@ def test_one_trainer_step_is_one_reference_gradient_step(small_mnist, batch_size
         step = np.abs(want - before[k]).max()
         assert step > 0
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-6 * step, err_msg=f"parameter {k}")
+
+
+def test_the_test_curve_has_points_at_geometric_steps_early_in_a_run(small_mnist):
+    """Learning is fastest in the first steps: test evaluations come after steps 1, 2, 3, 4, 6,
+    8, ... (whatever the time budget says), and later ones still follow the budget."""
+    from nn.trainer import EARLY_EVALUATION_STEPS
+
+    trainer = Trainer(small_mnist, dataclasses.replace(MINI, batch_size=10, iterations=600))
+    trainer.run(max_steps=300)
+    steps = set(trainer.test_history.curve().step.astype(int))
+    early = {s for s in EARLY_EVALUATION_STEPS if s <= 300}
+    assert early == {1, 2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 64, 91, 128, 181, 256}
+    assert early <= steps
+    assert min(steps) == 1  # the first step's effect is on the curve
+    trainer.run()
+    assert 600 in set(trainer.test_history.curve().step.astype(int))  # the end of a run, always
+    assert trainer.snapshot().test.step == 600
