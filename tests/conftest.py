@@ -1,5 +1,10 @@
 """Shared fixtures for the engine and GUI tests.
 
+Every test runs against a temporary home, settings, data and cache location, set here before
+anything imports Qt (and inherited by the programs tests start): the suite never reads or writes
+the settings or autosaves of the person who runs it. Each test gets its own, too
+(``isolated_app_settings``).
+
 * ``mnist`` / ``small_mnist``: the bundled data set, loaded once per session (read-only arrays).
 * ``write_idx``: write one IDX file (raw or gzip) from a uint8 array.
 * ``tmp_idx_dir``: a factory that writes an MNIST-format folder (the four standard files).
@@ -9,9 +14,34 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 # Before anything can import Qt: GUI tests must run without a display (CI, ssh, containers).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Before anything can import Qt: Qt finds settings and app data through these (and caches where).
+USER_DIR_VARIABLES = ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")
+USERS_OWN = {name: os.environ.get(name) for name in USER_DIR_VARIABLES}  # as the person left them
+TEST_ROOT = os.path.realpath(tempfile.mkdtemp(prefix="softmax-visualizer-tests-"))
+
+
+def _keep_pip_setup() -> None:
+    """pip (the packaging test installs the checkout) keeps the person's cache and configuration,
+    which it would otherwise look for in the temporary home."""
+    home = USERS_OWN["HOME"] or os.path.expanduser("~")
+    cache = USERS_OWN["XDG_CACHE_HOME"] or os.path.join(home, ".cache")
+    os.environ.setdefault("PIP_CACHE_DIR", os.path.join(cache, "pip"))
+    config = USERS_OWN["XDG_CONFIG_HOME"] or os.path.join(home, ".config")
+    for candidate in (os.path.join(config, "pip", "pip.conf"), os.path.join(home, ".pip", "pip.conf")):
+        if "PIP_CONFIG_FILE" not in os.environ and os.path.isfile(candidate):
+            os.environ["PIP_CONFIG_FILE"] = candidate
+
+
+_keep_pip_setup()
+for _name in USER_DIR_VARIABLES:
+    os.environ[_name] = os.path.join(TEST_ROOT, _name.lower())
+    os.makedirs(os.environ[_name])
 
 import gzip  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -141,20 +171,39 @@ def mnist_subset_dir(mnist, tmp_path) -> Callable[..., Path]:
     return make
 
 
+def pytest_unconfigure(config):
+    shutil.rmtree(TEST_ROOT, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def test_root() -> Path:
+    """The temporary folder that holds every test's home, settings, data and cache."""
+    return Path(TEST_ROOT)
+
+
+@pytest.fixture(scope="session")
+def users_own_dirs() -> dict:
+    """HOME and the XDG_* folders as they were before the tests replaced them (None if unset)."""
+    return dict(USERS_OWN)
+
+
 @pytest.fixture(autouse=True)
-def isolated_app_settings(request):
-    """Each test gets its own settings and app-data folder, so what one test's window remembers
-    (last configuration, layout, recent files, autosaves) never leaks into another test."""
+def isolated_app_settings(monkeypatch):
+    """Each test gets its own home, settings and app-data folder, so what one test's window
+    remembers (last configuration, layout, recent files, autosaves) never leaks into another test."""
+    root = Path(tempfile.mkdtemp(prefix="test-", dir=TEST_ROOT))
+    for name in USER_DIR_VARIABLES:
+        (root / name.lower()).mkdir()
+        monkeypatch.setenv(name, str(root / name.lower()))
     try:
-        from PyQt6.QtCore import QCoreApplication, QStandardPaths
+        from PyQt6.QtCore import QSettings
     except ImportError:  # engine-only environments
         yield
         return
-    QStandardPaths.setTestModeEnabled(True)
-    previous = QCoreApplication.applicationName()
-    QCoreApplication.setApplicationName(f"softmax-visualizer-test-{os.getpid()}-{abs(hash(request.node.nodeid))}")
+    # QSettings reads XDG_CONFIG_HOME once per process; QStandardPaths reads the environment each time.
+    for kind in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(kind, QSettings.Scope.UserScope, str(root / "xdg_config_home"))
     yield
-    QCoreApplication.setApplicationName(previous)
 
 
 @pytest.fixture(autouse=True)
