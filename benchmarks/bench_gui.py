@@ -36,7 +36,7 @@ from PyQt6.QtWidgets import QApplication  # noqa: E402
 def profile_panels(window) -> dict:
     """Wrap every panel's show_snapshot to record its wall time (ms) per call, by panel name."""
     times: dict[str, list[float]] = {}
-    for panel in window._panels():
+    for panel in window.panels():
         name, render = type(panel).__name__, panel.show_snapshot
         calls = times.setdefault(name, [])
 
@@ -64,7 +64,7 @@ def run_gui(preset: str, all_panels: bool = False, profile: bool = False) -> dic
             dock.show()
             dock.setGeometry(40 + (k % 4) * 420, 40 + (k // 4) * 330, 400, 310)
         app.processEvents()
-        hidden = [name for name, dock in window.docks.items() if not window._on_screen(dock.widget())]
+        hidden = [name for name, dock in window.docks.items() if not window.on_screen(dock.widget())]
         if hidden:
             raise SystemExit(f"panels not on screen: {hidden}")
 
@@ -136,7 +136,7 @@ def run_gui(preset: str, all_panels: bool = False, profile: bool = False) -> dic
     wall = ended[0] - start_time[0]
     stall_timer.stop()
     trainer = window.worker.trainer
-    cost = window.render_pacer.render_cost_s
+    cost = window.rendering.pacer.render_cost_s
     result["render_cost_ms"] = 1000 * cost if cost is not None else float("nan")
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the app's own peak
     result["dataset"] = window.dataset

@@ -47,7 +47,7 @@ class Autopilot(QObject):
         window.worker.state_changed.connect(self._on_state)
         window.worker.metrics_ready.connect(self._finish)
 
-    def _on_state(self, state: str) -> None:
+    def _on_state(self, state) -> None:
         from .worker import State
 
         if state in (State.FINISHED, State.DIVERGED, State.NO_DATA):
@@ -60,7 +60,7 @@ class Autopilot(QObject):
     def _report(self) -> None:
         if not self._reporting:
             self._reporting = True
-            self.window.cmd_report.emit()
+            self.window.commands.report_metrics()
 
     def _finish(self, metrics: dict) -> None:
         # Let the last snapshot render before the picture is taken.
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
     window.show()
     window.startup_seconds = time.perf_counter() - started
     code = app.exec()
-    from .main_window import orphaned_threads_running
+    from .commands import orphaned_threads_running
 
     if orphaned_threads_running():  # still in a long NumPy call: nothing left to save or show
         sys.stdout.flush()

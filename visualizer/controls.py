@@ -42,7 +42,7 @@ from nn.config import (
 )
 from nn.optimizers import OPTIMIZERS
 
-from .panels import style
+from . import style, theme
 from .worker import State
 
 LR_MIN, LR_MAX = 1e-5, 100.0
@@ -195,7 +195,7 @@ class _Field:
     def paint(self) -> None:
         """Colours of the error and pending marks in the current theme (palettes, not style
         sheets: a style sheet would freeze the field's other colours when the theme changes)."""
-        t = style.theme()
+        t = theme.current()
         target = self.widget.spin if isinstance(self.widget, LearningRateControl) else self.widget
         style.set_colors(target, **({"Base": t.error_fill} if self.message else {}))
         style.set_colors(self.error, WindowText=t.diverged)
@@ -328,7 +328,7 @@ class ControlPanel(QWidget):
         self._fields["length"].widget = self.length_value
 
         self.pending_note = QLabel("• changed: press Reset (Ctrl+R) to apply")
-        style.set_colors(self.pending_note, WindowText=style.theme().warning)
+        style.set_colors(self.pending_note, WindowText=theme.current().warning)
         self.pending_note.setWordWrap(True)
         self.pending_note.hide()
 
@@ -466,11 +466,11 @@ class ControlPanel(QWidget):
         self.preset.setCurrentIndex(self.preset.count() - 1)
 
     def apply_theme(self) -> None:
-        """The error and pending marks in the colours of :func:`style.theme`."""
+        """The error and pending marks in the colours of :func:`theme.current`."""
         style.restyle(self)  # re-polishes the widgets with a style sheet in the new palette
         for field in self._fields.values():
             field.paint()
-        style.set_colors(self.pending_note, WindowText=style.theme().warning)
+        style.set_colors(self.pending_note, WindowText=theme.current().warning)
 
     def _refresh(self) -> None:
         config, errors = self._parse()
@@ -534,7 +534,7 @@ class ControlPanel(QWidget):
             self._has_progress = has_progress
             self._refresh()
 
-    def set_state(self, state: str) -> None:
+    def set_state(self, state: State) -> None:
         self._state = state
         self.pause_action.setText("Resume" if state == State.PAUSED else "Pause")
         self._update_actions(self.is_valid)

@@ -8,6 +8,7 @@ the GUI can never fall behind training, however slow a panel is.
 
 from __future__ import annotations
 
+import enum
 import functools
 import threading
 import time
@@ -34,7 +35,9 @@ def _guarded(method):
     return wrapper
 
 
-class State:
+class State(enum.Enum):
+    """What the worker is doing; the value is the text the status bar shows."""
+
     LOADING = "loading"
     IDLE = "idle"
     TRAINING = "training"
@@ -43,11 +46,14 @@ class State:
     DIVERGED = "diverged"
     NO_DATA = "no data"
 
+    def __str__(self) -> str:
+        return self.value
+
 
 class TrainingWorker(QObject):
     data_loaded = pyqtSignal(object)  # nn.data.Dataset
     snapshot_available = pyqtSignal()  # take it with take_snapshot()
-    state_changed = pyqtSignal(str)
+    state_changed = pyqtSignal(object)  # State
     error = pyqtSignal(str, str)  # one-line message, details (traceback) for the curious
     metrics_ready = pyqtSignal(object)  # dict, answer to report_metrics()
     config_applied = pyqtSignal(object)  # the TrainConfig of the trainer now in use
@@ -110,7 +116,7 @@ class TrainingWorker(QObject):
         if was_empty:
             self.snapshot_available.emit()
 
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: State) -> None:
         if state != self.state:
             self.state = state
             self.state_changed.emit(state)
@@ -344,6 +350,7 @@ class TrainingWorker(QObject):
             "training_seconds": trainer.train_seconds,
             "seconds_to_98": trainer.seconds_to_98,
             "diverged": trainer.diverged,
+            "finished": trainer.finished,
         }
         if trainer.diverged is None:
             train_eval, test_eval = trainer.evaluate_train(), trainer.evaluate_test()
@@ -366,7 +373,7 @@ class TrainingWorker(QObject):
             from nn.runs import runs_to_arrays
 
             arrays, runs_meta = runs_to_arrays(self.runs)
-            save_checkpoint(path, trainer, {"gui_state": self.state, "runs": runs_meta}, arrays)
+            save_checkpoint(path, trainer, {"gui_state": self.state.value, "runs": runs_meta}, arrays)
         else:
             evaluation = trainer.last_test
             metrics = {} if evaluation is None else {"test_accuracy": evaluation.accuracy, "test_loss": evaluation.loss,

@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from PyQt6.QtCore import QStandardPaths
 from PyQt6.QtWidgets import QFileDialog, QMessageBox
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-QStandardPaths.setTestModeEnabled(True)
 
-from visualizer.main_window import MainWindow, app_data_dir  # noqa: E402
+from visualizer.main_window import MainWindow  # noqa: E402
+from visualizer.session_files import app_data_dir  # noqa: E402
 from visualizer.worker import State  # noqa: E402
 
 TIMEOUT_MS = 30_000
@@ -40,21 +39,21 @@ def test_save_and_open_session_restores_the_run(qtbot, small_mnist, tmp_path):
     qtbot.waitUntil(lambda: len(win.last_snapshot.pins) == 2, timeout=TIMEOUT_MS)
     path = tmp_path / "run.npz"
     with qtbot.waitSignal(win.worker.saved, timeout=TIMEOUT_MS):
-        win.save_to("session", str(path))
-    assert not win.has_unsaved_progress
+        win.files.save_to("session", str(path))
+    assert not win.files.has_unsaved_progress
     saved_params = [p.copy() for p in win.worker.trainer.net.params]
     saved_curve = win.last_snapshot.train_curve.loss.copy()
     win.controls.reset_action.trigger()  # a new run replaces it
     qtbot.waitUntil(lambda: win.last_snapshot.step == 0, timeout=TIMEOUT_MS)
     with qtbot.waitSignal(win.worker.opened, timeout=TIMEOUT_MS):
-        win.open_from("session", str(path))
+        win.files.open_from("session", str(path))
     qtbot.waitUntil(lambda: win.last_snapshot.step == 6, timeout=TIMEOUT_MS)
     for a, b in zip(saved_params, win.worker.trainer.net.params):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(saved_curve, win.last_snapshot.train_curve.loss)
     assert [p.index for p in win.last_snapshot.pins] == [3, 7] and win.pins == [3, 7]
     assert win.state == State.PAUSED
-    assert ["session", str(path)] in win._recent()
+    assert ["session", str(path)] in win.files.recent()
     assert win.recent_menu.actions() and "run.npz" in win.recent_menu.actions()[0].text()
     win.close()
 
@@ -64,24 +63,24 @@ def test_open_model_shows_it_and_bad_files_change_nothing(qtbot, small_mnist, tm
     train_some_steps(qtbot, win, 4)
     model = tmp_path / "m.npz"
     with qtbot.waitSignal(win.worker.saved, timeout=TIMEOUT_MS):
-        win.save_to("model", str(model))
+        win.files.save_to("model", str(model))
     params = [p.copy() for p in win.worker.trainer.net.params]
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"this is not a zip file")
     with qtbot.waitSignal(win.worker.error, timeout=TIMEOUT_MS) as error:
-        win.open_from("session", str(bad))
+        win.files.open_from("session", str(bad))
     assert "bad.npz" in error.args[0]
     assert win.banner.isVisible() and "bad.npz" in win.banner.text.text()
     for a, b in zip(params, win.worker.trainer.net.params):  # nothing changed
         np.testing.assert_array_equal(a, b)
     assert win.last_snapshot.step == 4
     with qtbot.waitSignal(win.worker.opened, timeout=TIMEOUT_MS):
-        win.open_from("model", str(model))
+        win.files.open_from("model", str(model))
     qtbot.waitUntil(lambda: win.last_snapshot.step == 0 and win.last_snapshot.test is not None, timeout=TIMEOUT_MS)
     for a, b in zip(params, win.worker.trainer.net.params):
         np.testing.assert_array_equal(a, b)
     with qtbot.waitSignal(win.worker.error, timeout=TIMEOUT_MS) as error:
-        win.save_to("session", str(tmp_path / "missing-folder" / "x.npz"))
+        win.files.save_to("session", str(tmp_path / "missing-folder" / "x.npz"))
     assert "does not exist" in error.args[0]
     win.close()
 
@@ -109,9 +108,9 @@ def test_autosave_and_recovery_after_a_crash(qtbot, small_mnist):
     assert (folder / "running.marker").exists()
     train_some_steps(qtbot, win, 3)
     with qtbot.waitSignal(win.worker.saved, timeout=TIMEOUT_MS):
-        win._autosave()
+        win.files.autosave()
     assert (folder / "autosave-session.npz").exists()
-    assert win.has_unsaved_progress  # an autosave is not the person's save
+    assert win.files.has_unsaved_progress  # an autosave is not the person's save
     # A second window started while the marker is still there (as after a crash) offers recovery.
     other = make_window(qtbot, small_mnist)
     assert other.banner.isVisible() and other.banner.action_button.text() == "Restore"
@@ -137,9 +136,9 @@ def test_runs_are_kept_at_reset_and_exports_work(qtbot, small_mnist, tmp_path, m
     assert win.worker.runs[0].steps == 4 and win.worker.runs[0].config.lr != 0.0005
     paths = iter([str(tmp_path / "loss.svg"), str(tmp_path / "runs.csv"), str(tmp_path / "report")])
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (next(paths), ""))
-    win._ask_export_plot(win.loss_panel, "Loss plot")
-    win._ask_export_runs()
-    win._ask_export_report()
+    win.exports.ask_plot(win.loss_panel, "Loss plot")
+    win.exports.ask_runs()
+    win.exports.ask_report()
     assert (tmp_path / "loss.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
     rows = (tmp_path / "runs.csv").read_text().splitlines()
     assert len(rows) == 3  # header, the current run, the earlier run

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from PyQt6.QtCore import QStandardPaths, Qt
+from PyQt6.QtCore import Qt
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-QStandardPaths.setTestModeEnabled(True)
 
 from visualizer.main_window import MainWindow  # noqa: E402
 from visualizer.worker import State  # noqa: E402
@@ -86,7 +85,7 @@ def test_confusion_cell_filters_the_gallery_and_p_pins(qtbot, small_mnist):
 def test_hidden_panels_are_not_rendered_and_catch_up_when_shown(qtbot, small_mnist):
     win = trained_window(qtbot, small_mnist, steps=3)
     win.docks["weights"].raise_()  # the gallery's tab is now hidden
-    qtbot.waitUntil(lambda: not win._on_screen(win.gallery), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not win.on_screen(win.gallery), timeout=TIMEOUT_MS)
     shown = []
     original = win.gallery.show_snapshot
     win.gallery.show_snapshot = lambda snap: shown.append(snap.step) or original(snap)
@@ -101,7 +100,7 @@ def test_hidden_panels_are_not_rendered_and_catch_up_when_shown(qtbot, small_mni
 def test_a_point_on_the_pca_map_selects_that_digit_everywhere(qtbot, small_mnist):
     win = trained_window(qtbot, small_mnist, steps=4)
     win.docks["pca"].raise_()
-    win.cmd_map.emit()
+    win.commands.refresh_map()
     qtbot.waitUntil(lambda: win.last_snapshot.activation_map is not None
                     and win.last_snapshot.activation_map.step == 4
                     and len(win.map_panel.shown_indices()) > 0, timeout=TIMEOUT_MS)

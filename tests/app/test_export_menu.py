@@ -11,9 +11,9 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from nn.config import TrainConfig
 from nn.trainer import Trainer
+from visualizer.export_menu import PlotExportMenu
 from visualizer.main_window import MainWindow
 from visualizer.panels import LossPanel
-from visualizer.panels.export_menu import PlotExportMenu
 from visualizer.worker import State
 
 TIMEOUT_MS = 30_000
@@ -148,7 +148,7 @@ def test_every_plot_in_the_window_exports_png_and_svg(qtbot, small_mnist, save_a
                     and win.last_snapshot.activation_map is not None, timeout=TIMEOUT_MS)
 
     exported = []
-    for panel in win._panels():
+    for panel in win.panels():
         dock = panel
         while dock is not None and not isinstance(dock, QtWidgets.QDockWidget):
             dock = dock.parentWidget()

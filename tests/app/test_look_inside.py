@@ -17,8 +17,8 @@ from nn.trainer import Trainer  # noqa: E402
 
 pytest.importorskip("pytestqt")
 
+from visualizer import theme  # noqa: E402
 from visualizer.panels import activations as activations_module  # noqa: E402
-from visualizer.panels import style  # noqa: E402
 from visualizer.panels.activations import ActivationsPanel  # noqa: E402
 from visualizer.panels.drawing import DrawingPanel  # noqa: E402
 from visualizer.panels.learning import LearningPanel  # noqa: E402
@@ -152,7 +152,7 @@ def test_activations_show_every_hidden_unit_and_the_top_units_contributions(qtbo
         centres = image[1 + step * np.arange(rows)[:, None] + 2, 1 + step * np.arange(cols)[None, :] + 2]
         centres = centres.reshape(-1, 3)
         np.testing.assert_array_equal(centres[:n], colors)
-        assert (centres[n:] == style.theme().cell_unused).all()
+        assert (centres[n:] == theme.current().cell_unused).all()
     k = len(detail.top_units)
     assert k == 8 and panel.tiles.shape == (k, 28, 28)
     for j in range(k):

@@ -1,10 +1,18 @@
-"""The render pacer keeps the GUI thread's CPU time within its budget (fake clocks: exact)."""
+"""Render pacing: the pacer keeps the GUI thread's CPU time within its budget (fake clocks:
+exact), and while training the window renders at the pacer's pace without ever losing the newest
+snapshot (visualizer/pacing.py, visualizer/rendering.py)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from visualizer.main_window import MainWindow
 from visualizer.pacing import RenderPacer
+from visualizer.worker import State
+
+TIMEOUT_MS = 30_000
 
 
 class FakeClocks:
@@ -95,3 +103,108 @@ def test_reset_lets_the_next_render_start_at_once():
 def test_duty_must_be_a_fraction():
     with pytest.raises(ValueError):
         RenderPacer(duty=0)
+
+
+# -- in the window -----------------------------------------------------------------------------------
+
+def open_window(qtbot, data):
+    win = MainWindow(preset="fast", data=data, ask_to_save=False, autosave=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)
+    win.worker.trainer.set_run_length(200, None)  # long enough not to finish during the test
+    return win
+
+
+def record_render_starts(pacer) -> list[float]:
+    """The pacer's clock at the start of each render."""
+    starts, started = [], pacer.started
+
+    def recorded():
+        started()
+        starts.append(pacer._last_start)
+
+    pacer.started = recorded
+    return starts
+
+
+def pause_and_expect_the_newest_snapshot_at_once(qtbot, win, trainer):
+    # No more than an hour between renders while training, so "at once" cannot mean "after the interval".
+    win.rendering.pacer.min_interval_s = win.rendering.pacer.max_interval_s = 3600
+    win.controls.pause_action.trigger()
+    qtbot.waitUntil(lambda: win.state == State.PAUSED, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: win.last_snapshot.step == trainer.step_count, timeout=TIMEOUT_MS)
+
+
+def test_renders_are_spaced_by_the_pacer_and_every_panel_sees_each_snapshot(qtbot, small_mnist):
+    win = open_window(qtbot, small_mnist)
+    pacer = win.rendering.pacer
+    pacer.min_interval_s = 0.25  # as if each render cost a lot of CPU
+    starts = record_render_starts(pacer)
+    shown, complete = [], []
+
+    def on_shown(snap):  # snapshot_shown comes once every panel on screen has the snapshot
+        shown.append(snap)
+        complete.append(win.loss_panel._snap is snap and win.accuracy_panel._snap is snap)
+
+    win.snapshot_shown.connect(on_shown)
+    win.controls.start_action.trigger()
+    qtbot.waitUntil(lambda: len(shown) >= 2, timeout=TIMEOUT_MS)
+    shown.clear()
+    complete.clear()
+    del starts[:]
+    qtbot.waitUntil(lambda: len(shown) >= 4, timeout=TIMEOUT_MS)
+    # 15 a second would be offered; each render starts at least the pacer's interval after the last.
+    assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.25
+    assert [s.step for s in shown] == sorted(s.step for s in shown)
+    assert all(complete)
+    # Paused: the newest snapshot is shown at once, not after the pacer's interval
+    pause_and_expect_the_newest_snapshot_at_once(qtbot, win, win.worker.trainer)
+    win.close()
+
+
+def test_closing_while_a_snapshot_is_held_back_is_clean(qtbot, small_mnist):
+    win = open_window(qtbot, small_mnist)
+    win.rendering.pacer.min_interval_s = 0.5
+    win.controls.start_action.trigger()
+    qtbot.waitUntil(lambda: win.rendering.holding_back, timeout=TIMEOUT_MS)
+    shown = []
+    win.snapshot_shown.connect(shown.append)
+    win.close()
+    qtbot.wait(700)  # the held-back render's time passes: nothing renders into the closed window
+    assert not win.rendering.holding_back and not shown
+    assert win.training_thread.isFinished()
+
+
+def test_the_worker_builds_snapshots_only_shortly_before_the_gui_takes_one(qtbot, small_mnist):
+    """While renders are spaced out, the worker does not build a snapshot every 66 ms only to
+    replace it: it refreshes the waiting one shortly before the GUI comes for it, so what the
+    GUI takes is still fresh."""
+    win = open_window(qtbot, small_mnist)
+    interval = win.rendering.pacer.min_interval_s = 0.5
+    trainer, worker = win.worker.trainer, win.worker
+    built, ages = {}, []
+    build, take = trainer.snapshot, worker.take_snapshot
+
+    def counted_build():
+        snap = build()
+        built[id(snap)] = (snap, time.monotonic())
+        return snap
+
+    def timed_take():
+        snap = take()
+        if snap is not None and id(snap) in built:
+            ages.append(time.monotonic() - built[id(snap)][1])
+        return snap
+
+    trainer.snapshot, worker.take_snapshot = counted_build, timed_take
+    win.controls.start_action.trigger()
+    qtbot.waitUntil(lambda: len(ages) >= 2, timeout=TIMEOUT_MS)
+    built.clear()
+    ages.clear()
+    qtbot.waitUntil(lambda: len(ages) >= 4, timeout=TIMEOUT_MS)
+    renders = len(ages)
+    assert len(built) <= 3 * renders + 2  # not one every 66 ms: 7 or more per render
+    assert sorted(ages)[len(ages) // 2] < interval / 2  # taken soon after it was made
+    pause_and_expect_the_newest_snapshot_at_once(qtbot, win, trainer)
+    win.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -17,10 +18,13 @@ from nn.trainer import Trainer  # noqa: E402
 
 pytest.importorskip("pytestqt")
 
+import visualizer.panels  # noqa: E402
+from visualizer.panel_table import DOCKED, PANELS  # noqa: E402
 from visualizer.panels import (  # noqa: E402
     AccuracyPanel,
     ClassProbabilityPanel,
     LossPanel,
+    Panel,
     SoftmaxPanel,
     WeightsPanel,
 )
@@ -337,3 +341,21 @@ def test_every_panel_has_the_common_api(qtbot, data, run):
         panel.show_snapshot(snap)
         panel.clear()
         panel.show_snapshot(snap)
+
+
+def test_every_panel_of_the_table_is_a_panel_and_every_panel_is_in_the_table(qtbot, data, run):
+    snap = run[1][1]
+    for spec in PANELS:
+        panel = spec.build(data)
+        qtbot.addWidget(panel)
+        assert isinstance(panel, Panel), spec.name
+        panel.show_snapshot(snap)
+        panel.clear()
+        panel.apply_theme()
+        panel.show_snapshot(snap)
+    # panels/ holds panels only: styling, throttling and export menus live outside it
+    modules = {path.stem for path in Path(visualizer.panels.__file__).parent.glob("*.py")} - {"__init__"}
+    assert modules == {spec.widget.split(".")[0] for spec in PANELS}
+    # Saved layouts find docks by these names: they never change.
+    assert [spec.name for spec in DOCKED] == ["softmax", "class_probs", "confusion", "weights", "mistakes", "pins",
+                                             "draw", "activations", "learning", "pca", "runs"]

@@ -7,9 +7,8 @@ import pytest
 from PyQt6.QtGui import QColor, QPalette
 from PyQt6.QtWidgets import QApplication
 
-from visualizer import theme as app_theme
+from visualizer import style, theme
 from visualizer.main_window import MainWindow
-from visualizer.panels import style
 from visualizer.worker import State
 
 TIMEOUT_MS = 30_000
@@ -19,8 +18,8 @@ TIMEOUT_MS = 30_000
 def platform_look_afterwards():
     """Whatever a test switches to, the next test starts with the platform's look and light plots."""
     yield
-    app_theme.apply_choice("system")
-    style.set_theme(style.LIGHT)
+    theme.apply_choice("system")
+    theme.set_current(theme.LIGHT)
 
 
 def open_window(qtbot, dataset, steps: int = 0) -> MainWindow:
@@ -39,7 +38,7 @@ def open_window(qtbot, dataset, steps: int = 0) -> MainWindow:
 def plot_views(win: MainWindow) -> list[pg.GraphicsView]:
     """Every pyqtgraph view in every panel (the digit image of the softmax panel included)."""
     views = []
-    for panel in win._panels():
+    for panel in win.panels():
         views += panel.findChildren(pg.GraphicsView)
     return views
 
@@ -61,7 +60,7 @@ def assert_plots_look(win: MainWindow, dark: bool) -> None:
                 # light text on dark, dark text on light, and far apart from the background
                 assert (text > 180) if dark else (text < 60), (type(view.parent()).__name__, text)
                 assert abs(text - background) > 150 and abs(line - background) > 150
-    for panel in win._panels():  # the panel behind the plot (controls, captions) matches
+    for panel in win.panels():  # the panel behind the plot (controls, captions) matches
         window = lightness(panel.palette().color(QPalette.ColorRole.Window))
         words = lightness(panel.palette().color(QPalette.ColorRole.WindowText))
         assert ((window < 60 and words > 180) if dark else (window > 240 and words < 60)), type(panel).__name__
@@ -71,16 +70,16 @@ def test_dark_then_light_restyles_every_plot_live(qtbot, small_mnist):
     win = open_window(qtbot, small_mnist, steps=3)
     for name in ("mistakes", "confusion", "draw"):  # some data panels on screen, some hidden
         win.docks[name].raise_()
-    assert win.theme_choice == "system" and style.theme() is style.LIGHT
+    assert win.theme_choice == "system" and theme.current() is theme.LIGHT
     assert_plots_look(win, dark=False)
 
     win.theme_actions["dark"].trigger()  # View > Theme > Dark
     assert win.theme_actions["dark"].isChecked() and not win.theme_actions["system"].isChecked()
     assert lightness(QApplication.palette().color(QPalette.ColorRole.Window)) < 80
-    assert style.theme() is style.DARK
+    assert theme.current() is theme.DARK
     assert_plots_look(win, dark=True)
     # colours drawn from the snapshot follow too: curves, their title, the legend box
-    t = style.DARK
+    t = theme.DARK
     assert win.loss_panel.train_item.opts["pen"].color().name() == t.train
     assert t.train in win.loss_panel.plot.titleLabel.text
     assert lightness(win.loss_panel.legend.opts["brush"].color()) < 60
@@ -91,20 +90,20 @@ def test_dark_then_light_restyles_every_plot_live(qtbot, small_mnist):
     assert_plots_look(win, dark=True)
 
     win.theme_actions["light"].trigger()
-    assert style.theme() is style.LIGHT
+    assert theme.current() is theme.LIGHT
     assert_plots_look(win, dark=False)
-    assert win.loss_panel.train_item.opts["pen"].color().name() == style.LIGHT.train
+    assert win.loss_panel.train_item.opts["pen"].color().name() == theme.LIGHT.train
     win.close()
 
 
 def test_the_desktop_switching_palette_is_followed_on_system(qtbot, small_mnist):
     win = open_window(qtbot, small_mnist)
     assert win.theme_choice == "system"
-    QApplication.setPalette(app_theme.dark_palette())  # what a desktop switching to dark does
-    qtbot.waitUntil(lambda: style.theme() is style.DARK, timeout=5000)  # via the PaletteChange event
+    QApplication.setPalette(theme.dark_palette())  # what a desktop switching to dark does
+    qtbot.waitUntil(lambda: theme.current() is theme.DARK, timeout=5000)  # via the PaletteChange event
     assert_plots_look(win, dark=True)
     QApplication.setPalette(QPalette())
-    qtbot.waitUntil(lambda: style.theme() is style.LIGHT, timeout=5000)
+    qtbot.waitUntil(lambda: theme.current() is theme.LIGHT, timeout=5000)
     assert_plots_look(win, dark=False)
     win.close()
 
@@ -114,22 +113,22 @@ def test_theme_choice_survives_a_restart(qtbot, small_mnist):
     win = open_window(qtbot, small_mnist)
     win.set_theme_choice("dark")
     win.close()
-    app_theme.apply_choice("system")  # as a fresh process would start: the platform's look
-    style.set_theme(style.LIGHT)
+    theme.apply_choice("system")  # as a fresh process would start: the platform's look
+    theme.set_current(theme.LIGHT)
 
     again = open_window(qtbot, small_mnist)
     assert again.theme_choice == "dark" and again.theme_actions["dark"].isChecked()
-    assert style.theme() is style.DARK
+    assert theme.current() is theme.DARK
     assert_plots_look(again, dark=True)
     again.set_theme_choice("system")  # back to the platform's own style and palette
     assert QApplication.style().name() == platform_style
-    assert style.theme() is style.LIGHT
+    assert theme.current() is theme.LIGHT
     again.settings.setValue("theme", "purple")  # a value from elsewhere: the platform's look
     again.close()
 
     third = open_window(qtbot, small_mnist)
     assert third.theme_choice == "system" and third.theme_actions["system"].isChecked()
-    assert style.theme() is style.LIGHT
+    assert theme.current() is theme.LIGHT
     third.close()
 
 
@@ -147,11 +146,11 @@ def test_theme_colours_read_on_their_background():
         hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
         return (hi + 0.05) / (lo + 0.05)
 
-    for t in (style.LIGHT, style.DARK):
+    for t in (theme.LIGHT, theme.DARK):
         assert contrast(t.foreground, t.background) >= 7, t.name
         assert contrast(t.muted, t.background) >= 3, t.name
     # The light theme keeps tab10 (on white since the start); the dark one lightens what needs it.
-    t = style.DARK
+    t = theme.DARK
     for name in ("train", "test", "event", "diverged", "correct", "wrong", "reference", "select", "warning", "ring"):
         assert contrast(getattr(t, name), t.background) >= 3.5, name
     for color in t.categorical:

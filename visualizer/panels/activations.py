@@ -26,8 +26,8 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from nn.trainer import Snapshot
 
-from . import style
-from .export_menu import add_export_menu
+from .. import style, theme
+from ..export_menu import add_export_menu
 
 MIN_INTERVAL_S = 0.1  # at most ~10 renders per second
 CELL = 5  # image pixels per unit cell
@@ -51,7 +51,7 @@ def grid_columns(max_units: int) -> int:
 def cell_grid(rgb_cells: np.ndarray, cols: int, marked=()) -> np.ndarray:
     """(n, 3) cell colours as a (rows*(CELL+GAP)+GAP, cols*(CELL+GAP)+GAP, 3) image with gaps;
     ``marked`` cells get a frame (black, or white in the dark theme)."""
-    t = style.theme()
+    t = theme.current()
     n = len(rgb_cells)
     rows = max(1, math.ceil(n / cols))
     step = CELL + CELL_GAP
@@ -142,7 +142,7 @@ class ActivationsPanel(QtWidgets.QWidget):
         header.addWidget(self.source_combo)
 
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground(style.theme().background)
+        self.graphics.setBackground(theme.current().background)
         self.graphics.ci.setContentsMargins(4, 2, 4, 2)
         self.export_menu = add_export_menu(self.graphics, self.graphics, "activations")
         self.graphics.ci.setSpacing(1)
@@ -211,7 +211,7 @@ class ActivationsPanel(QtWidgets.QWidget):
         self._show_empty("no network yet")
 
     def apply_theme(self) -> None:
-        """Repaint in :func:`style.theme`: the grids and bars are rebuilt in its colours."""
+        """Repaint in :func:`theme.current`: the grids and bars are rebuilt in its colours."""
         style.restyle(self)
         self._structure = None
         if self._last_snap is not None:
@@ -277,7 +277,7 @@ class ActivationsPanel(QtWidgets.QWidget):
         mosaic = np.full((h, self._n_tiles * (w + TILE_GAP) - TILE_GAP), np.nan)
         for i in range(k):
             mosaic[:, i * (w + TILE_GAP): i * (w + TILE_GAP) + w] = tiles[i]
-        rgb = style.diverging_rgb(mosaic, gap_color=QtGui.QColor(style.theme().background).getRgb()[:3])
+        rgb = style.diverging_rgb(mosaic, gap_color=QtGui.QColor(theme.current().background).getRgb()[:3])
         self.tile_image.setImage(rgb, autoLevels=False, levels=(0, 255))
         for i, text in enumerate(self.tile_texts):
             if i >= k:
@@ -333,7 +333,7 @@ class ActivationsPanel(QtWidgets.QWidget):
             text = f"input × weight · the {min(8, hidden[0])} most active units of layer 1 (framed)"
         else:
             text = "no hidden layer · input × class template (sum: the class score)"
-        self.tiles_label = g.addLabel(text, row=row, col=0, color=style.theme().foreground, size="8pt")
+        self.tiles_label = g.addLabel(text, row=row, col=0, color=theme.current().foreground, size="8pt")
         row += 1
         self.tile_view = _view(g, row)
         self._n_tiles = min(8, hidden[0] if hidden else layer_sizes[-1])
@@ -352,7 +352,7 @@ class ActivationsPanel(QtWidgets.QWidget):
         row += 1
         self.grid_images, self.grid_labels = [], []
         for n in hidden:
-            label = g.addLabel("", row=row, col=0, color=style.theme().foreground, size="8pt")
+            label = g.addLabel("", row=row, col=0, color=theme.current().foreground, size="8pt")
             row += 1
             view = _view(g, row)
             item = pg.ImageItem(axisOrder="row-major")
@@ -364,7 +364,7 @@ class ActivationsPanel(QtWidgets.QWidget):
             self.grid_images.append(item)
             self.grid_labels.append(label)
             row += 1
-        self.softmax_label = g.addLabel("", row=row, col=0, color=style.theme().foreground, size="8pt")
+        self.softmax_label = g.addLabel("", row=row, col=0, color=theme.current().foreground, size="8pt")
         row += 1
         plot = g.addPlot(row=row, col=0)
         style.style_plot(plot)
@@ -378,7 +378,7 @@ class ActivationsPanel(QtWidgets.QWidget):
         plot.getAxis("bottom").setTicks([[(c, str(c)) for c in range(n_classes)], []])
         plot.setMaximumHeight(70)
         plot.setMinimumHeight(50)
-        t = style.theme()
+        t = theme.current()
         self.bars = pg.BarGraphItem(x=np.arange(n_classes), height=np.zeros(n_classes), width=0.75,
                                     brush=t.bar, pen=None)
         plot.addItem(self.bars)

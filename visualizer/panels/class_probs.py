@@ -13,8 +13,8 @@ from PyQt6 import QtWidgets
 
 from nn.trainer import Snapshot
 
-from . import style
-from .export_menu import add_export_menu
+from .. import style
+from ..export_menu import add_export_menu
 
 TITLE = "Mean softmax output per true class (test set)"
 _TOOLTIP = ("Row t, column p: the network's probability for class p, averaged over all test digits "
@@ -61,7 +61,7 @@ class ClassProbabilityPanel(QtWidgets.QWidget):
         self.clear()
 
     def apply_theme(self) -> None:
-        """Repaint in :func:`style.theme`. The map and the numbers on it look the same in both."""
+        """Repaint in :func:`theme.current`. The map and the numbers on it look the same in both."""
         style.restyle(self)
 
     def _setup_grid(self, n: int) -> None:

@@ -17,8 +17,8 @@ from sklearn.metrics import confusion_matrix
 
 from nn.trainer import Snapshot
 
-from . import style
-from .export_menu import add_export_menu
+from .. import style, theme
+from ..export_menu import add_export_menu
 
 TITLE = "Confusion matrix (test set)"
 GAP = 0.25  # between the matrix and the recall / precision margins, in cells
@@ -75,7 +75,7 @@ class ConfusionMatrixPanel(QtWidgets.QWidget):
         style.style_axes(self.colorbar)
         bar_axis.setTickFont(style.small_font(8))
         bar_axis.setStyle(hideOverlappingLabels=False)
-        bar_axis.setLabel("mistakes per cell", **{"color": style.theme().foreground, "font-size": "8pt"})
+        bar_axis.setLabel("mistakes per cell", **{"color": theme.current().foreground, "font-size": "8pt"})
         self.selection_rect = QtWidgets.QGraphicsRectItem(0, 0, 1, 1)
         style.themed_pen(self.selection_rect, "select", 3.0)
         self.selection_rect.setZValue(20)
@@ -111,7 +111,7 @@ class ConfusionMatrixPanel(QtWidgets.QWidget):
         self.clear()
 
     def apply_theme(self) -> None:
-        """Repaint in :func:`style.theme`: the margins, labels and selection (the cells keep their map)."""
+        """Repaint in :func:`theme.current`: the margins, labels and selection (the cells keep their map)."""
         style.restyle(self)
         self._paint_overlay()
         self._show_hint()
@@ -163,7 +163,7 @@ class ConfusionMatrixPanel(QtWidgets.QWidget):
         for c in range(n):
             overlay[c * q:(c + 1) * q, c * q:(c + 1) * q] = (*DIAGONAL_FILL, 255)
         margin = n * q + 1  # the recall column / precision row start one quarter cell after the matrix
-        fill = (*style.theme().margin_fill, 255)
+        fill = (*theme.current().margin_fill, 255)
         overlay[: n * q, margin:] = fill
         overlay[margin:, : n * q] = fill
         self.overlay_item.setImage(overlay, levels=(0, 255), autoLevels=False)
@@ -274,7 +274,7 @@ class ConfusionMatrixPanel(QtWidgets.QWidget):
         if self._selected is not None:
             t, p = self._selected
             count = "" if self._matrix is None else f": {int(self._matrix[t, p]):,} digits"
-            self.hint.setText(f"<b style='color:{style.theme().select}'>{t} read as {p}</b>{count}")
+            self.hint.setText(f"<b style='color:{theme.current().select}'>{t} read as {p}</b>{count}")
         elif self._matrix is not None:
             self.hint.setText("Click a red cell to see those digits")
         else:

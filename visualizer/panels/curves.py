@@ -15,8 +15,8 @@ from PyQt6 import QtCore, QtWidgets
 
 from nn.trainer import Snapshot
 
-from . import style
-from .export_menu import add_export_menu
+from .. import style, theme
+from ..export_menu import add_export_menu
 
 _EMPTY = np.zeros(0)
 
@@ -88,7 +88,7 @@ class _CurvePanel(QtWidgets.QWidget):
         self.plot.getAxis("bottom").enableAutoSIPrefix(True)
         # Horizontal grid lines at major ticks only: a full alpha-blended grid costs several ms per
         # repaint, and the curves repaint with every snapshot.
-        self.plot.showGrid(x=False, y=True, alpha=style.theme().grid_alpha)
+        self.plot.showGrid(x=False, y=True, alpha=theme.current().grid_alpha)
         self.plot.getAxis("left").setStyle(maxTickLevel=0)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
@@ -105,7 +105,7 @@ class _CurvePanel(QtWidgets.QWidget):
         self.legend = style.add_legend(self.plot, offset=self.LEGEND_OFFSET, colCount=2)
         self.train_item = self.plot.plot(_EMPTY, _EMPTY, pen=style.train_pen(), name="train (batches)")
         self.test_item = self.plot.plot(_EMPTY, _EMPTY, pen=style.test_pen(), name="test set",
-                                        symbol=None, symbolBrush=style.theme().test, symbolPen=None)
+                                        symbol=None, symbolBrush=theme.current().test, symbolPen=None)
         for item in (self.train_item, self.test_item):
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="peak")
@@ -217,9 +217,9 @@ class _CurvePanel(QtWidgets.QWidget):
         self._show_title()
 
     def apply_theme(self) -> None:
-        """Repaint in :func:`style.theme` (curves, marks, legend, title)."""
+        """Repaint in :func:`theme.current` (curves, marks, legend, title)."""
         style.restyle(self)
-        t = style.theme()
+        t = theme.current()
         self.train_item.setPen(style.train_pen())
         self.test_item.setPen(style.test_pen())
         self.test_item.setSymbolBrush(t.test)
@@ -227,7 +227,7 @@ class _CurvePanel(QtWidgets.QWidget):
             self._show_title()
 
     def _show_title(self) -> None:
-        t, snap = style.theme(), self._snap
+        t, snap = theme.current(), self._snap
         test_value = float(self._test_y[-1]) if len(self._test_y) else None
         self._set_title(f"{self.NAME} — <span style='color:{t.train}'>train "
                         f"{self._format(self._latest_train(snap))}</span> · "
@@ -326,7 +326,7 @@ class _CurvePanel(QtWidgets.QWidget):
         parts = [f"samples {_format_samples(max(x, 0))}"]
         if self._n_train:
             parts.append(f"epoch {max(x, 0) / self._n_train:.2f}")
-        t = style.theme()
+        t = theme.current()
         for name, color, xs, ys in (("train", t.train, self._train_x, self._train_y),
                                     ("test", t.test, self._test_x, self._test_y)):
             if len(xs):

@@ -24,9 +24,9 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from nn.preprocess import mnist_style
 from nn.trainer import Snapshot
 
-from . import style
-from .export_menu import add_export_menu
-from .throttle import RenderThrottle
+from .. import style, theme
+from ..export_menu import add_export_menu
+from ..throttle import RenderThrottle
 
 PAD_SIZE = 280  # pixels of the drawing (10x the MNIST frame)
 DEFAULT_BRUSH = 22  # stroke width on the pad: ~2 px after scaling into MNIST's 20 px box
@@ -165,7 +165,7 @@ class DrawingPad(QtWidgets.QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QtGui.QPainter(self)
-        t = style.theme()
+        t = theme.current()
         painter.fillRect(self.rect(), QtGui.QColor(t.background))
         rect = self._square()
         painter.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform)
@@ -173,7 +173,7 @@ class DrawingPad(QtWidgets.QWidget):
         painter.setPen(QtGui.QPen(QtGui.QColor("#bbbbbb"), 1))
         painter.drawRect(rect.adjusted(0, 0, -1, -1))
         if self.is_blank():
-            painter.setPen(QtGui.QColor(style.LIGHT.muted))  # on the white paper, in both themes
+            painter.setPen(QtGui.QColor(theme.LIGHT.muted))  # on the white paper, in both themes
             painter.setFont(style.small_font(10))
             painter.drawText(rect, QtCore.Qt.AlignmentFlag.AlignCenter, "draw a digit here")
         painter.end()
@@ -256,7 +256,7 @@ class DrawingPanel(QtWidgets.QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.showGrid(y=True, alpha=style.theme().grid_alpha)
+        self.plot.showGrid(y=True, alpha=theme.current().grid_alpha)
         self.plot.setXRange(-0.6, self.n_classes - 0.4, padding=0)
         self.plot.setYRange(0, 128, padding=0)
         self.plot.getAxis("bottom").setTicks([[(c, str(c)) for c in range(self.n_classes)], []])
@@ -338,10 +338,10 @@ class DrawingPanel(QtWidgets.QWidget):
         self._show_probs(None)
 
     def apply_theme(self) -> None:
-        """Repaint in :func:`style.theme` (the pad stays white paper)."""
+        """Repaint in :func:`theme.current` (the pad stays white paper)."""
         style.restyle(self)
         for text in self.bar_labels:
-            text.setColor(style.theme().foreground)
+            text.setColor(theme.current().foreground)
         self.pad.update()
         self._show_probs(self._probs)
 
@@ -405,7 +405,7 @@ class DrawingPanel(QtWidgets.QWidget):
 
     def _show_probs(self, probs: np.ndarray | None) -> None:
         self._probs = probs
-        t = style.theme()
+        t = theme.current()
         if probs is None or not np.all(np.isfinite(probs)):
             self.bars.setOpts(height=np.zeros(self.n_classes), brushes=None, brush=t.waiting, pen=None)
             for text in self.bar_labels:

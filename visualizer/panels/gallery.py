@@ -24,7 +24,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from nn.trainer import Evaluation, Snapshot
 
-from . import style
+from .. import style, theme
 
 MIN_INTERVAL_S = 1.0  # apply a new evaluation at most this often
 TRAIN_REQUEST_INTERVAL_S = 2.0  # ask for a training-set evaluation at most this often
@@ -106,7 +106,7 @@ class ThumbnailDelegate(QtWidgets.QStyledItemDelegate):
             return
         rect = option.rect
         selected = bool(option.state & QtWidgets.QStyle.StateFlag.State_Selected)
-        t = style.theme()  # read at each paint: a theme change only needs a repaint
+        t = theme.current()  # read at each paint: a theme change only needs a repaint
         highlight, muted = QtGui.QColor(t.select), QtGui.QColor(t.muted)
         painter.save()
         if selected:
@@ -328,7 +328,7 @@ class MistakesGallery(QtWidgets.QWidget):
         return pixmap
 
     def apply_theme(self) -> None:
-        """Repaint in :func:`style.theme` (the thumbnails stay ink on paper)."""
+        """Repaint in :func:`theme.current` (the thumbnails stay ink on paper)."""
         style.restyle(self)
         self.view.viewport().update()
 

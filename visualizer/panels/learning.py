@@ -21,9 +21,9 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from nn.trainer import Snapshot
 
-from . import style
-from .export_menu import add_export_menu
-from .throttle import RenderThrottle
+from .. import style, theme
+from ..export_menu import add_export_menu
+from ..throttle import RenderThrottle
 
 MIN_INTERVAL_S = 0.25  # curves re-render at most ~4 times per second
 TYPICAL_RATIO = 1e-3  # a common rule of thumb for a healthy update/weight ratio
@@ -38,7 +38,7 @@ _TOOLTIP = ("Is it still learning? Per layer, over training samples seen:\n"
 
 
 def layer_color(i: int) -> str:
-    colors = style.theme().series
+    colors = theme.current().series
     return colors[i % len(colors)]
 
 
@@ -58,7 +58,7 @@ def _compact_plot(plot: pg.PlotItem, y_label: str, show_x: bool) -> None:
     plot.setMenuEnabled(False)
     plot.hideButtons()
     plot.setMouseEnabled(x=False, y=False)
-    plot.showGrid(x=True, y=True, alpha=style.theme().grid_alpha)
+    plot.showGrid(x=True, y=True, alpha=theme.current().grid_alpha)
     style.axis_label(plot, "left", y_label)
     left = plot.getAxis("left")
     left.setWidth(58)
@@ -95,7 +95,7 @@ class LearningPanel(QtWidgets.QWidget):
 
         # -- tab 1: curves over training
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground(style.theme().background)
+        self.graphics.setBackground(theme.current().background)
         self.graphics.ci.setContentsMargins(2, 2, 8, 2)
         self.graphics.ci.setSpacing(2)
         self.grad_plot = self.graphics.addPlot(row=0, col=0)
@@ -134,7 +134,7 @@ class LearningPanel(QtWidgets.QWidget):
         self.hist_plot.setMenuEnabled(False)
         self.hist_plot.hideButtons()
         self.hist_plot.setMouseEnabled(x=False, y=False)
-        self.hist_plot.showGrid(x=True, y=True, alpha=style.theme().grid_alpha)
+        self.hist_plot.showGrid(x=True, y=True, alpha=theme.current().grid_alpha)
         style.axis_label(self.hist_plot, "bottom", "weight")
         style.axis_label(self.hist_plot, "left", "count")
         self.hist_plot.getAxis("left").enableAutoSIPrefix(True)
@@ -199,7 +199,7 @@ class LearningPanel(QtWidgets.QWidget):
         self.hist_plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
 
     def apply_theme(self) -> None:
-        """Repaint in :func:`style.theme`, the layers' curves in its colours."""
+        """Repaint in :func:`theme.current`, the layers' curves in its colours."""
         style.restyle(self)
         self._paint_initial_fill()
         for curves in (self.grad_curves, self.ratio_curves, self.inactive_curves):
@@ -209,7 +209,7 @@ class LearningPanel(QtWidgets.QWidget):
         self.hist_now.setPen(style.pen(layer_color(max(self.layer_combo.currentIndex(), 0)), 2.0))
 
     def _paint_initial_fill(self) -> None:
-        fill = QtGui.QColor(style.theme().reference)
+        fill = QtGui.QColor(theme.current().reference)
         fill.setAlpha(INITIAL_ALPHA)
         self.hist_initial.setBrush(pg.mkBrush(fill))
 

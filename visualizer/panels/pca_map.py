@@ -17,8 +17,8 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from nn.trainer import Snapshot
 
-from . import style
-from .export_menu import add_export_menu
+from .. import style, theme
+from ..export_menu import add_export_menu
 
 DOT_SIZE = 6
 WRONG_SIZE = 8
@@ -31,7 +31,7 @@ _TOOLTIP = ("Test digits placed by the first two principal components of the las
 
 
 def class_color(c: int) -> str:
-    colors = style.theme().classes
+    colors = theme.current().classes
     return colors[int(c) % len(colors)]
 
 
@@ -58,7 +58,7 @@ class ActivationMapPanel(QtWidgets.QWidget):
         self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
-        self.plot.showGrid(x=True, y=True, alpha=style.theme().grid_alpha)
+        self.plot.showGrid(x=True, y=True, alpha=theme.current().grid_alpha)
         style.axis_label(self.plot, "bottom", "PC1")
         style.axis_label(self.plot, "left", "PC2")
         for name in ("left", "bottom"):
@@ -136,7 +136,7 @@ class ActivationMapPanel(QtWidgets.QWidget):
         self._hover_index(None)
 
     def apply_theme(self) -> None:
-        """Repaint in :func:`style.theme`: the dots, rings and class labels in its colours."""
+        """Repaint in :func:`theme.current`: the dots, rings and class labels in its colours."""
         style.restyle(self)
         self._make_pens()
         self._paint_class_labels()
@@ -147,7 +147,7 @@ class ActivationMapPanel(QtWidgets.QWidget):
             self._hover_index(None)
 
     def _make_pens(self) -> None:
-        t = style.theme()
+        t = theme.current()
         self._brushes = [pg.mkBrush(class_color(c)) for c in range(max(self.n_classes, 1))]
         background = QtGui.QColor(t.background)
         background.setAlpha(160)
@@ -155,7 +155,7 @@ class ActivationMapPanel(QtWidgets.QWidget):
         self._wrong_pen = pg.mkPen(t.ring, width=1.6)
 
     def _paint_class_labels(self) -> None:
-        self.selected_ring.setPen(pg.mkPen(style.theme().foreground, width=2.0))
+        self.selected_ring.setPen(pg.mkPen(theme.current().foreground, width=2.0))
         for c, text in enumerate(self.class_labels):
             text.setColor(class_color(c))
             text.fill = style.legend_brush()
@@ -221,7 +221,7 @@ class ActivationMapPanel(QtWidgets.QWidget):
     def _set_legend(self, wrong: str) -> None:
         self._wrong_text = wrong
         classes = " ".join(f"<span style='color:{class_color(c)}'>●</span>{c}" for c in range(self.n_classes))
-        self.legend.setText(f"{classes} &nbsp; <span style='color:{style.theme().ring}'>◯</span> {wrong}")
+        self.legend.setText(f"{classes} &nbsp; <span style='color:{theme.current().ring}'>◯</span> {wrong}")
 
     def _show_selected(self) -> None:
         index = self._selected
@@ -269,13 +269,13 @@ class ActivationMapPanel(QtWidgets.QWidget):
         self._hovered = k
         if k is None or self._map is None or not 0 <= k < len(self._map.indices):
             self.thumb.clear()
-            self.readout.setText(f"<span style='color:{style.theme().muted}'>hover a dot to see the digit · "
+            self.readout.setText(f"<span style='color:{theme.current().muted}'>hover a dot to see the digit · "
                                  "click it to select it</span>")
             return
         index = int(self._map.indices[k])
         true, predicted = int(self._map.labels[k]), int(self._map.predictions[k])
         self.thumb.setPixmap(self.thumbnail(index))
-        t = style.theme()
+        t = theme.current()
         color = t.correct if true == predicted else t.wrong
         self.readout.setText(f"<b>#{index}</b> &nbsp;true <b style='color:{class_color(true)}'>{true}</b> → "
                              f"predicted <b style='color:{color}'>{predicted}</b>"

@@ -16,8 +16,8 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from nn.trainer import MAX_PINS, Snapshot
 
-from . import style
-from .export_menu import add_export_menu
+from .. import style, theme
+from ..export_menu import add_export_menu
 
 THUMB = 28
 _EMPTY_TEXT = ("No pinned digits.\n\nSelect a digit in the mistakes gallery and press P "
@@ -29,7 +29,7 @@ _TOOLTIP = ("Pinned test digits and the network's probability for each one's tru
 
 def pin_color(k: int) -> str:
     """The colour of the ``k``-th pin (the theme's series: distinct, one per pin)."""
-    colors = style.theme().series
+    colors = theme.current().series
     return colors[k % len(colors)]
 
 
@@ -74,7 +74,7 @@ class _PinRow(QtWidgets.QWidget):
     def set_color(self, color: str) -> None:
         """This row's curve colour, and the theme's muted text."""
         self.swatch.setStyleSheet(f"background: {color}; border-radius: 2px;")
-        self.name.setText(f"{self.title} <span style='color:{style.theme().muted}'>(true {self.label})</span>")
+        self.name.setText(f"{self.title} <span style='color:{theme.current().muted}'>(true {self.label})</span>")
 
 
 class PinnedDigitsPanel(QtWidgets.QWidget):
@@ -124,7 +124,7 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.showGrid(x=True, y=True, alpha=style.theme().grid_alpha)
+        self.plot.showGrid(x=True, y=True, alpha=theme.current().grid_alpha)
         self.plot.setYRange(0, 1.0, padding=0.03)
         self.plot.getAxis("left").setTicks([[(v, f"{v:.0%}") for v in (0, 0.25, 0.5, 0.75, 1.0)], []])
         self.plot.getAxis("bottom").enableAutoSIPrefix(True)
@@ -169,7 +169,7 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
         self._set_pins(())
 
     def apply_theme(self) -> None:
-        """Repaint in :func:`style.theme`, each pin's row and curve in its colour there."""
+        """Repaint in :func:`theme.current`, each pin's row and curve in its colour there."""
         style.restyle(self)
         for k, index in enumerate(self._pins):
             color = pin_color(k)

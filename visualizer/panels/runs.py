@@ -30,9 +30,9 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from nn.runs import RunRecord, difference_labels, run_labels
 from nn.trainer import Snapshot
 
-from . import style
+from .. import style, theme
+from ..export_menu import add_export_menu
 from .curves import nice_ceiling
-from .export_menu import add_export_menu
 
 _LEFT_ALIGNED = ("show", "name", "layers", "optimizer")
 SORT_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
@@ -64,7 +64,7 @@ _EMPTY_HINT = "No runs yet. Train, then press Reset: each run stays here to comp
 def run_color(run_id: int) -> str:
     """A run's colour: the theme's run colours (tab10 without grey, and without the red that means
     "diverged" here), kept for its run_id."""
-    colors = style.theme().runs
+    colors = theme.current().runs
     return colors[run_id % len(colors)]
 
 
@@ -182,10 +182,10 @@ class RunsModel(QtCore.QAbstractTableModel):
             return self._bold
         if role == R.ForegroundRole:
             if key in ("final", "best") and row.record.diverged:
-                return QtGui.QColor(style.theme().diverged)
+                return QtGui.QColor(theme.current().diverged)
             if key == "name" and row.current:
                 color = QtGui.QColor(run_color(row.record.run_id))
-                return color if style.theme().dark else color.darker(130)  # deeper to read on white
+                return color if theme.current().dark else color.darker(130)  # deeper to read on white
         if role == R.TextAlignmentRole and key not in _LEFT_ALIGNED:
             return int(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
         if role == R.ToolTipRole:
@@ -349,7 +349,7 @@ class _Overlay:
     def __init__(self, panel: "RunsPanel", record: RunRecord, label: str):
         color = run_color(record.run_id)
         faint = QtGui.QColor(color)
-        faint.setAlpha(style.theme().faint_alpha)  # the noisy batch curves stay in the background
+        faint.setAlpha(theme.current().faint_alpha)  # the noisy batch curves stay in the background
         train_pen, test_pen = style.pen(faint, 1.0), style.pen(color, 2.0)
         self.color, self.bold = color, False
         self.items = []
@@ -494,7 +494,7 @@ class RunsPanel(QtWidgets.QWidget):
             style.axis_label(plot, "bottom", "samples seen")
             style.axis_label(plot, "left", y_label)
             plot.getAxis("bottom").enableAutoSIPrefix(True)
-            plot.showGrid(x=False, y=True, alpha=style.theme().grid_alpha)
+            plot.showGrid(x=False, y=True, alpha=theme.current().grid_alpha)
             plot.getAxis("left").setStyle(maxTickLevel=0)  # grid lines at labelled ticks only
             plot.setMenuEnabled(False)
             plot.hideButtons()
@@ -527,7 +527,7 @@ class RunsPanel(QtWidgets.QWidget):
 
     # -- API ---------------------------------------------------------------------------------------
     def apply_theme(self) -> None:
-        """Repaint in :func:`style.theme`: the plots, every run's curves in its colour there, the table."""
+        """Repaint in :func:`theme.current`: the plots, every run's curves in its colour there, the table."""
         style.restyle(self)
         self._overlay_key = None  # rebuild the overlays in the new colours
         self._rebuild()

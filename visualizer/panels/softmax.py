@@ -16,8 +16,8 @@ from PyQt6 import QtCore, QtWidgets
 from nn.data import Dataset
 from nn.trainer import Snapshot
 
-from . import style
-from .export_menu import add_export_menu
+from .. import style, theme
+from ..export_menu import add_export_menu
 
 _TOOLTIP = ("The selected test digit and the network's softmax output for it: one bar per class, "
             "its height the probability.\nGreen: the true class (a green bar is a right prediction); "
@@ -73,7 +73,7 @@ class SoftmaxPanel(QtWidgets.QWidget):
 
         # -- header: the digit's image beside its description
         self.image_widget = pg.GraphicsLayoutWidget()
-        self.image_widget.setBackground(style.theme().background)
+        self.image_widget.setBackground(theme.current().background)
         self.image_widget.ci.setContentsMargins(1, 1, 1, 1)
         self.image_widget.ci.layout.setSpacing(0)
         self.image_widget.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
@@ -103,7 +103,7 @@ class SoftmaxPanel(QtWidgets.QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.showGrid(y=True, alpha=style.theme().grid_alpha)
+        self.plot.showGrid(y=True, alpha=theme.current().grid_alpha)
         self.plot.setXRange(-0.6, self.n_classes - 0.4, padding=0)
         self.plot.setYRange(0, 112, padding=0)
         self.plot.getAxis("bottom").setTicks([[(c, str(c)) for c in range(self.n_classes)], []])
@@ -155,7 +155,7 @@ class SoftmaxPanel(QtWidgets.QWidget):
         self._show_probs(None)
 
     def apply_theme(self) -> None:
-        """Repaint in :func:`style.theme` (the digit stays ink on paper)."""
+        """Repaint in :func:`theme.current` (the digit stays ink on paper)."""
         style.restyle(self)
         self._show_probs(self._probs)
 
@@ -177,7 +177,7 @@ class SoftmaxPanel(QtWidgets.QWidget):
 
     def _show_probs(self, probs: np.ndarray | None) -> None:
         self._probs = probs
-        t = style.theme()
+        t = theme.current()
         true = int(self.dataset.test_y[self._index])
         head = f"<b>Digit #{self._index}</b><br>true <b style='color:{t.correct}'>{true}</b>"
         if probs is None or not np.all(np.isfinite(probs)):

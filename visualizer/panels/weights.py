@@ -17,9 +17,9 @@ from PyQt6 import QtWidgets
 
 from nn.trainer import Snapshot
 
-from . import style
-from .export_menu import add_export_menu
-from .throttle import RenderThrottle
+from .. import style
+from ..export_menu import add_export_menu
+from ..throttle import RenderThrottle
 
 MAX_TILES = 64
 GAP = 2  # pixels between tiles
@@ -135,7 +135,7 @@ class WeightsPanel(QtWidgets.QWidget):
         self.readout.setText("")
 
     def apply_theme(self) -> None:
-        """Repaint in :func:`style.theme` (the gaps between tiles take the theme's colour)."""
+        """Repaint in :func:`theme.current` (the gaps between tiles take the theme's colour)."""
         style.restyle(self)
         if self.mosaic is not None:
             self.image_item.setImage(style.diverging_rgb(self.mosaic), autoLevels=False, levels=(0, 255))

@@ -1,26 +1,23 @@
-"""Shared look of the panels: the plot theme (light or dark), the colour maps and small builders.
+"""Shared look of the panels: pens, fonts, themed widgets and items, colour maps and small builders.
 
-Everything here is styling only: no panel state, no training logic. Panels style their own
+Everything here is styling only: no panel state, no training logic, and no colours of its own
+beyond the colour maps: those come from :func:`visualizer.theme.current`. Panels style their own
 widgets with these helpers instead of changing pyqtgraph's global configuration (other parts of
 the application may rely on its defaults), except antialiasing, which is harmless everywhere.
 
-The theme: :func:`theme` is the current :class:`Theme` (:data:`LIGHT` or :data:`DARK`); the main
-window picks it from the application's palette (:func:`theme_for_palette`) and, when the palette
-changes, calls :func:`set_theme` and each panel's ``apply_theme()``. Panels read colours from
-:func:`theme` whenever they draw, and register what they style once (backgrounds, axes, labels,
-text items, pens) through the helpers below, so :func:`restyle` can repaint it all in the new
-colours. Digits stay dark ink on white paper in both themes (that is how digits read best), and
-the heat-map colour maps are the same in both: text drawn on a map cell takes its colour from the
-cell (:func:`text_color_on`), never from the theme.
+Panels register what they style once (backgrounds, axes, labels, text items, pens) through the
+helpers below, so :func:`restyle` can repaint it all when the theme changes. The heat-map colour
+maps are the same in both themes: text drawn on a map cell takes its colour from the cell
+(:func:`text_color_on`), never from the theme.
 """
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
+
+from . import theme
 
 pg.setConfigOptions(antialias=True)
 
@@ -28,118 +25,6 @@ TITLE_SIZE = "10pt"
 LABEL_FONT_PT = 9
 INK = "#222222"  # text on light map cells, in both themes
 PAPER_INK = "#ffffff"  # text on dark map cells
-
-# Matplotlib's tab10: blue, orange, green, red, purple, brown, pink, grey, olive, cyan.
-TAB10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-         "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
-
-
-def _lighter(color: str, amount: float) -> str:
-    """``color`` mixed with white: tab10's dark blues and browns are too dim on a dark background."""
-    c = QtGui.QColor(color)
-    mix = [round(v + (255 - v) * amount) for v in (c.red(), c.green(), c.blue())]
-    return QtGui.QColor(*mix).name()
-
-
-@dataclasses.dataclass(frozen=True)
-class Theme:
-    """The named colours of one theme. Strings are CSS colours, tuples RGB(A) for images and brushes."""
-
-    name: str
-    background: str  # plots and panels
-    field: str  # inputs and check boxes on a panel (a shade off the background, so they show)
-    foreground: str  # axes, tick labels, titles, text
-    muted: str  # secondary text: empty states, hints
-    frame: str  # thin borders: legends, thumbnails, list frames
-    grid_alpha: float
-    legend_fill: tuple  # RGBA behind legends and labels drawn over curves
-    faint_alpha: int  # of 255, for curves that stay in the background (noisy batch curves)
-    train: str  # the training-batch curves
-    test: str  # the test-set curves
-    event: str  # hyperparameter-change marks
-    diverged: str  # a divergence, error messages
-    correct: str  # the true class, a right prediction
-    wrong: str  # a wrong prediction
-    bar: str  # the other classes' probability bars
-    waiting: str  # bars while no probabilities are known
-    reference: str  # dashed reference lines, the initial weight histogram
-    select: str  # a selection's frame (confusion cell, gallery digit)
-    select_fill: str
-    select_text: str
-    warning: str  # pending changes
-    error_fill: str  # behind an input that is not valid
-    ring: str  # marks a wrong digit on the PCA map
-    tile_gap: tuple  # RGB between weight tiles
-    cell_gap: tuple  # RGB between activation cells
-    cell_unused: tuple  # RGB of grid cells without a unit
-    cell_mark: tuple  # RGB frame of the units whose tiles are shown
-    margin_fill: tuple  # RGB behind the confusion matrix's recall / precision figures
-    categorical: tuple  # ten distinct colours (tab10 order)
-
-    @property
-    def dark(self) -> bool:
-        return self.name == "dark"
-
-    @property
-    def classes(self) -> tuple:
-        """One colour per class (PCA map)."""
-        return self.categorical
-
-    @property
-    def runs(self) -> tuple:
-        """Run colours: without grey, and without red, which means "diverged" in this app."""
-        return tuple(c for i, c in enumerate(self.categorical) if i not in (3, 7))
-
-    @property
-    def series(self) -> tuple:
-        """Layers, pins: without the grey and olive that read as "inactive"."""
-        return tuple(c for i, c in enumerate(self.categorical) if i not in (7, 8))
-
-    def css(self) -> dict:
-        """The string colours by name, for :func:`themed_css` templates."""
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        return {name: value for name, value in values.items() if isinstance(value, str)}
-
-
-LIGHT = Theme(
-    name="light", background="#ffffff", field="#ffffff", foreground="#222222", muted="#8a8a8a", frame="#cccccc",
-    grid_alpha=0.15, legend_fill=(255, 255, 255, 215), faint_alpha=70,
-    train=TAB10[0], test=TAB10[1], event="#555555", diverged="#d62728", correct="#2ca02c", wrong="#d62728",
-    bar="#a9bfd6", waiting="#dddddd", reference="#999999",
-    select="#1565c0", select_fill="#dbe8f7", select_text="#0d3c73", warning="#b26a00", error_fill="#fff0f0",
-    ring="#000000",
-    tile_gap=(150, 150, 150), cell_gap=(205, 205, 205), cell_unused=(240, 240, 240), cell_mark=(0, 0, 0),
-    margin_fill=(244, 244, 244), categorical=TAB10,
-)
-
-DARK = Theme(
-    name="dark", background="#1e1e1e", field="#2d2d2d", foreground="#e0e0e0", muted="#9a9a9a", frame="#555555",
-    grid_alpha=0.18, legend_fill=(30, 30, 30, 215), faint_alpha=50,
-    train=_lighter(TAB10[0], 0.3), test=_lighter(TAB10[1], 0.3), event="#b0b0b0", diverged="#ff6b6b",
-    correct="#6bc46b", wrong="#ff6b6b", bar="#4f6479", waiting="#3a3a3a", reference="#7a7a7a",
-    select="#64b5f6", select_fill="#1c3552", select_text="#cfe6fb", warning="#f0a640", error_fill="#4a2626",
-    ring="#ffffff",
-    tile_gap=(70, 70, 70), cell_gap=(70, 70, 70), cell_unused=(45, 45, 45), cell_mark=(255, 255, 255),
-    margin_fill=(48, 48, 48), categorical=tuple(_lighter(c, 0.3) for c in TAB10),
-)
-
-_current = LIGHT
-
-
-def theme() -> Theme:
-    """The current plot theme."""
-    return _current
-
-
-def set_theme(new: Theme) -> None:
-    """Make ``new`` the current theme (panels then need ``apply_theme()``)."""
-    global _current
-    _current = new
-
-
-def theme_for_palette(palette: QtGui.QPalette) -> Theme:
-    """:data:`DARK` for a palette whose window colour is dark, else :data:`LIGHT`."""
-    return DARK if palette.color(QtGui.QPalette.ColorRole.Window).lightness() < 128 else LIGHT
 
 
 # -- pens and fonts --------------------------------------------------------------------------------
@@ -153,23 +38,23 @@ def pen(color, width: float = 1.5, style: QtCore.Qt.PenStyle = QtCore.Qt.PenStyl
 
 # Width 1 keeps Qt's fast path for a long antialiased curve (a 1.2 px pen paints ~3x slower).
 def train_pen() -> QtGui.QPen:
-    return pen(_current.train, 1.0)
+    return pen(theme.current().train, 1.0)
 
 
 def test_pen() -> QtGui.QPen:
-    return pen(_current.test, 2.0)
+    return pen(theme.current().test, 2.0)
 
 
 def event_pen() -> QtGui.QPen:
-    return pen(_current.event, 1.0, QtCore.Qt.PenStyle.DashLine)
+    return pen(theme.current().event, 1.0, QtCore.Qt.PenStyle.DashLine)
 
 
 def diverged_pen() -> QtGui.QPen:
-    return pen(_current.diverged, 2.0)
+    return pen(theme.current().diverged, 2.0)
 
 
 def legend_brush() -> QtGui.QBrush:
-    return pg.mkBrush(*_current.legend_fill)
+    return pg.mkBrush(*theme.current().legend_fill)
 
 
 def small_font(point_size: float = LABEL_FONT_PT, bold: bool = False) -> QtGui.QFont:
@@ -190,9 +75,9 @@ def paint_background(widget: QtWidgets.QWidget) -> None:
     """The plot background behind a whole panel, so the controls under a plot sit on its colour."""
     widget.setProperty(_PANEL, True)
     palette = widget.palette()
-    palette.setColor(QtGui.QPalette.ColorRole.Window, QtGui.QColor(_current.background))
-    palette.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(_current.foreground))
-    palette.setColor(QtGui.QPalette.ColorRole.Base, QtGui.QColor(_current.field))
+    palette.setColor(QtGui.QPalette.ColorRole.Window, QtGui.QColor(theme.current().background))
+    palette.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(theme.current().foreground))
+    palette.setColor(QtGui.QPalette.ColorRole.Base, QtGui.QColor(theme.current().field))
     widget.setPalette(palette)
     widget.setAutoFillBackground(True)
 
@@ -223,7 +108,7 @@ def set_colors(widget: QtWidgets.QWidget, **roles: str) -> None:
 def _css(template: str) -> str:
     from string import Template
 
-    return Template(template).safe_substitute(_current.css())
+    return Template(template).safe_substitute(theme.current().css())
 
 
 def themed_text(text: str = "", role: str = "foreground", fill: bool = False, **kwargs) -> pg.TextItem:
@@ -240,7 +125,7 @@ def theme_text(item: pg.TextItem, role: str = "foreground", fill: bool = False) 
 
 def _paint_text(item: pg.TextItem) -> None:
     role, fill = item._theme_text
-    item.setColor(getattr(_current, role))
+    item.setColor(getattr(theme.current(), role))
     if fill:
         item.fill = legend_brush()
         item.update()
@@ -249,19 +134,19 @@ def _paint_text(item: pg.TextItem) -> None:
 def themed_pen(item, role: str, width: float = 1.5, style: QtCore.Qt.PenStyle = QtCore.Qt.PenStyle.SolidLine) -> None:
     """``item.setPen`` in one of the theme's colours, kept in that role."""
     item._theme_pen = (role, width, style)
-    item.setPen(pen(getattr(_current, role), width, style))
+    item.setPen(pen(getattr(theme.current(), role), width, style))
 
 
 def plot_widget(**kwargs) -> pg.PlotWidget:
     """A PlotWidget on the theme's background with its axes in the theme's foreground."""
-    widget = pg.PlotWidget(background=_current.background, **kwargs)
+    widget = pg.PlotWidget(background=theme.current().background, **kwargs)
     style_plot(widget.getPlotItem())
     return widget
 
 
 def style_axis(axis: pg.AxisItem) -> None:
-    axis.setPen(pg.mkPen(_current.foreground, width=1))  # also the grid lines' colour
-    axis.setTextPen(pg.mkPen(_current.foreground))
+    axis.setPen(pg.mkPen(theme.current().foreground, width=1))  # also the grid lines' colour
+    axis.setTextPen(pg.mkPen(theme.current().foreground))
 
 
 def style_axes(plot: pg.PlotItem) -> None:
@@ -274,14 +159,14 @@ def style_plot(plot: pg.PlotItem) -> None:
     style_axes(plot)
     for name in ("left", "bottom", "top", "right"):
         plot.getAxis(name).setTickFont(small_font())
-    plot.titleLabel.setAttr("color", _current.foreground)
+    plot.titleLabel.setAttr("color", theme.current().foreground)
     plot.titleLabel.setAttr("size", TITLE_SIZE)
 
 
 def style_legend(legend: pg.LegendItem) -> None:
     legend.setBrush(legend_brush())
-    legend.setPen(pg.mkPen(_current.frame))
-    legend.setLabelTextColor(_current.foreground)
+    legend.setPen(pg.mkPen(theme.current().frame))
+    legend.setLabelTextColor(theme.current().foreground)
 
 
 def add_legend(plot: pg.PlotItem, **kwargs) -> pg.LegendItem:
@@ -291,7 +176,7 @@ def add_legend(plot: pg.PlotItem, **kwargs) -> pg.LegendItem:
 
 
 def set_title(plot: pg.PlotItem, text: str, size: str = TITLE_SIZE) -> None:
-    plot.setTitle(text, color=_current.foreground, size=size)
+    plot.setTitle(text, color=theme.current().foreground, size=size)
 
 
 def title_label(text: str = "") -> QtWidgets.QLabel:
@@ -307,7 +192,7 @@ def title_label(text: str = "") -> QtWidgets.QLabel:
 
 
 def axis_label(plot: pg.PlotItem, side: str, text: str, units: str | None = None) -> None:
-    plot.setLabel(side, text, units=units, **{"color": _current.foreground, "font-size": f"{LABEL_FONT_PT}pt"})
+    plot.setLabel(side, text, units=units, **{"color": theme.current().foreground, "font-size": f"{LABEL_FONT_PT}pt"})
 
 
 def restyle(root: QtWidgets.QWidget) -> None:
@@ -325,16 +210,16 @@ def restyle(root: QtWidgets.QWidget) -> None:
 
 
 def _restyle_view(view: pg.GraphicsView) -> None:
-    view.setBackground(_current.background)
+    view.setBackground(theme.current().background)
     for item in view.scene().items():
         if isinstance(item, pg.PlotItem):
-            item.showGrid(alpha=_current.grid_alpha)  # only the grids that are on
+            item.showGrid(alpha=theme.current().grid_alpha)  # only the grids that are on
         elif isinstance(item, pg.AxisItem):
             style_axis(item)
         elif isinstance(item, pg.LegendItem):
             style_legend(item)
         elif isinstance(item, pg.LabelItem):
-            item.setText(item.text, color=_current.foreground)
+            item.setText(item.text, color=theme.current().foreground)
         if hasattr(item, "_theme_text"):
             _paint_text(item)
         if hasattr(item, "_theme_pen"):
@@ -370,7 +255,7 @@ def diverging_rgb(values: np.ndarray, gap_color=None) -> np.ndarray:
     index = np.nan_to_num(values, nan=0.0)
     index = np.clip(np.rint((index + 1.0) * 127.5), 0, 255).astype(np.intp)
     rgb = DIVERGING_LUT[index]
-    rgb[nan] = _current.tile_gap if gap_color is None else gap_color
+    rgb[nan] = theme.current().tile_gap if gap_color is None else gap_color
     return rgb
 
 
@@ -390,11 +275,11 @@ def probability_bars(plot: pg.PlotItem, n_classes: int, waiting: str, waiting_y:
     """The class-probability bars shared by the softmax and drawing panels: (bars, one value label
     per bar, the text shown while no probabilities are known)."""
     bars = pg.BarGraphItem(x=np.arange(n_classes), height=np.zeros(n_classes), width=0.75,
-                           brush=_current.waiting, pen=None)
+                           brush=theme.current().waiting, pen=None)
     plot.addItem(bars)
     labels = []
     for c in range(n_classes):
-        text = pg.TextItem("", color=_current.foreground, anchor=(0.5, 1.0))
+        text = pg.TextItem("", color=theme.current().foreground, anchor=(0.5, 1.0))
         text.setFont(small_font(8))
         text.setPos(c, 0)
         plot.addItem(text)

@@ -1,0 +1,134 @@
+"""Which panels render a snapshot, and when.
+
+The worker signals that a snapshot is waiting; :class:`RenderScheduler` takes it when the GUI
+thread's budget allows (:class:`visualizer.pacing.RenderPacer`) and hands it to the panels on
+screen. While training, what a person watches closely (the table's ``watched`` panels: the
+curves, the softmax of the selected digit, the drawing's prediction) renders every cycle, the
+other panels take turns, one panel per pass of the event loop. When training is not running,
+every snapshot is shown at once. A panel that is not on screen renders nothing; it catches up
+when it is shown.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
+
+from .pacing import RenderPacer
+
+SECONDARY_EVERY = 3  # while training, panels that are not watched render every 3rd cycle
+
+
+class RenderScheduler(QObject):
+    shown = pyqtSignal(object)  # every panel on screen shows this snapshot now
+
+    def __init__(self, worker, panels: Callable[[], list], on_screen: Callable[[object], bool],
+                 watched: Callable[[], tuple], taken: Callable[[object], None], parent=None):
+        """``worker``: where snapshots wait (``take_snapshot``, ``defer_snapshots``).
+        ``panels()``: every panel built so far; ``on_screen(panel)``: whether a person can see it;
+        ``watched()``: the panels that render every cycle while training; ``taken(snap)``: called
+        with each snapshot taken, before the panels render it (status bar, controls)."""
+        super().__init__(parent)
+        self.worker = worker
+        self._panels, self._on_screen, self._watched, self._taken = panels, on_screen, watched, taken
+        self.pacer = RenderPacer()
+        self.last_snapshot = None  # the snapshot every panel on screen shows
+        self.training = False
+        self.stopped = False
+        self._timer = QTimer(self, singleShot=True)
+        self._timer.timeout.connect(self.on_snapshot_available)
+        self._queue: list = []  # panels still to show self._rendering (while training)
+        self._generation = 0
+        self._cycle = 0
+        self._rendering = None  # the snapshot the panels are being given (while training)
+
+    def on_snapshot_available(self) -> None:
+        if self.stopped:
+            return
+        training = self.training
+        if training:
+            # Within the GUI thread's CPU budget (see pacing.py); meanwhile the newest snapshot
+            # waits in the worker's mailbox, replaced by newer ones, and the timer comes back for it.
+            wait = self.pacer.wait_s()
+            if wait > 0:
+                if not self._timer.isActive():
+                    self._timer.start(max(1, round(wait * 1000)))
+                    self.worker.defer_snapshots(time.monotonic() + wait)
+                return
+        snap = self.worker.take_snapshot()
+        if snap is None:
+            return
+        if training:
+            self.pacer.started()
+        previous = self._rendering or self.last_snapshot
+        if previous is None or snap.run_id != previous.run_id:
+            for panel in self._panels():  # a new run: its curves start empty
+                panel.clear()
+        # last_snapshot becomes ``snap`` once every panel on screen shows it (see _finish)
+        self._rendering = snap
+        self._taken(snap)  # the status bar and controls at once (cheap, and what commands depend on)
+        # Rendering what nobody sees would only take time from training.
+        panels = [panel for panel in self._panels() if self._on_screen(panel)]
+        if training:
+            # The panels that are not watched take turns, each every SECONDARY_EVERY-th cycle,
+            # so more cycles fit in the GUI thread's budget.
+            self._cycle += 1
+            watched = self._watched()
+            others = [p for p in panels if p not in watched]
+            panels = [p for p in panels if p in watched] + [
+                p for k, p in enumerate(others) if (self._cycle + k) % SECONDARY_EVERY == 0]
+            # One panel per pass of the event loop, each painted before the next renders: the
+            # GUI never stops for the whole window's render at once (clicks and keys get in).
+            self._queue = panels
+            self._generation += 1
+            self._render_next(self._generation)
+            return
+        self._queue = []
+        self._generation += 1  # a staggered render still under way is superseded
+        for panel in panels:
+            panel.show_snapshot(snap)
+        self._finish(snap)
+
+    def _render_next(self, generation: int) -> None:
+        if generation != self._generation or self.stopped:
+            return  # a newer snapshot took over
+        snap = self._rendering
+        if self._queue:
+            self._queue.pop(0).show_snapshot(snap)
+            # The next panel (or the end) after this one's paint event, so that it is measured
+            QTimer.singleShot(0, lambda: self._render_next(generation))
+        else:
+            self._finish(snap)
+            self.pacer.finished()
+
+    def _finish(self, snap) -> None:
+        self.last_snapshot = snap
+        self._rendering = None
+        self.shown.emit(snap)
+
+    @property
+    def holding_back(self) -> bool:
+        """Whether a snapshot waits for the pacer's interval to pass."""
+        return self._timer.isActive()
+
+    def set_training(self, training: bool) -> None:
+        """The worker's state changed: renders are paced only while it trains."""
+        self.training = training
+        if not training:
+            self.pacer.reset()  # renders are immediate again, and the next run is measured afresh
+            self.worker.defer_snapshots(0.0)
+            if self._timer.isActive():  # a held-back snapshot: show it now
+                self._timer.stop()
+                QTimer.singleShot(0, self.on_snapshot_available)
+
+    def catch_up(self, panel) -> None:
+        """Show the latest snapshot in a panel that has just come on screen."""
+        if panel is not None and self.last_snapshot is not None:
+            panel.show_snapshot(self.last_snapshot)
+
+    def stop(self) -> None:
+        """The window is closing: render nothing more."""
+        self.stopped = True
+        self._timer.stop()

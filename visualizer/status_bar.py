@@ -1,0 +1,51 @@
+"""The status bar's figures: what the trainer is doing, epochs and steps, speed, time, progress."""
+
+from __future__ import annotations
+
+from PyQt6.QtWidgets import QLabel, QProgressBar, QStatusBar
+
+from nn.files import format_duration
+
+from . import theme
+from .worker import State
+
+
+class StatusFigures:
+    def __init__(self, bar: QStatusBar):
+        self.state_label = QLabel()
+        self.state_label.setToolTip("What the trainer is doing")
+        self.step_label = QLabel()
+        self.step_label.setToolTip("Epochs (passes over the training set) and steps (batches) so far")
+        self.speed_label = QLabel()
+        self.speed_label.setToolTip("Training throughput, samples per second")
+        self.time_label = QLabel()
+        self.time_label.setToolTip("Training time so far (pauses not counted)")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.progress.setMaximumWidth(260)
+        self.progress.setToolTip("Progress of the configured run (epochs or iterations)")
+        for w in (self.state_label, self.step_label, self.speed_label, self.time_label):
+            bar.addWidget(w)
+        bar.addPermanentWidget(self.progress)
+        self.show_state(State.LOADING)
+        self.show_counters(None, State.LOADING)
+
+    def show_state(self, state: State) -> None:
+        colours = theme.STATE_COLOURS[theme.current().name]
+        colour = colours.get(state.value, colours[State.IDLE.value])
+        self.state_label.setText(f"<span style='color:{colour}; font-weight:600'>● {state.value}</span>")
+
+    def show_counters(self, snap, state: State) -> None:
+        if snap is None:
+            self.step_label.setText("epoch 0 · step 0")
+            self.speed_label.setText("")
+            self.time_label.setText("")
+            self.progress.setValue(0)
+            return
+        self.step_label.setText(f"epoch {snap.epoch:.2f} · step {snap.step:,}")
+        if state == State.TRAINING and snap.samples_per_s > 0:
+            self.speed_label.setText(f"{snap.samples_per_s:,.0f} samples/s")
+        self.time_label.setText(f"trained {format_duration(snap.train_seconds)}")
+        self.progress.setValue(round(snap.progress * 1000))
+        self.progress.setFormat(f"{snap.progress * 100:.0f} %")
