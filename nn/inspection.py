@@ -112,25 +112,33 @@ def digit_detail(net: Network, x: np.ndarray) -> DigitDetail:
 
 @dataclass(frozen=True)
 class ActivationMap:
-    """A 2-D PCA of the last hidden layer's activations for a fixed sample of test digits."""
+    """A 2-D map (PCA, or t-SNE on request) of the last hidden layer's activations for a fixed
+    sample of test digits."""
 
     step: int
     indices: np.ndarray  # (n,) test-set indices
     coords: np.ndarray  # (n, 2)
     labels: np.ndarray  # (n,)
     predictions: np.ndarray  # (n,)
-    explained_variance: np.ndarray  # (2,) share of variance along each axis
+    explained_variance: np.ndarray  # (2,) share of variance along each axis (PCA only; zeros for t-SNE)
     layer: str  # which layer was mapped
+    method: str = "PCA"  # or "t-SNE"
+
+
+def map_features(net: Network, x: np.ndarray) -> tuple[np.ndarray, str, np.ndarray]:
+    """(the last hidden layer's activations as float64, that layer's name, the predictions) for
+    the rows of ``x``; with no hidden layer, the output's log-probabilities stand in."""
+    hidden = net.hidden_activations(x)
+    probs = net.predict_proba(x)
+    features = hidden[-1] if hidden else np.log(np.maximum(probs, 1e-30))
+    layer = f"hidden layer {len(hidden)}" if hidden else "output log-probabilities (no hidden layer)"
+    return np.asarray(features, dtype=np.float64), layer, probs.argmax(axis=1)
 
 
 def activation_map(net: Network, x: np.ndarray, indices: np.ndarray, labels: np.ndarray, step: int) -> ActivationMap:
     from sklearn.decomposition import PCA
 
-    hidden = net.hidden_activations(x)
-    features = hidden[-1] if hidden else np.log(np.maximum(net.predict_proba(x), 1e-30))
-    layer = f"hidden layer {len(hidden)}" if hidden else "output log-probabilities (no hidden layer)"
-    predictions = net.predict_proba(x).argmax(axis=1)
-    features = np.asarray(features, dtype=np.float64)
+    features, layer, predictions = map_features(net, x)
     if features.shape[1] >= 2 and np.ptp(features, axis=0).max() > 0:
         # The covariance route is exact and fastest when units <= digits; for a very wide layer its
         # units x units matrix would not fit in memory, so a randomized SVD instead.

@@ -28,6 +28,7 @@ from .inspection import (
     inactive_fractions,
     inactive_label,
     layer_names,
+    map_features,
     weight_histograms,
 )
 from .network import Network
@@ -583,14 +584,26 @@ class Trainer:
         for j, p in enumerate(points):
             self._pin_points[-1 - j] = p
 
-    def compute_map(self) -> ActivationMap:
-        """PCA of the last hidden layer on a fixed sample of test digits (the same every time)."""
+    def map_sample(self) -> np.ndarray:
+        """The test digits every activation map shows: a fixed sample, the same in every run."""
         n = min(MAP_SAMPLE, len(self.test_y))
-        indices = np.sort(np.random.default_rng(0).choice(len(self.test_y), size=n, replace=False))
+        return np.sort(np.random.default_rng(0).choice(len(self.test_y), size=n, replace=False))
+
+    def compute_map(self) -> ActivationMap:
+        """PCA of the last hidden layer on the map's sample of test digits."""
+        indices = self.map_sample()
         with np.errstate(all="ignore"):
             self.last_map = activation_map(self.net, self.test_x[indices], indices, self.test_y[indices],
                                            self.step_count)
         return self.last_map
+
+    def map_features(self) -> tuple[np.ndarray, np.ndarray, str, np.ndarray]:
+        """(the map sample's indices, their last-hidden-layer activations, that layer's name,
+        the predictions): the input of a t-SNE map (see nn.tsne)."""
+        indices = self.map_sample()
+        with np.errstate(all="ignore"):
+            features, layer, predictions = map_features(self.net, self.test_x[indices])
+        return indices, features, layer, predictions
 
     def learning_stats(self) -> LearningStats:
         g_x, g = self.gradient_history.arrays()
