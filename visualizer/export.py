@@ -1,8 +1,8 @@
 """Exports: plots as PNG/SVG, the current run's metric history as CSV, and a run report.
 
 Plain functions with no widgets of their own, used by the main window's File > Export menu and by
-panels. Every file is written atomically (a temporary file next to the target, then
-``os.replace``), so a failed export never leaves half a file where a good one was. Failures raise
+panels. Every file is written atomically (:func:`nn.files.atomic_write`), so a failed export
+never leaves half a file where a good one was. Failures raise
 :class:`ExportError` (a ``ValueError`` naming the path) for the caller to show inline.
 """
 
@@ -16,7 +16,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import pyqtgraph.exporters  # noqa: F401  (registers the exporters)
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from nn import __version__
+from nn.files import atomic_write
 from nn.history import Curve
 
 PLOT_FORMATS = (".png", ".svg")
@@ -49,31 +49,30 @@ def _check_folder(path: Path) -> None:
 
 
 def write_atomic(path: str | os.PathLike, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    """Write ``data`` to ``path`` atomically (:func:`nn.files.atomic_write`); an
+    :class:`ExportError` naming the path if it cannot be written."""
     path = Path(path)
     _check_folder(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.replace(tmp, path)
-        tmp = None
+        return atomic_write(path, data)
     except OSError as exc:
         raise ExportError(f"Cannot write {path}: {exc.strerror or exc}") from exc
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
 
 
-def _image_bytes(image: QtGui.QImage, path: Path) -> bytes:
+def png_bytes(image: QtGui.QImage) -> bytes | None:
+    """``image`` encoded as PNG, or None if it cannot be (a null image)."""
     buffer = QtCore.QBuffer()
     buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
     if image.isNull() or not image.save(buffer, "PNG"):
-        raise ExportError(f"Cannot write {path}: the image could not be encoded as PNG.")
+        return None
     return bytes(buffer.data())
+
+
+def _image_bytes(image: QtGui.QImage, path: Path) -> bytes:
+    data = png_bytes(image)
+    if data is None:
+        raise ExportError(f"Cannot write {path}: the image could not be encoded as PNG.")
+    return data
 
 
 # -- plots -----------------------------------------------------------------------------------------

@@ -14,14 +14,15 @@ gallery can be browsed while training runs (and stands still once training is pa
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
-import tempfile
 import time
 
 import numpy as np
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from nn.files import atomic_write
 from nn.trainer import Evaluation, Snapshot
 
 from .. import style, theme
@@ -668,8 +669,10 @@ class MistakesGallery(QtWidgets.QWidget):
     # -- export ----------------------------------------------------------------------------------------
     def export_png(self, path) -> bool:
         """Save the visible grid as a PNG (atomically). Returns False (and says why) on failure."""
-        pixmap = self.stack.currentWidget().grab()
-        return self._write_atomically(path, lambda tmp: pixmap.save(tmp, "PNG") or _raise("could not encode the image"))
+        from ..export import png_bytes
+
+        image = self.stack.currentWidget().grab().toImage()
+        return self._write_atomically(path, lambda: png_bytes(image) or _raise("could not encode the image"))
 
     def export_csv(self, path) -> bool:
         """Save the mistakes listed (display order) as CSV: index, true, predicted, confidence,
@@ -679,38 +682,28 @@ class MistakesGallery(QtWidgets.QWidget):
                                                 self.model.confidence)
         n_classes = evaluation.probs.shape[1] if evaluation is not None else self.n_classes
 
-        def write(tmp: str) -> None:
-            with open(tmp, "w", newline="", encoding="utf-8") as f:
-                writer = csv.writer(f)
-                writer.writerow(["index", "true", "predicted", "confidence"] + [f"p{c}" for c in range(n_classes)])
-                for k, digit in enumerate(indices):
-                    probs = evaluation.probs[digit]
-                    writer.writerow([int(digit), int(true[k]), int(predicted[k]), f"{confidence[k]:.9g}"]
-                                    + [f"{float(v):.9g}" for v in probs])
+        def text() -> str:
+            out = io.StringIO(newline="")
+            writer = csv.writer(out)
+            writer.writerow(["index", "true", "predicted", "confidence"] + [f"p{c}" for c in range(n_classes)])
+            for k, digit in enumerate(indices):
+                probs = evaluation.probs[digit]
+                writer.writerow([int(digit), int(true[k]), int(predicted[k]), f"{confidence[k]:.9g}"]
+                                + [f"{float(v):.9g}" for v in probs])
+            return out.getvalue()
 
-        return self._write_atomically(path, write, f"{len(indices):,} mistakes")
+        return self._write_atomically(path, text, f"{len(indices):,} mistakes")
 
-    def _write_atomically(self, path, write, what: str = "image") -> bool:
-        path = os.fspath(path)
-        tmp = None
+    def _write_atomically(self, path, content, what: str = "image") -> bool:
+        """Write what ``content()`` returns (bytes or text) with :func:`nn.files.atomic_write`."""
+        name = os.path.basename(os.fspath(path))
         try:
-            folder = os.path.dirname(os.path.abspath(path))
-            fd, tmp = tempfile.mkstemp(prefix=".mistakes-", suffix=".tmp", dir=folder)
-            os.close(fd)
-            write(tmp)
-            os.replace(tmp, path)
-            tmp = None
+            atomic_write(path, content())
         except Exception as exc:  # noqa: BLE001 - reported inline; the app stays usable
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            self._message(f"Could not save {os.path.basename(path)}: {reason}", error=True)
+            self._message(f"Could not save {name}: {reason}", error=True)
             return False
-        finally:
-            if tmp is not None and os.path.exists(tmp):
-                try:
-                    os.remove(tmp)
-                except OSError:
-                    pass
-        self._message(f"Saved {what} to {os.path.basename(path)}.")
+        self._message(f"Saved {what} to {name}.")
         return True
 
     def _save_png_dialog(self) -> None:

@@ -27,6 +27,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from nn.files import format_duration
 from nn.runs import RunRecord, difference_labels, run_labels
 from nn.trainer import Snapshot
 
@@ -78,18 +79,6 @@ def record_from_snapshot(snap: Snapshot) -> RunRecord:
         best_test_accuracy=float(test.accuracy.max()) if len(test) else None,
         final_test_loss=None if snap.test is None else snap.test.loss,
         train_curve=snap.train_curve, test_curve=test, diverged=snap.diverged)
-
-
-def format_duration(seconds: float) -> str:
-    if not math.isfinite(seconds) or seconds < 0:
-        return "–"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes}:{secs:02d} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d} h"
 
 
 def _percent(value: float | None) -> str:
