@@ -7,10 +7,10 @@ CLI can print it and exit 2, and the GUI can show it at the field.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import asdict, dataclass, fields, replace
 
 from .activations import ACTIVATIONS
+from .limits import MAX_CLASSES, format_bytes, physical_memory_bytes
 from .network import DTYPES, INITS
 from .optimizers import OPTIMIZERS
 
@@ -47,13 +47,23 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
+        """A configuration read from a file (JSON): unknown settings and values of the wrong type
+        are refused with a :class:`ConfigError` (the values themselves are checked by validate)."""
+        if not isinstance(d, dict):
+            raise ConfigError(f"settings must be a mapping, got {type(d).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
-            raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+            raise ConfigError(f"unknown settings: {', '.join(sorted(map(str, unknown)))[:200]}")
         d = dict(d)
-        if "hidden" in d:
-            d["hidden"] = tuple(int(h) for h in d["hidden"])
+        for name, value in d.items():
+            kind = _SETTING_TYPES[name]
+            if name == "hidden":
+                if not isinstance(value, (list, tuple)) or not all(_is_a(h, int) for h in value):
+                    raise ConfigError(f"hidden layers: must be a list of whole numbers, got {value!r:.60}")
+                d[name] = tuple(value)
+            elif not (_is_a(value, kind) or (value is None and name in _OPTIONAL_SETTINGS)):
+                raise ConfigError(f"{name}: {value!r:.60} is not {_TYPE_NAMES[kind]}")
         return cls(**d)
 
     def layer_sizes(self, n_features: int, n_classes: int) -> tuple[int, ...]:
@@ -66,6 +76,20 @@ class TrainConfig:
         batch = "full batch" if self.batch_size is None else f"batch {self.batch_size}"
         decay = f" (x{format_number(self.lr_decay)}/epoch)" if self.lr_decay != 1 else ""
         return f"{layers}{act} · {self.optimizer} · lr {format_number(self.lr)}{decay} · {batch}"
+
+
+_SETTING_TYPES = {"hidden": tuple, "activation": str, "optimizer": str, "lr": float, "momentum": float,
+                  "batch_size": int, "epochs": float, "iterations": int, "seed": int, "dtype": str, "init": str,
+                  "l2": float, "lr_decay": float}
+_OPTIONAL_SETTINGS = {"batch_size", "epochs", "iterations"}
+_TYPE_NAMES = {str: "a text", float: "a number", int: "a whole number"}
+
+
+def _is_a(value, kind: type) -> bool:
+    """JSON types: a whole number is a number too; a boolean is neither."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, (int, float) if kind is float else kind)
 
 
 PRESETS: dict[str, TrainConfig] = {
@@ -151,21 +175,6 @@ def estimated_memory_bytes(config: TrainConfig, n_features: int, n_classes: int,
     return (n_params * copies + activations) * _bytes_per_value(config.dtype)
 
 
-def available_memory_bytes() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 8 << 30
-
-
-def format_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1024 or unit == "TB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    return f"{n:.1f} TB"
-
-
 def validate(config: TrainConfig, n_features: int | None = None, n_classes: int | None = None,
              n_train: int | None = None) -> TrainConfig:
     """Check every setting (and, given the data's size, what depends on it); return the config."""
@@ -197,6 +206,8 @@ def validate(config: TrainConfig, n_features: int | None = None, n_classes: int 
         raise ConfigError(f"epochs: must be greater than 0, got {config.epochs}")
     if config.iterations is not None and config.iterations < 1:
         raise ConfigError(f"iterations: must be at least 1, got {config.iterations}")
+    if n_classes is not None and not 2 <= n_classes <= MAX_CLASSES:
+        raise ConfigError(f"classes: the data has {n_classes}; a network needs 2 to {MAX_CLASSES}")
     if n_train is not None:
         if config.batch_size is not None and config.batch_size > n_train:
             raise ConfigError(
@@ -204,7 +215,7 @@ def validate(config: TrainConfig, n_features: int | None = None, n_classes: int 
                 "(use 'full' for the whole set)"
             )
         need = estimated_memory_bytes(config, n_features, n_classes, n_train)
-        have = available_memory_bytes()
+        have = physical_memory_bytes()
         if need > have // 2:
             raise ConfigError(
                 f"hidden layers: a {'-'.join(map(str, config.layer_sizes(n_features, n_classes)))} network "
