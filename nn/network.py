@@ -60,10 +60,12 @@ def initial_parameters(layer_sizes: Sequence[int], init: str, seed: int, dtype) 
 
 @dataclass
 class _Buffers:
-    """Per-batch-size work arrays: each layer's output and each hidden layer's gradient."""
+    """Per-batch-size work arrays: each layer's output and each hidden layer's gradient (and,
+    with dropout, each hidden layer's output after its mask)."""
 
     activations: list[np.ndarray]
     deltas: list[np.ndarray]
+    dropped: list[np.ndarray] | None = None
 
 
 class Network:
@@ -186,29 +188,37 @@ class Network:
 
     # -- forward ---------------------------------------------------------------------------------
     def _forward(self, x: np.ndarray, labels: np.ndarray | None = None, split: ColumnSplit | None = None,
-                 blocks: list[tuple[int, int]] | None = None,
-                 internal: bool = False) -> tuple[list[np.ndarray], float | None]:
-        """Every layer's output for ``x`` (in shared buffers), and the summed loss if labelled."""
-        acts = self._buffers_for(x.shape[0]).activations
+                 blocks: list[tuple[int, int]] | None = None, internal: bool = False,
+                 dropout: Sequence[np.ndarray] | None = None,
+                 ) -> tuple[list[np.ndarray], list[np.ndarray], float | None]:
+        """Every layer's output for ``x`` and every layer's input (in shared buffers; with
+        ``dropout`` a hidden layer's output and the next layer's input differ), and the summed
+        loss if labelled."""
+        buffers = self._buffers_for(x.shape[0])
+        acts = buffers.activations
+        if dropout is not None and buffers.dropped is None:
+            buffers.dropped = [np.empty_like(a) for a in acts[:-1]]
         params = self.storage.params
-        a_prev = x
+        inputs = [x]
         for layer in range(self.n_layers):
             z = acts[layer]
             if layer == 0:
                 self._first_layer.product(x, z, split, blocks or [(0, x.shape[1])], internal)
             else:
-                np.matmul(a_prev, params[2 * layer].T, out=z)  # Z = A_prev W^T ...
+                np.matmul(inputs[-1], params[2 * layer].T, out=z)  # Z = A_prev W^T ...
             z += params[2 * layer + 1]  # ... + b
             if layer < self.n_layers - 1:
                 self._activate(z)  # A = g(Z)
-            a_prev = z
+                # inverted dropout: the next layer sees A * mask (mask = kept / keep probability)
+                inputs.append(z if dropout is None else np.multiply(z, dropout[layer], out=buffers.dropped[layer]))
         loss_sum = softmax_inplace(acts[-1], labels)  # P = softmax(Z_out), and sum of -log p_true
-        return acts, loss_sum
+        return acts, inputs, loss_sum
 
     # -- backward --------------------------------------------------------------------------------
     def loss_and_gradients(self, x: np.ndarray, Y: np.ndarray, labels: np.ndarray, l2: float = 0.0, *,
                            target: GradientTarget | None = None, max_loss: float = math.inf,
-                           extents: np.ndarray | None = None) -> tuple[float, int]:
+                           extents: np.ndarray | None = None,
+                           dropout: Sequence[np.ndarray] | None = None) -> tuple[float, int]:
         """Mean cross-entropy (plus ``l2``/2 times the squared weights) and the number of
         correct predictions on (x, Y); the gradients go to :attr:`grads`.
 
@@ -218,12 +228,13 @@ class Network:
         ``max_loss``: above it (or NaN), no gradient is written at all: a diverging step must
         not reach the weights. ``extents``: for compact rows sorted by it (see
         ``nn.data.ActivePixels``), each row's number of leading columns that may be nonzero;
-        the caller vouches for it.
+        the caller vouches for it. ``dropout``: one mask per hidden layer, (n, units) or (units,),
+        holding 0 for a dropped unit and 1 / keep probability for a kept one (inverted dropout).
         """
         n = x.shape[0]
         split = self._column_splits.split_for(x)
         blocks = row_blocks(x.shape[1], extents)  # once for both of the first layer's products
-        acts, loss_sum = self._forward(x, labels, split, blocks)
+        acts, inputs, loss_sum = self._forward(x, labels, split, blocks, dropout=dropout)
         stored = self.storage
         loss = loss_sum / n
         if l2:
@@ -242,7 +253,7 @@ class Network:
         delta *= scale / n  # ... averaged over the batch (and scaled if asked)
         deltas = self._buffers_for(n).deltas
         for layer in range(self.n_layers - 1, -1, -1):
-            a_prev = x if layer == 0 else acts[layer - 1]
+            a_prev = inputs[layer]
             w = stored.params[2 * layer]
             if layer > 0:  # dL/dA_prev = dZ W (before this layer's weights may change)
                 np.matmul(delta, w, out=deltas[layer - 1])
@@ -257,6 +268,8 @@ class Network:
             if fused:
                 accumulate(targets[2 * layer + 1], keep, bias_grad)
             if layer > 0:  # dZ_prev = dL/dA_prev * g'(Z_prev), g' from the output (its last use)
+                if dropout is not None:  # a dropped unit passed nothing on, so it gets no gradient
+                    deltas[layer - 1] *= dropout[layer - 1]
                 self._derivative(acts[layer - 1], deltas[layer - 1])
                 delta = deltas[layer - 1]
         if l2 and not fused:
@@ -274,7 +287,7 @@ class Network:
         if self.storage.layout is None or not 0 < x.shape[1] <= self.layer_sizes[0]:
             raise ValueError("rows in the stored input order need a network with an InputLayout "
                              f"and 1 to {self.layer_sizes[0]} columns")
-        acts, loss_sum = self._forward(x, labels, blocks=row_blocks(x.shape[1], extents), internal=True)
+        acts, _, loss_sum = self._forward(x, labels, blocks=row_blocks(x.shape[1], extents), internal=True)
         return acts[-1], loss_sum
 
     def predict_proba(self, x: np.ndarray, chunk: int = 4096) -> np.ndarray:
@@ -283,13 +296,13 @@ class Network:
         out = np.empty((x.shape[0], self.layer_sizes[-1]), dtype=self.dtype)
         for start in range(0, x.shape[0], chunk):
             stop = min(start + chunk, x.shape[0])
-            acts, _ = self._forward(x[start:stop])
+            acts, _, _ = self._forward(x[start:stop])
             out[start:stop] = acts[-1]
         return out
 
     def hidden_activations(self, x: np.ndarray) -> list[np.ndarray]:
         """Copies of every hidden layer's output for a few samples (for inspection panels)."""
-        acts, _ = self._forward(np.asarray(x, dtype=self.dtype))
+        acts, _, _ = self._forward(np.asarray(x, dtype=self.dtype))
         return [a.copy() for a in acts[:-1]]
 
     def evaluate(self, x: np.ndarray, labels: np.ndarray, chunk: int = 4096) -> tuple[float, float, np.ndarray]:
@@ -298,7 +311,7 @@ class Network:
         loss_sum = 0.0
         for start in range(0, x.shape[0], chunk):
             stop = min(start + chunk, x.shape[0])
-            acts, part = self._forward(x[start:stop], labels[start:stop])
+            acts, _, part = self._forward(x[start:stop], labels[start:stop])
             probs[start:stop] = acts[-1]
             loss_sum += part
         accuracy = float(np.count_nonzero(row_argmax(probs) == labels)) / x.shape[0]

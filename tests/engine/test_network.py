@@ -557,3 +557,35 @@ def test_long_read_only_batches_split_columns_without_changing_the_math(monkeypa
     for g_split, g_plain in zip(split.grads, plain.grads):
         np.testing.assert_allclose(g_split, g_plain, rtol=1e-10, atol=1e-14)
     assert not split.grads[0][:, :6].any()  # exactly zero where the input is zero everywhere
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
+def test_dropout_with_a_fixed_mask_is_the_reference_on_the_masked_network(activation):
+    """Inverted dropout with one mask for the whole batch is a smaller network: the next layer's
+    weights of a dropped unit are zero, the kept ones scaled by 1 / keep probability. Loss and
+    outputs equal nn.reference on that network; the gradients are its gradients with respect
+    to the masked weights, by the chain rule times the mask."""
+    x, Y, labels = make_problem(seed=8, n=40)
+    net = random_network((9, 7), activation, seed=8)
+    params = [p.copy() for p in net.params]
+    rng = np.random.default_rng(3)
+    keep = 0.6
+    masks = [(rng.random(units) < keep) / keep for units in (9, 7)]
+    assert all((m == 0).any() and (m > 0).any() for m in masks)
+    masked = [p.copy() for p in params]
+    masked[2] = params[2] * masks[0][None, :]  # W2 sees layer 1 through its mask
+    masked[4] = params[4] * masks[1][None, :]
+    P, cache = reference.forward(masked, x, activation)
+    expected = reference.backward(masked, cache, Y, activation)
+    expected[2] = expected[2] * masks[0][None, :]
+    expected[4] = expected[4] * masks[1][None, :]
+    loss, _ = net.loss_and_gradients(x, Y, labels, dropout=[np.tile(m, (len(x), 1)) for m in masks])
+    assert loss == pytest.approx(reference.cross_entropy(P, Y), rel=1e-10)
+    for k, (got, want) in enumerate(zip(net.grads, expected)):
+        _relative_close(got, want, f"gradient {k}")
+    # (units,) masks broadcast over the batch the same way; without masks, nothing is dropped
+    net.loss_and_gradients(x, Y, labels, dropout=masks)
+    for got, want in zip(net.grads, expected):
+        _relative_close(got, want, "broadcast masks")
+    plain, _ = net.loss_and_gradients(x, Y, labels)
+    assert plain == pytest.approx(reference.cross_entropy(reference.forward(params, x, activation)[0], Y), rel=1e-10)
