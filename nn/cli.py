@@ -1,18 +1,26 @@
 """Command line: ``python -m nn train ...`` and ``python -m nn evaluate MODEL.npz``.
 
-Exit codes: 0 done, 2 bad input (arguments, data, files), 3 training diverged, 130 interrupted.
+Exit codes: 0 done, 1 internal error (a bug), 2 bad input or a file that cannot be read or
+written (arguments, data, models, checkpoints; one line naming the file), 3 training diverged,
+128 + the signal's number when stopped by SIGINT (130, Ctrl+C), SIGTERM (143) or SIGHUP (129).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import tempfile
+import threading
 import time
-from typing import Sequence, TextIO
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator, Sequence, TextIO
 
 from . import __version__
 from .activations import ACTIVATIONS
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import checkpoint_file_bytes, load_checkpoint, save_checkpoint
 from .config import (
     PRESETS,
     ConfigError,
@@ -23,18 +31,92 @@ from .config import (
     parse_positive_float,
     validate,
 )
-from .data import DataError, load_mnist
-from .files import format_duration
-from .model_io import ModelFileError, check_fits_data, check_writable, load_model, save_model
+from .data import load_mnist
+from .files import FileError, SaveError, format_duration, one_line, read_error_message
+from .model_io import check_fits_data, check_writable, load_model, model_file_bytes, save_model
 from .network import DTYPES, INITS
 from .optimizers import OPTIMIZERS
 from .trainer import Trainer
 
-EXIT_OK, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
+EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 class UsageError(Exception):
     pass
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP: the run stops the same way for each (saving the session if
+    asked) and exits with 128 + the signal's number."""
+
+    def __init__(self, signum: int = signal.SIGINT):
+        super().__init__(signum)
+        self.signum = int(signum)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+class _StopSignals:
+    """Turns the stop signals into :class:`Stopped`. While training, a signal only asks the run
+    to stop after the current step (so a saved session is exactly resumable); a second one, or a
+    signal at any other time, stops at once. While the session is being saved, signals wait."""
+
+    def __init__(self):
+        self.pending: int | None = None
+        self._defer = False
+        self._hold = False
+        self._previous: dict[int, object] = {}
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # (signal handlers can only be set in the main thread)
+        for signum in STOP_SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._handle)
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+    def _handle(self, signum, frame) -> None:
+        if self._hold or (self._defer and self.pending is None):
+            self.pending = self.pending or signum
+            return
+        raise Stopped(signum)
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Within: a first signal is remembered; :meth:`check` then raises it."""
+        self._defer = True
+        try:
+            yield
+        finally:
+            self._defer = False
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Within (saving after a stop): signals are remembered, never raised."""
+        self._hold = True
+        try:
+            yield
+        finally:
+            self._hold = False
+
+    def check(self) -> None:
+        if self.pending is not None:
+            raise Stopped(self.pending)
+
+
+def _file_name(option: str) -> Callable[[str], str]:
+    """An argparse type for a file or folder name: an empty one is refused (it would save nothing)."""
+    def convert(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{option}: the file name is empty")
+        return text
+    return convert
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,17 +157,19 @@ def build_parser() -> argparse.ArgumentParser:
     length.add_argument("--iterations", type=_typed(parse_int, "iterations", 1))
     train.add_argument("--seed", type=_typed(parse_int, "seed", 0))
     train.add_argument("--dtype", choices=list(DTYPES))
-    train.add_argument("--data-dir", help="folder with the four MNIST-format IDX files (default: bundled MNIST)")
-    train.add_argument("--save", metavar="PATH", help="save the trained model (.npz)")
-    train.add_argument("--save-checkpoint", metavar="PATH",
-                       help="save the whole session (resumable with --resume) at the end, or on Ctrl+C")
-    train.add_argument("--resume", metavar="PATH",
+    train.add_argument("--data-dir", type=_file_name("--data-dir"),
+                       help="folder with the four MNIST-format IDX files (default: bundled MNIST)")
+    train.add_argument("--save", metavar="PATH", type=_file_name("--save"), help="save the trained model (.npz)")
+    train.add_argument("--save-checkpoint", metavar="PATH", type=_file_name("--save-checkpoint"),
+                       help="save the whole session (resumable with --resume) at the end, or when stopped "
+                            "(Ctrl+C, SIGTERM, SIGHUP)")
+    train.add_argument("--resume", metavar="PATH", type=_file_name("--resume"),
                        help="continue a checkpoint; --epochs/--iterations give the run's new total")
     train.add_argument("--quiet", action="store_true", help="no progress display")
 
     evaluate = sub.add_parser("evaluate", help="evaluate a saved model")
-    evaluate.add_argument("model", metavar="MODEL.npz")
-    evaluate.add_argument("--data-dir")
+    evaluate.add_argument("model", metavar="MODEL.npz", type=_file_name("MODEL.npz"))
+    evaluate.add_argument("--data-dir", type=_file_name("--data-dir"))
     return parser
 
 
@@ -138,7 +222,9 @@ def _resume(args) -> Trainer:
     return trainer
 
 
-def _train(args, out: TextIO, err: TextIO) -> int:
+def _train(args, out: TextIO, err: TextIO, stop: _StopSignals) -> int:
+    if args.save and args.save_checkpoint and _same_file(args.save, args.save_checkpoint):
+        raise UsageError("--save and --save-checkpoint name the same file")
     for path in (args.save, args.save_checkpoint):
         if path:
             check_writable(path)
@@ -149,26 +235,99 @@ def _train(args, out: TextIO, err: TextIO) -> int:
         config = config_from_args(args)
         dataset = load_mnist(args.data_dir)
         trainer = Trainer(dataset, config)
+    # Now that the network is known: will the files fit (file-size limit, free space)?
+    if args.save:
+        check_writable(args.save, model_file_bytes(trainer.layer_sizes, trainer.net.dtype))
+    if args.save_checkpoint:
+        check_writable(args.save_checkpoint, checkpoint_file_bytes(trainer))
     try:
-        return _run_training(trainer, dataset, config, args, out, err)
-    except KeyboardInterrupt:
-        if args.save_checkpoint:
-            save_checkpoint(args.save_checkpoint, trainer)
-            print(f"\nsoftmax-train: interrupted at step {trainer.step_count}; session saved to "
-                  f"{args.save_checkpoint} (continue with --resume)", file=err)
-            return EXIT_INTERRUPTED
-        raise
+        return _run_training(trainer, dataset, config, args, out, err, stop)
+    except KeyboardInterrupt as exc:
+        stopped = exc if isinstance(exc, Stopped) else Stopped()
+        if not args.save_checkpoint:
+            raise stopped from None
+        with stop.held():
+            saved = _save("session", args.save_checkpoint, lambda path: save_checkpoint(path, trainer), err)
+        if saved == Path(args.save_checkpoint):  # (otherwise _save said where it went, or that it failed)
+            _say(err, f"{_line_start(out)}softmax-train: {_stop_text(stopped)} at step {trainer.step_count}; "
+                      f"session saved to {saved} (continue with --resume)")
+        return stopped.exit_code
 
 
-def _run_training(trainer, dataset, config, args, out: TextIO, err: TextIO) -> int:
+def _same_file(a: str, b: str) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _line_start(out: TextIO) -> str:
+    """A newline first on a terminal, where the progress line is still open."""
+    try:
+        return "\n" if out.isatty() else ""
+    except (OSError, ValueError):
+        return ""
+
+
+def _stop_text(stopped: Stopped) -> str:
+    if stopped.signum == signal.SIGINT:
+        return "interrupted"
+    try:
+        return f"stopped by {signal.Signals(stopped.signum).name}"
+    except ValueError:
+        return f"stopped by signal {stopped.signum}"
+
+
+def _say(stream: TextIO, line: str) -> None:
+    """Print ``line``, unless the stream is gone (a closed terminal after SIGHUP, a closed pipe)."""
+    try:
+        print(line, file=stream, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def rescue_paths(path: Path) -> list[Path]:
+    """Where a file that could not be saved at ``path`` goes instead: beside it under another
+    name, else in the temporary folder (``$TMPDIR``, e.g. another disk)."""
+    name = f"{path.stem}.rescued-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix or '.npz'}"
+    folders = [path.parent, Path(tempfile.gettempdir())]
+    unique = [f for i, f in enumerate(folders) if all(not _same_file(f, g) for g in folders[:i])]
+    return [folder / name for folder in unique]
+
+
+def _save(what: str, path: str, save: Callable[[Path], None], err: TextIO) -> Path | None:
+    """Save to ``path``; if that fails (a full disk, the file-size limit, a vanished folder), save
+    to a rescue path and say so in one line. Returns where it was saved, or None if nowhere."""
+    try:
+        save(Path(path))
+        return Path(path)
+    except FileError as failed:
+        tried = []
+        for candidate in rescue_paths(Path(path)):
+            try:
+                save(candidate)
+            except FileError as also:
+                tried.append(f"{candidate}: {_reason(also)}")
+                continue
+            _say(err, f"softmax-train: error: {failed}; the {what} was saved to {candidate} instead")
+            return candidate
+        _say(err, f"softmax-train: error: {failed}; the {what} could not be saved elsewhere either "
+                  f"({'; '.join(tried)})")
+        return None
+
+
+def _reason(exc: FileError) -> str:
+    return exc.strerror if isinstance(exc, SaveError) else str(exc)
+
+
+def _run_training(trainer, dataset, config, args, out: TextIO, err: TextIO, stop: _StopSignals) -> int:
     interactive = out.isatty() and not args.quiet
     if not args.quiet:
         resuming = f" (resuming at step {trainer.step_count}, epoch {trainer.epoch:.2f})" if trainer.step_count else ""
         print(f"Training {'-'.join(map(str, trainer.layer_sizes))} on {dataset.source}: "
-              f"{config.describe()}{resuming}", file=out)
+              f"{config.describe()}{resuming}", file=out, flush=True)
     last_print, last_progress, width = time.perf_counter(), 0.0, 0
     while not trainer.finished and trainer.can_step:
-        trainer.run(max_seconds=0.1)
+        with stop.deferred():  # a stop signal ends the run between steps, never inside one
+            trainer.run(max_seconds=0.1)
+        stop.check()
         now = time.perf_counter()
         if args.quiet:
             continue
@@ -187,17 +346,22 @@ def _run_training(trainer, dataset, config, args, out: TextIO, err: TextIO) -> i
     train_eval, test_eval = trainer.evaluate_train(), trainer.evaluate_test()
     print(f"Train Accuracy: {train_eval.accuracy * 100:.2f}", file=out)
     print(f"Test Accuracy: {test_eval.accuracy * 100:.2f}", file=out)
-    if args.save:
-        save_model(args.save, trainer.net, config.to_dict(),
-                   {"train_accuracy": train_eval.accuracy, "test_accuracy": test_eval.accuracy,
-                    "train_loss": train_eval.loss, "test_loss": test_eval.loss, "steps": trainer.step_count})
-        if not args.quiet:
-            print(f"Saved model to {args.save}", file=out)
-    if args.save_checkpoint:
-        save_checkpoint(args.save_checkpoint, trainer)
-        if not args.quiet:
-            print(f"Saved session to {args.save_checkpoint}", file=out)
-    return EXIT_OK
+    code = EXIT_OK
+    with stop.held():  # the run is complete: a signal now neither interrupts nor undoes the saves
+        if args.save:
+            metrics = {"train_accuracy": train_eval.accuracy, "test_accuracy": test_eval.accuracy,
+                       "train_loss": train_eval.loss, "test_loss": test_eval.loss, "steps": trainer.step_count}
+            saved = _save("model", args.save, lambda path: save_model(path, trainer.net, config.to_dict(), metrics),
+                          err)
+            if saved == Path(args.save) and not args.quiet:
+                print(f"Saved model to {args.save}", file=out)
+            code = code if saved == Path(args.save) else EXIT_USAGE
+        if args.save_checkpoint:
+            saved = _save("session", args.save_checkpoint, lambda path: save_checkpoint(path, trainer), err)
+            if saved == Path(args.save_checkpoint) and not args.quiet:
+                print(f"Saved session to {args.save_checkpoint}", file=out)
+            code = code if saved == Path(args.save_checkpoint) else EXIT_USAGE
+    return code
 
 
 def _evaluate(args, out: TextIO) -> int:
@@ -213,23 +377,42 @@ def _evaluate(args, out: TextIO) -> int:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the command; returns the exit code. Every error ends in one line on ``err``."""
     out = out or sys.stdout
     err = err or sys.stderr
+    stop = _StopSignals()
+    stop.install()
     try:
         args = build_parser().parse_args(argv)
         if args.command == "train":
-            return _train(args, out, err)
+            return _train(args, out, err, stop)
         return _evaluate(args, out)
-    except (UsageError, ConfigError, DataError, ModelFileError) as exc:
-        print(f"softmax-train: error: {exc}", file=err)
+    except (UsageError, ConfigError, FileError) as exc:
+        _say(err, f"softmax-train: error: {exc}")
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("\nsoftmax-train: interrupted", file=err)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        stopped = exc if isinstance(exc, Stopped) else Stopped()
+        _say(err, f"{_line_start(out)}softmax-train: {_stop_text(stopped)}")
+        return stopped.exit_code
     except MemoryError:
-        print("softmax-train: error: out of memory; use smaller layers or batches", file=err)
+        _say(err, "softmax-train: error: out of memory; use smaller layers or batches")
         return EXIT_USAGE
+    except BrokenPipeError:  # the output was closed (e.g. piped into head): end quietly, as tools do
+        return 128 + getattr(signal, "SIGPIPE", 13)
+    except OSError as exc:  # an I/O error no reader named a file for: still one line
+        _say(err, f"softmax-train: error: {read_error_message(exc.filename or 'a file', exc)}")
+        return EXIT_USAGE
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, not a traceback, and its own exit code
+        _say(err, f"softmax-train: internal error: {type(exc).__name__}: {one_line(exc)} (please report this)")
+        return EXIT_BUG
+    finally:
+        stop.restore()
 
 
 def entry_point() -> None:
-    sys.exit(main())
+    code = main()
+    try:
+        sys.stdout.flush()
+    except OSError:  # (a closed pipe: do not let the interpreter's final flush print a traceback)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(code)
