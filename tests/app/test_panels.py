@@ -29,10 +29,14 @@ from visualizer.panels import (  # noqa: E402
     WeightsPanel,
 )
 from visualizer.panels import weights as weights_module  # noqa: E402
+from visualizer.panels.confusion import ConfusionMatrixPanel  # noqa: E402
+from visualizer.panels.gallery import MistakesGallery  # noqa: E402
+from visualizer.panels.pins import PinnedDigitsPanel  # noqa: E402
 
 CONFIG = TrainConfig(hidden=(32,), activation="relu", optimizer="adam", lr=0.003, batch_size=64,
                      epochs=1.0, iterations=None)
 PROBES = [3, 17]
+TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="module")
@@ -326,7 +330,7 @@ def test_weights_panel_throttles_but_draws_the_last_snapshot(qtbot, data):
     panel.show_snapshot(last)  # within the throttle interval: deferred
     if panel._throttle._pending is last:
         np.testing.assert_array_equal(panel.mosaic, first)
-    qtbot.waitUntil(lambda: panel._key is not None and panel._key[0] == last.step, timeout=2000)
+    qtbot.waitUntil(lambda: panel._key is not None and panel._key[0] == last.step, timeout=TIMEOUT_MS)
     assert not np.array_equal(panel.mosaic, first)
 
 
@@ -334,7 +338,8 @@ def test_weights_panel_throttles_but_draws_the_last_snapshot(qtbot, data):
 
 def test_every_panel_has_the_common_api(qtbot, data, run):
     snap = run[1][1]
-    for panel in (LossPanel(), AccuracyPanel(), SoftmaxPanel(data), ClassProbabilityPanel(), WeightsPanel()):
+    for panel in (LossPanel(), AccuracyPanel(), SoftmaxPanel(data), ClassProbabilityPanel(), WeightsPanel(),
+                  MistakesGallery(data), ConfusionMatrixPanel(data), PinnedDigitsPanel(data)):
         qtbot.addWidget(panel)
         assert panel.toolTip()
         assert 250 <= panel.minimumWidth() <= 420 and 200 <= panel.minimumHeight() <= 360

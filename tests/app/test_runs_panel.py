@@ -20,6 +20,7 @@ pytest.importorskip("pytestqt")
 
 from visualizer.panels.runs import COL, RunsPanel, run_color  # noqa: E402
 
+TIMEOUT_MS = 30_000
 CONFIG = TrainConfig(hidden=(16,), activation="relu", optimizer="adam", lr=0.01, batch_size=64,
                      epochs=None, iterations=12)
 
@@ -145,7 +146,7 @@ def test_show_snapshot_is_throttled(panel, records, data, qtbot):
     trainer.run(max_steps=3)
     panel.show_snapshot(trainer.snapshot())  # within REFRESH_S: waits
     assert panel.runs()[0].steps == 2
-    qtbot.waitUntil(lambda: panel.runs()[0].steps == 5, timeout=3000)  # ...but the latest is shown
+    qtbot.waitUntil(lambda: panel.runs()[0].steps == 5, timeout=TIMEOUT_MS)  # ...but the latest is shown
     x, _ = _curve(panel.overlay(trainer.run_id).loss_items[0])
     np.testing.assert_array_equal(x, trainer.train_history.curve().samples)
 
