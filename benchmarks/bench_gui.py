@@ -106,7 +106,7 @@ def run_gui(preset: str, all_panels: bool = False, profile: bool = False) -> dic
     # processEvents() and sleep() would wake the GUI thread a thousand times a second and take
     # the GIL from the training thread each time).
     # A person needs a moment to find the Start button: the window's first layout and paint of
-    # every plot (about 0.1 s of GUI-thread work) happen before, not during, the measured run.
+    # every plot happen before, not during, the measured run.
     settle = QEventLoop()
     QTimer.singleShot(500, settle.quit)
     settle.exec()

@@ -4,10 +4,9 @@ often than the GUI thread's own CPU cost allows.
 Why a budget: Python's GIL serialises the GUI thread's rendering with the training thread.
 pyqtgraph paints in Python and PyQt keeps the GIL during Qt's drawing, while the trainer needs
 the GIL between its NumPy calls; so every millisecond the GUI thread computes is, nearly, a
-millisecond training waits. Measured with the fast preset: 1.5 s of GUI-thread CPU during a 7 s
-run cost training 1.2-1.4 s. Keeping the GUI thread busy for at most ``duty`` of wall time bounds
-that loss, on any machine and with any set of panels on screen: a slow machine or many open
-panels get fewer frames per second, not slower training.
+millisecond training waits (benchmarks/README.md has the figures). Keeping the GUI thread busy
+for at most ``duty`` of wall time bounds that loss, on any machine and with any set of panels
+on screen: a slow machine or many open panels get fewer frames per second, not slower training.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def pen(color, width: float = 1.5, style: QtCore.Qt.PenStyle = QtCore.Qt.PenStyl
     return p
 
 
-# Width 1 keeps Qt's fast path for a long antialiased curve (a 1.2 px pen paints ~3x slower).
+# Width 1 keeps Qt's fast path for a long antialiased curve (wider pens paint much slower).
 def train_pen() -> QtGui.QPen:
     return pen(theme.current().train, 1.0)
 

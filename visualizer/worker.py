@@ -98,8 +98,8 @@ class TrainingWorker(QObject):
         """Called from the GUI thread: it will not take a snapshot before ``until`` (a
         ``time.monotonic()`` time; 0 to take them as they come). Until shortly before then, the
         worker leaves the waiting snapshot as it is instead of making a newer one every 66 ms:
-        with all panels open a snapshot costs about 1 ms of training, and while training the GUI
-        takes one or two a second (see pacing.py)."""
+        each snapshot costs training time, and while training the GUI takes far fewer than 15 a
+        second (see pacing.py)."""
         self._untaken_until = until
 
     def _publish(self, force: bool = False) -> None:
