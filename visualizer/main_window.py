@@ -10,10 +10,7 @@ crash recovery are :mod:`visualizer.session_files`, File > Export :mod:`visualiz
 from __future__ import annotations
 
 from PyQt6.QtCore import QEvent, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
-from PyQt6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
-
-from nn import __version__
+from PyQt6.QtWidgets import QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from . import style, theme
 from .banner import MessageBanner
@@ -21,6 +18,7 @@ from .commands import WorkerCommands, create_worker, stop_worker
 from .controls import ControlPanel
 from .docks import DataSlot, build_docks, on_screen, panel_in, raise_first_tabs, restore_layout
 from .export_menu import FileExports
+from .menus import build_menus
 from .panel_table import DOCKED, PANELS
 from .rendering import RenderScheduler
 from .session_files import SessionFiles
@@ -28,17 +26,7 @@ from .settings import app_settings, remember_config, remembered_config
 from .status_bar import StatusFigures
 from .worker import State
 
-MNIST_ATTRIBUTION = "MNIST database, Yann LeCun, Corinna Cortes and Christopher J.C. Burges (CC BY-SA 3.0)."
 STRUCTURE_APPLY_DELAY_MS = 300  # typing "200" applies one network, not 2, 20 and then 200
-SHORTCUTS = (
-    "<table cellpadding=3>"
-    "<tr><td><b>Space</b></td><td>start / pause / resume</td></tr>"
-    "<tr><td><b>S</b></td><td>one training step</td></tr>"
-    "<tr><td><b>Ctrl+R</b></td><td>reset: new network from the fields</td></tr>"
-    "<tr><td><b>Ctrl+S</b>, <b>Ctrl+Shift+S</b></td><td>save model, save session</td></tr>"
-    "<tr><td><b>Ctrl+O</b>, <b>Ctrl+Shift+O</b></td><td>open session, open model</td></tr>"
-    "<tr><td><b>Arrows</b>, <b>Enter</b>, <b>P</b></td><td>in the mistakes gallery: move, show, pin</td></tr>"
-    "<tr><td><b>Ctrl+Q</b></td><td>quit</td></tr></table>")
 
 
 class MainWindow(QMainWindow):
@@ -85,14 +73,14 @@ class MainWindow(QMainWindow):
                                          self._on_snapshot_taken, self)
         self.rendering.shown.connect(self.snapshot_shown)
         self._build_central()
-        self.docks = build_docks(self, self.controls,
-                                 {s.name: self.slots.get(s.name) or getattr(self, s.attr) for s in DOCKED})
+        docked = {s.name: self.slots[s.name] if s.needs_data else getattr(self, s.attr) for s in DOCKED}
+        self.docks = build_docks(self, self.controls, docked)
         for dock in self.docks.values():
             dock.visibilityChanged.connect(lambda visible, d=dock: visible and self.rendering.catch_up(panel_in(d)))
         self.status = StatusFigures(self.statusBar())
         self.exports = FileExports(self)
         self.files = SessionFiles(self, autosave)
-        self._build_menus()
+        build_menus(self)
         self._default_layout = self.saveState()
         self._restore_window_settings()
         self._start_worker(data)
@@ -126,69 +114,6 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         layout.addWidget(curves, 1)
         self.setCentralWidget(central)
-
-    def _action(self, text: str, slot, shortcut: str | None = None, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setToolTip(tip or text.replace("&", "").rstrip("…"))
-        action.setStatusTip(action.toolTip())
-        action.triggered.connect(slot)
-        return action
-
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self.save_model_action = self._action("Save &model…", lambda: self.files.ask_save("model"), "Ctrl+S",
-                                              "Save the network's parameters (.npz) to evaluate or inspect later")
-        self.save_session_action = self._action("Save &session…", lambda: self.files.ask_save("session"),
-                                                "Ctrl+Shift+S",
-                                                "Save the whole run (parameters, optimiser, history) to resume later")
-        self.open_session_action = self._action("&Open session…", lambda: self.files.ask_open("session"), "Ctrl+O",
-                                                "Continue a saved session")
-        self.open_model_action = self._action("Open mo&del…", lambda: self.files.ask_open("model"), "Ctrl+Shift+O",
-                                              "Load a saved model to inspect it (training can continue from it)")
-        self.recent_menu = self.files.recent_menu = file_menu.addMenu("Open &recent")
-        self.files.update_recent_menu()
-        for a in (self.open_session_action, self.open_model_action):
-            file_menu.insertAction(self.recent_menu.menuAction(), a)
-        file_menu.addSeparator()
-        file_menu.addActions([self.save_session_action, self.save_model_action])
-        file_menu.addSeparator()
-        self.exports.add_actions(file_menu.addMenu("&Export"), self._action)
-        file_menu.addSeparator()
-        file_menu.addAction(self._action("&Quit", self.close, "Ctrl+Q", "Quit Softmax Visualizer (Ctrl+Q)"))
-
-        view = self.menuBar().addMenu("&View")
-        for dock in self.docks.values():
-            view.addAction(dock.toggleViewAction())
-        view.addSeparator()
-        view.addAction(self._action("Restore default &layout", self.restore_default_layout, None,
-                                    "Put every panel back where it started"))
-        theme_menu = view.addMenu("&Theme")
-        theme_menu.setToolTipsVisible(True)
-        group = QActionGroup(self)
-        self.theme_actions: dict[str, QAction] = {}
-        for choice in theme.CHOICES:
-            action = self._action(theme.LABELS[choice], lambda _=False, c=choice: self.set_theme_choice(c),
-                                  None, theme.TIPS[choice])
-            action.setCheckable(True)
-            action.setChecked(choice == self.theme_choice)
-            group.addAction(action)
-            theme_menu.addAction(action)
-            self.theme_actions[choice] = action
-
-        training = self.menuBar().addMenu("&Training")
-        c = self.controls
-        for a in (c.toggle_action, c.step_action, c.reset_action):
-            training.addAction(a)
-            self.addAction(a)  # shortcuts work wherever the focus is in the window
-
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(self._action("&Keyboard shortcuts", lambda: QMessageBox.information(
-            self, "Keyboard shortcuts", SHORTCUTS)))
-        help_menu.addAction(self._action("&About", lambda: QMessageBox.about(
-            self, "About Softmax Visualizer", f"<b>Softmax Visualizer</b> {__version__}<br>"
-            f"Watch a from-scratch NumPy softmax network learn MNIST.<br><br>Data: {MNIST_ATTRIBUTION}")))
 
     # -- remembered layout ---------------------------------------------------------------------------
     def _restore_window_settings(self) -> None:
