@@ -22,6 +22,7 @@ from .files import one_line
 from .history import COLUMNS
 from .model_io import (
     FORMAT_VERSION,
+    MAX_COUNT,
     ModelFileError,
     atomic_write_npz,
     is_count,
@@ -178,9 +179,8 @@ class _Meta:
             raise ModelFileError(f"{self.path}: {name!r} is {one_line(repr(value), 60)}, expected {expected}")
         return value
 
-    def count(self, name: str, maximum: float = math.inf) -> int:
-        return self.get(name, lambda v: is_count(v) and v <= maximum,
-                        "a whole number >= 0" + (f" and <= {maximum}" if maximum != math.inf else ""))
+    def count(self, name: str, maximum: int = MAX_COUNT) -> int:
+        return self.get(name, lambda v: is_count(v, 0, maximum), f"a whole number from 0 to {maximum}")
 
     def seconds(self, name: str, default=_MISSING) -> float | None:
         return self.get(name, lambda v: v is None and default is None or _is_seconds(v), "a number of seconds >= 0",
@@ -192,7 +192,7 @@ class _Meta:
 
 
 def _is_seconds(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+    return is_count(value) or isinstance(value, float) and math.isfinite(value) and value >= 0
 
 
 def _is_event(value: object) -> bool:

@@ -15,6 +15,8 @@ from .network import DTYPES, INITS
 from .optimizers import OPTIMIZERS
 
 FULL_BATCH = None  # batch_size value meaning "the whole training set every step"
+MAX_EPOCHS = 1_000_000  # (bounds that keep every count and ETA a finite float)
+MAX_ITERATIONS = 10**12
 
 
 class ConfigError(ValueError):
@@ -89,7 +91,9 @@ def _is_a(value, kind: type) -> bool:
     """JSON types: a whole number is a number too; a boolean is neither."""
     if isinstance(value, bool):
         return False
-    return isinstance(value, (int, float) if kind is float else kind)
+    if kind is float and isinstance(value, int):
+        return abs(value) <= 2**53  # (a larger one is no finite float)
+    return isinstance(value, kind)
 
 
 PRESETS: dict[str, TrainConfig] = {
@@ -202,10 +206,10 @@ def validate(config: TrainConfig, n_features: int | None = None, n_classes: int 
         raise ConfigError(f"batch size: must be at least 1 or 'full', got {config.batch_size}")
     if (config.epochs is None) == (config.iterations is None):
         raise ConfigError("give either a number of epochs or a number of iterations, not both")
-    if config.epochs is not None and not (math.isfinite(config.epochs) and config.epochs > 0):
-        raise ConfigError(f"epochs: must be greater than 0, got {config.epochs}")
-    if config.iterations is not None and config.iterations < 1:
-        raise ConfigError(f"iterations: must be at least 1, got {config.iterations}")
+    if config.epochs is not None and not (math.isfinite(config.epochs) and 0 < config.epochs <= MAX_EPOCHS):
+        raise ConfigError(f"epochs: must be greater than 0 and at most {MAX_EPOCHS:,}, got {config.epochs}")
+    if config.iterations is not None and not 1 <= config.iterations <= MAX_ITERATIONS:
+        raise ConfigError(f"iterations: must be from 1 to {MAX_ITERATIONS:,}, got {config.iterations}")
     if n_classes is not None and not 2 <= n_classes <= MAX_CLASSES:
         raise ConfigError(f"classes: the data has {n_classes}; a network needs 2 to {MAX_CLASSES}")
     if n_train is not None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .files import FileError, read_error_message
+from .files import FileError, open_for_reading, read_error_message
 from .limits import MAX_CLASSES, MAX_IDX_BYTES, decompressed_limit, format_bytes
 from .paths import bundled_mnist_dir
 
@@ -75,7 +74,9 @@ class _Stream:
                     if not self._input:
                         raise DataError(f"{self.path}: damaged or truncated gzip data (the compressed data ends early)")
                 out = self._inflate.decompress(self._input, min(len(buffer), _READ_CHUNK))
-                self._input = self._inflate.unconsumed_tail
+                # (At a member's end, what follows it is in unused_data, and zlib leaves a copy
+                # of it in unconsumed_tail too.)
+                self._input = b"" if self._inflate.eof else self._inflate.unconsumed_tail
                 if out:
                     buffer[: len(out)] = out
                     return len(out)
@@ -85,8 +86,7 @@ class _Stream:
     def _next_member(self) -> bool:
         """After a gzip member: start the next one (a gzip file may hold several); False at the
         end of the file, which may be padded with zeros."""
-        rest = self._inflate.unused_data + self._input
-        self._input = b""
+        rest = self._inflate.unused_data
         if len(rest) < 2:
             rest += self.f.read(_READ_CHUNK)
         while not rest.strip(b"\0"):
@@ -110,22 +110,13 @@ class _Stream:
         return total
 
 
-def _open_data_file(path: Path):
-    try:
-        f = open(path, "rb")
-        size = os.fstat(f.fileno()).st_size
-    except OSError as exc:
-        raise DataError(read_error_message(path, exc)) from None
-    return f, size
-
-
 def read_idx(path: Path | str, expected_magic: int, sha256: str | None = None) -> np.ndarray:
     """A read-only uint8 array from an IDX file (big-endian header, unsigned-byte payload), raw or
     gzip. The header is read first and the size it declares checked against the file (and
     ``nn.limits``) before anything is allocated; the payload then streams into its array. With
     ``sha256``, the decompressed content must have that digest."""
     path = Path(path)
-    f, stored = _open_data_file(path)
+    f, stored = open_for_reading(path, DataError)
     try:
         with f:
             return _read_idx(f, stored, path, expected_magic, sha256)

@@ -75,6 +75,25 @@ def read_error_message(path: Path | str, exc: OSError) -> str:
     return f"{path}: cannot be read ({os_error_reason(exc)})"
 
 
+def open_for_reading(path: Path, error: type[FileError]) -> tuple[BinaryIO, int]:
+    """``path`` opened for reading (binary) and its size. Only a regular file: a pipe or a device
+    could block or never end. Any problem raises ``error`` with the one-line message."""
+    try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "is a folder", str(path))
+        if not stat.S_ISREG(mode):
+            raise error(f"{path}: is not a regular file (a device or a pipe?)")
+        f = open(path, "rb")
+    except OSError as exc:
+        raise error(read_error_message(path, exc)) from None
+    try:
+        return f, os.fstat(f.fileno()).st_size
+    except OSError as exc:
+        f.close()
+        raise error(read_error_message(path, exc)) from None
+
+
 # -- writing --------------------------------------------------------------------------------------
 
 TEMP_SUFFIX = ".tmp"

@@ -4,6 +4,7 @@ reads bounded by what the file declares (see ``nn.npz``)."""
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Sequence
@@ -32,7 +33,7 @@ def atomic_write_npz(path: Path | str, arrays: dict[str, np.ndarray]) -> None:
 
 def npz_bytes(arrays: Sequence[tuple[Sequence[int], np.dtype | str]]) -> int:
     """About how large an ``.npz`` of arrays of these shapes and dtypes is (no less)."""
-    return sum(int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize + 256 for shape, dtype in arrays)
+    return sum(math.prod(shape) * np.dtype(dtype).itemsize + 256 for shape, dtype in arrays)
 
 
 def _file_size_limit() -> int | None:
@@ -109,9 +110,12 @@ def param_arrays(net: Network) -> dict[str, np.ndarray]:
     return arrays
 
 
-def is_count(value: object, minimum: int = 0) -> bool:
-    """A JSON whole number (not a boolean) of at least ``minimum``."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+MAX_COUNT = 2**53  # counts in a file (steps, samples, sizes) beyond this are no real run's
+
+
+def is_count(value: object, minimum: int = 0, maximum: int = MAX_COUNT) -> bool:
+    """A JSON whole number (not a boolean) from ``minimum`` to ``maximum``."""
+    return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= maximum
 
 
 def layer_shapes(sizes: Sequence[int]) -> list[tuple[str, tuple[int, ...]]]:

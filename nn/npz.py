@@ -11,7 +11,6 @@ Every problem is a :class:`ModelFileError` naming the file (and the member).
 from __future__ import annotations
 
 import json
-import os
 import struct
 import zipfile
 import zlib
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import FileError, one_line, read_error_message
+from .files import FileError, one_line, open_for_reading, read_error_message
 from .limits import (
     MAX_ARCHIVE_BYTES,
     MAX_JSON_DEPTH,
@@ -80,10 +79,7 @@ class NpzReader:
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self._zip = None
-        try:
-            self._file = open(self.path, "rb")
-        except OSError as exc:
-            raise ModelFileError(read_error_message(self.path, exc)) from None
+        self._file, self.stored_bytes = open_for_reading(self.path, ModelFileError)
         try:
             self._open()
         except BaseException:
@@ -95,7 +91,6 @@ class NpzReader:
 
     def _open(self) -> None:
         try:
-            self.stored_bytes = os.fstat(self._file.fileno()).st_size
             if self._file.read(4) != b"PK\x03\x04":  # every .npz is a zip archive
                 raise self._error("not a valid .npz file (it is not a zip archive)")
             directory = _zip_directory_size(self._file, self.stored_bytes)
@@ -150,6 +145,9 @@ class NpzReader:
         if not is_array:
             raise self._error(f"{what} {name!r} is a plain zip member, not a NumPy array (.npy)")
         declared = info.file_size
+        if info.compress_type == zipfile.ZIP_STORED and info.compress_size != declared:
+            raise self._error(f"{what} {name!r} is damaged: stored with {info.compress_size} bytes but declares "
+                              f"{declared}")
         if self.used + declared > self.limit or (max_bytes is not None and declared > max_bytes):
             limit = self.limit - self.used if max_bytes is None else min(max_bytes, self.limit - self.used)
             raise self._error(f"{what} {name!r} declares {format_bytes(declared)}, more than the "

@@ -53,7 +53,8 @@ def write_zip(path: Path | str, members: list[tuple], *, garble_crc: bool = Fals
         start = f.tell()
         for record in central:
             f.write(record)
-        f.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(central), len(central), f.tell() - start, start, 0))
+        f.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(central) & 0xFFFF, len(central) & 0xFFFF,
+                            f.tell() - start, start, 0))
     return path
 
 

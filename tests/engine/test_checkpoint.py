@@ -140,8 +140,10 @@ def test_sessions_keep_drawn_pins_and_extra_arrays(small_mnist, tmp_path):
     arrays, runs_meta = runs_to_arrays([record_from_trainer(earlier, "baseline")])
     save_checkpoint(tmp_path / "s.npz", trainer, {"runs": runs_meta}, arrays)
     restored, meta, extra = load_session(tmp_path / "s.npz", small_mnist)
-    pin = restored.snapshot().pins[-1]
-    assert pin.index == -1 and pin.label == 5 and len(pin.samples) == 2
+    pin, saved = restored.snapshot().pins[-1], trainer.snapshot().pins[-1]
+    assert pin.index == -1 and pin.label == 5 and len(pin.samples) >= 2
+    np.testing.assert_array_equal(pin.samples, saved.samples)  # (as many as test evaluations since pinning)
+    np.testing.assert_array_equal(pin.true_class_prob, saved.true_class_prob)
     np.testing.assert_array_equal(pin.image, small_mnist.test_x[3])
     (run,) = runs_from_arrays(extra, meta["runs"])
     assert run.name == "baseline" and run.steps == 4 and run.config == CONFIGS["adam"]

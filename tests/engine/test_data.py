@@ -305,3 +305,27 @@ def test_damaged_gzip(tmp_idx_dir, damage):
     with pytest.raises(DataError, match="gzip") as excinfo:
         load_mnist(folder)
     assert_data_error_names(excinfo, path)
+
+
+@pytest.mark.parametrize("layout", ["two-members", "zero-padding"])
+def test_gzip_with_several_members_or_zero_padding_loads(tmp_idx_dir, layout):
+    """A gzip file may hold several members one after the other, and be padded with zeros."""
+    arrays = random_idx_arrays(n_train=40, n_test=20)
+    folder = tmp_idx_dir(*arrays)
+    path = folder / TRAIN_IMAGES
+    content = path.read_bytes()
+    if layout == "two-members":
+        packed = gzip.compress(content[:1000]) + gzip.compress(content[1000:])
+    else:
+        packed = gzip.compress(content) + bytes(512)
+    path.write_bytes(packed)
+    np.testing.assert_array_equal(load_mnist(folder).train_images, arrays[0])
+
+
+def test_garbage_after_the_gzip_data_is_refused(tmp_idx_dir):
+    folder = tmp_idx_dir()
+    path = folder / TRAIN_LABELS
+    path.write_bytes(gzip.compress(path.read_bytes()) + b"garbage")
+    with pytest.raises(DataError, match="unexpected bytes after the gzip data") as excinfo:
+        load_mnist(folder)
+    assert_data_error_names(excinfo, path)

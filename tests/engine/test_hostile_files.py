@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
 import numpy as np
 import pytest
@@ -29,7 +30,7 @@ from forgery import (
 from nn.checkpoint import checkpoint_arrays, load_checkpoint, load_session, save_checkpoint
 from nn.cli import main
 from nn.config import ConfigError, TrainConfig, validate
-from nn.data import IMAGE_MAGIC, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, DataError, load_mnist
+from nn.data import IMAGE_MAGIC, LABEL_MAGIC, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, DataError, load_mnist, read_idx
 from nn.limits import MAX_CLASSES
 from nn.model_io import ModelFileError, load_model, meta_array, save_model
 from nn.network import Network
@@ -282,6 +283,9 @@ def damaged_checkpoint(tmp_path, session, meta_changes=None, **array_changes):
     ("config-list", "'config'"),
     ("config-lr-text", "lr"),
     ("history-bucket-zero", "'train_history'"),
+    ("samples-beyond-a-float", "'samples_seen'"),
+    ("seconds-beyond-a-float", "'train_seconds'"),
+    ("epochs-1e308", "epochs"),
 ])
 def test_damaged_checkpoints_give_one_line(tmp_path, session, small_mnist_dir, case, fragment):
     order = session[2]["order"]
@@ -300,6 +304,9 @@ def test_damaged_checkpoints_give_one_line(tmp_path, session, small_mnist_dir, c
         "config-list": ({"config": [1, 2]}, {}),
         "config-lr-text": ({"config": dict(TrainConfig().to_dict(), lr="fast")}, {}),
         "history-bucket-zero": ({"train_history": {"bucket": 0, "pending_steps": 0}}, {}),
+        "samples-beyond-a-float": ({"samples_seen": 10**400}, {}),
+        "seconds-beyond-a-float": ({"train_seconds": 10**400}, {}),
+        "epochs-1e308": ({"config": dict(json.loads(str(session[2]["meta"]))["config"], epochs=1e308)}, {}),
     }[case]
     path = damaged_checkpoint(tmp_path, session, changes[0], **changes[1])
     with pytest.raises(ModelFileError) as excinfo:  # what the app's Open session calls
@@ -316,6 +323,16 @@ def test_the_undamaged_session_resumes(session, small_mnist_dir, tmp_path):
     code, out, err = run_cli("train", "--resume", session[0], "--data-dir", small_mnist_dir, "--iterations", "9",
                              "--quiet")
     assert code == 0, err
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["--epochs", "1e308"], "epochs"),
+    (["--iterations", "1" + "0" * 30], "iterations"),
+])
+def test_run_lengths_beyond_any_real_run_are_refused(argv, fragment):
+    code, out, err = run_cli("train", *argv)
+    assert code == 2
+    assert_one_line(err, fragment)
 
 
 # -- 7. resuming on other images with the same labels ----------------------------------------------
@@ -372,6 +389,17 @@ def test_an_empty_file_name_is_refused(argv, option):
     assert code == 2
     assert_one_line(err, option, "empty")
     assert out == ""
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_pipe_in_place_of_a_model_or_data_file_is_refused_not_waited_on(tmp_path):
+    fifo = tmp_path / "model.npz"
+    os.mkfifo(fifo)
+    code, out, err = run_cli("evaluate", fifo)
+    assert code == 2
+    assert_one_line(err, fifo, "not a regular file")
+    with pytest.raises(DataError, match="not a regular file"):
+        read_idx(fifo, LABEL_MAGIC)
 
 
 def test_save_and_save_checkpoint_naming_one_file_is_refused(tmp_path):
