@@ -66,8 +66,7 @@ class _StopSignals:
 
     def __init__(self):
         self.pending: int | None = None
-        self._defer = False
-        self._hold = False
+        self._mode: str | None = None  # "defer" or "hold"
         self._previous: dict[int, object] = {}
 
     def install(self) -> None:
@@ -82,28 +81,26 @@ class _StopSignals:
         self._previous.clear()
 
     def _handle(self, signum, frame) -> None:
-        if self._hold or (self._defer and self.pending is None):
+        if self._mode == "hold" or (self._mode == "defer" and self.pending is None):
             self.pending = self.pending or signum
             return
         raise Stopped(signum)
 
     @contextmanager
-    def deferred(self) -> Iterator[None]:
-        """Within: a first signal is remembered; :meth:`check` then raises it."""
-        self._defer = True
+    def _within(self, mode: str) -> Iterator[None]:
+        self._mode = mode
         try:
             yield
         finally:
-            self._defer = False
+            self._mode = None
 
-    @contextmanager
-    def held(self) -> Iterator[None]:
+    def deferred(self):
+        """Within: a first signal is remembered; :meth:`check` then raises it."""
+        return self._within("defer")
+
+    def held(self):
         """Within (saving after a stop): signals are remembered, never raised."""
-        self._hold = True
-        try:
-            yield
-        finally:
-            self._hold = False
+        return self._within("hold")
 
     def check(self) -> None:
         if self.pending is not None:

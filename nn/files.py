@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import math
 import os
+import re
 import secrets
 import stat
 import time
@@ -127,7 +128,8 @@ def _pid_alive(pid: int) -> bool:
 def stale_temporaries(target: Path) -> list[Path]:
     """Temporary files of earlier saves to ``target`` whose writer died (a crash, kill -9, power
     loss): ``.<name>.<pid>.<random>.tmp`` of a process that no longer exists, or any such file
-    older than a day (an older name without a process id: older than an hour)."""
+    older than a day (the older ``.<name>.<random>.tmp`` of ``tempfile.mkstemp``: older than an
+    hour). (On a folder shared between machines, a process id is only checked on this one.)"""
     folder = target.parent if str(target.parent) else Path(".")
     prefix = f".{target.name}."
     stale = []
@@ -146,13 +148,14 @@ def stale_temporaries(target: Path) -> list[Path]:
             age = now - entry.stat(follow_symlinks=False).st_mtime
         except OSError:
             continue
-        middle = name[len(prefix):-len(TEMP_SUFFIX)].split(".")
-        if len(middle) == 2 and middle[0].isdigit():
-            pid = int(middle[0])
+        middle = name[len(prefix):-len(TEMP_SUFFIX)]
+        ours = re.fullmatch(r"(\d+)\.[0-9a-f]{8}", middle)
+        if ours is not None:
+            pid = int(ours[1])
             dead = pid != os.getpid() and not _pid_alive(pid)
             if dead or age > STALE_ANY_S:
                 stale.append(folder / name)
-        elif age > STALE_UNKNOWN_WRITER_S:
+        elif re.fullmatch(r"[a-z0-9_]{8}", middle) and age > STALE_UNKNOWN_WRITER_S:  # (tempfile.mkstemp's)
             stale.append(folder / name)
     return stale
 

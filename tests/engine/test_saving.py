@@ -176,13 +176,14 @@ def test_old_temporaries_without_a_process_id_are_removed_after_an_hour(tmp_path
     old = tmp_path / ".model.npz.k3j_x9a2.tmp"  # what saves before this change left
     recent = tmp_path / ".model.npz.abcd1234.tmp"
     other = tmp_path / ".other.npz.k3j_x9a2.tmp"
-    for path in (old, recent, other):
+    users = tmp_path / ".model.npz.my-notes.tmp"  # not a name a save makes: never removed
+    for path in (old, recent, other, users):
         path.write_bytes(b"x")
-    two_hours_ago = time.time() - 7200
-    os.utime(old, (two_hours_ago, two_hours_ago))
-    os.utime(other, (two_hours_ago, two_hours_ago))
+    two_days_ago = time.time() - 2 * 86400
+    for path in (old, other, users):
+        os.utime(path, (two_days_ago, two_days_ago))
     atomic_write(target, b"content")
-    assert temporaries(tmp_path) == sorted([recent.name, other.name])
+    assert temporaries(tmp_path) == sorted([recent.name, other.name, users.name])
 
 
 # -- 10. permissions and symbolic links ------------------------------------------------------------------
