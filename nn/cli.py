@@ -272,12 +272,14 @@ def _stop_text(stopped: Stopped) -> str:
         return f"stopped by signal {stopped.signum}"
 
 
-def _say(stream: TextIO, line: str) -> None:
-    """Print ``line``, unless the stream is gone (a closed terminal after SIGHUP, a closed pipe)."""
+def _say(stream: TextIO, line: str, end: str = "\n") -> bool:
+    """Print ``line``, unless the stream is gone (a closed terminal after SIGHUP, a closed pipe:
+    the run goes on and its files are saved all the same); False then."""
     try:
-        print(line, file=stream, flush=True)
+        print(line, end=end, file=stream, flush=True)
     except (OSError, ValueError):
-        pass
+        return False
+    return True
 
 
 def rescue_paths(path: Path) -> list[Path]:
@@ -316,33 +318,33 @@ def _reason(exc: FileError) -> str:
 
 def _run_training(trainer, dataset, config, args, out: TextIO, err: TextIO, stop: _StopSignals) -> int:
     interactive = out.isatty() and not args.quiet
-    if not args.quiet:
+    quiet = args.quiet
+    if not quiet:
         resuming = f" (resuming at step {trainer.step_count}, epoch {trainer.epoch:.2f})" if trainer.step_count else ""
-        print(f"Training {'-'.join(map(str, trainer.layer_sizes))} on {dataset.source}: "
-              f"{config.describe()}{resuming}", file=out, flush=True)
+        quiet = not _say(out, f"Training {'-'.join(map(str, trainer.layer_sizes))} on {dataset.source}: "
+                              f"{config.describe()}{resuming}")
     last_print, last_progress, width = time.perf_counter(), 0.0, 0
     while not trainer.finished and trainer.can_step:
         with stop.deferred():  # a stop signal ends the run between steps, never inside one
             trainer.run(max_seconds=0.1)
         stop.check()
         now = time.perf_counter()
-        if args.quiet:
+        if quiet:
             continue
         if interactive and now - last_print >= 0.1:
             line = progress_line(trainer.snapshot())
-            print("\r" + line.ljust(width), end="", file=out, flush=True)
+            quiet = not _say(out, "\r" + line.ljust(width), end="")
             width, last_print = len(line), now
         elif not interactive and (now - last_print >= 10 or trainer.progress - last_progress >= 0.1):
-            print(progress_line(trainer.snapshot()), file=out, flush=True)
+            quiet = not _say(out, progress_line(trainer.snapshot()))
             last_print, last_progress = now, trainer.progress
-    if interactive:
-        print("\r" + progress_line(trainer.snapshot()).ljust(width), file=out)
+    if interactive and not quiet:
+        _say(out, "\r" + progress_line(trainer.snapshot()).ljust(width))
     if trainer.diverged:
-        print(f"softmax-train: {trainer.diverged.replace(' and press Reset', ' and start again')}", file=err)
+        _say(err, f"softmax-train: {trainer.diverged.replace(' and press Reset', ' and start again')}")
         return EXIT_DIVERGED
     train_eval, test_eval = trainer.evaluate_train(), trainer.evaluate_test()
-    print(f"Train Accuracy: {train_eval.accuracy * 100:.2f}", file=out)
-    print(f"Test Accuracy: {test_eval.accuracy * 100:.2f}", file=out)
+    _say(out, f"Train Accuracy: {train_eval.accuracy * 100:.2f}\nTest Accuracy: {test_eval.accuracy * 100:.2f}")
     code = EXIT_OK
     with stop.held():  # the run is complete: a signal now neither interrupts nor undoes the saves
         if args.save:
@@ -351,12 +353,12 @@ def _run_training(trainer, dataset, config, args, out: TextIO, err: TextIO, stop
             saved = _save("model", args.save, lambda path: save_model(path, trainer.net, config.to_dict(), metrics),
                           err)
             if saved == Path(args.save) and not args.quiet:
-                print(f"Saved model to {args.save}", file=out)
+                _say(out, f"Saved model to {args.save}")
             code = code if saved == Path(args.save) else EXIT_USAGE
         if args.save_checkpoint:
             saved = _save("session", args.save_checkpoint, lambda path: save_checkpoint(path, trainer), err)
             if saved == Path(args.save_checkpoint) and not args.quiet:
-                print(f"Saved session to {args.save_checkpoint}", file=out)
+                _say(out, f"Saved session to {args.save_checkpoint}")
             code = code if saved == Path(args.save_checkpoint) else EXIT_USAGE
     return code
 

@@ -251,3 +251,18 @@ def test_save_errors_are_oserrors_and_one_line_file_errors(tmp_path):
     assert isinstance(excinfo.value, nn.files.FileError)
     assert str(excinfo.value) == f"{tmp_path / 'missing' / 'x.npz'}: cannot be written (the folder " \
                                  f"{tmp_path / 'missing'} does not exist)"
+
+
+def test_a_closed_output_does_not_lose_the_trained_model(tmp_path, small_mnist_dir):
+    """``python -m nn train ... | head -1``: the output closes early; the run goes on and saves."""
+    target = tmp_path / "model.npz"
+    child = subprocess.Popen([sys.executable, "-m", "nn", "train", "--data-dir", str(small_mnist_dir), "--save",
+                              str(target), "--hidden", "16", "--optimizer", "adam", "--batch-size", "100",
+                              "--iterations", "200"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env())
+    assert child.stdout.readline().startswith("Training ")
+    child.stdout.close()  # (what head does after its line)
+    err = child.stderr.read()
+    assert child.wait(timeout=120) == 0, err
+    assert "Traceback" not in err
+    assert load_model(target)[1]["metrics"]["steps"] == 200
