@@ -186,6 +186,13 @@ def _read_idx(f, stored: int, path: Path, expected_magic: int, sha256: str | Non
 def find_idx_files(data_dir: Path | str) -> dict[str, Path]:
     """The four standard IDX files in ``data_dir``, each either raw or ``.gz``."""
     data_dir = Path(data_dir)
+    try:
+        return _find_idx_files(data_dir)
+    except OSError as exc:  # (e.g. a folder we may not look into)
+        raise DataError(read_error_message(exc.filename or data_dir, exc)) from None
+
+
+def _find_idx_files(data_dir: Path) -> dict[str, Path]:
     if not data_dir.exists():
         raise DataError(f"{data_dir}: data folder not found")
     if not data_dir.is_dir():
