@@ -128,9 +128,6 @@ class NpzReader:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def __contains__(self, name: str) -> bool:
-        return name in self.names
-
     def has(self, name: str) -> bool:
         """Whether a member of that name exists at all (as an array or not)."""
         return name in self._members
