@@ -29,9 +29,10 @@ def window(qtbot, small_mnist):
     qtbot.addWidget(win)
     win.show()
     qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)
-    # The small data set would finish the preset's 3 epochs in a blink: make the run long.
-    set_text(qtbot, win.controls.length_value, "200")
-    qtbot.waitUntil(lambda: win.worker.trainer.config.epochs == 200, timeout=TIMEOUT_MS)
+    # The small data set would finish the preset's epochs in a blink: make the run longer than any
+    # test trains, on any machine.
+    set_text(qtbot, win.controls.length_value, "100000")
+    qtbot.waitUntil(lambda: win.worker.trainer.config.epochs == 100_000, timeout=TIMEOUT_MS)
     yield win
     if win.isVisible():
         win.close()
