@@ -1,4 +1,5 @@
-"""Command line: ``python -m nn train ...`` and ``python -m nn evaluate MODEL.npz``.
+"""Command line: ``python -m nn train ...``, ``evaluate MODEL.npz``, ``explain MODEL.npz --index N``
+and ``sweep --lr 0.01,0.1 ... --out SWEEP.npz``.
 
 Exit codes: 0 done, 1 internal error (a bug), 2 bad input or a file that cannot be read or
 written (arguments, data, models, checkpoints; one line naming the file), 3 training diverged,
@@ -8,6 +9,7 @@ written (arguments, data, models, checkpoints; one line naming the file), 3 trai
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -32,10 +34,17 @@ from .config import (
     validate,
 )
 from .data import load_mnist
+from .explain import format_report, sample_report
 from .files import FileError, SaveError, format_duration, one_line, read_error_message
 from .model_io import check_fits_data, check_writable, load_model, model_file_bytes, save_model
 from .network import DTYPES, INITS
 from .optimizers import OPTIMIZERS
+from .runs import difference_labels
+from .sweep import OPTIONS as SWEEP_OPTIONS
+from .sweep import base_config as sweep_base
+from .sweep import describe as describe_run
+from .sweep import grid as sweep_grid
+from .sweep import run_sweep, save_sweep
 from .trainer import Trainer
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
@@ -167,6 +176,27 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="evaluate a saved model")
     evaluate.add_argument("model", metavar="MODEL.npz", type=_file_name("MODEL.npz"))
     evaluate.add_argument("--data-dir", type=_file_name("--data-dir"))
+
+    explain = sub.add_parser("explain", help="one sample through a saved model: logits, softmax, loss, dL/dz")
+    explain.add_argument("model", metavar="MODEL.npz", type=_file_name("MODEL.npz"))
+    explain.add_argument("--index", required=True, type=_typed(parse_int, "index", 0),
+                         help="which sample of the split")
+    explain.add_argument("--split", choices=("test", "train"), default="test")
+    explain.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    explain.add_argument("--data-dir", type=_file_name("--data-dir"))
+
+    sweep = sub.add_parser("sweep", help="train a grid of runs in parallel and write them all to one file")
+    sweep.add_argument("--preset", choices=sorted(PRESETS),
+                       help="the configuration the grid varies (default: tutorial)")
+    for option in SWEEP_OPTIONS:
+        sweep.add_argument(f"--{option}", metavar="VALUES",
+                           help="alternatives separated by ';' (e.g. \"50;128,64;none\")" if option == "hidden"
+                           else "one value, or alternatives separated by commas")
+    sweep.add_argument("--jobs", type=_typed(parse_int, "jobs", 1), default=1, help="runs at a time (default 1)")
+    sweep.add_argument("--backend", default="loky", help="a joblib backend (default loky: local processes)")
+    sweep.add_argument("--out", metavar="SWEEP.npz", required=True, type=_file_name("--out"),
+                       help="where to write every run's configuration, curves and figures")
+    sweep.add_argument("--data-dir", type=_file_name("--data-dir"))
     return parser
 
 
@@ -375,6 +405,58 @@ def _evaluate(args, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _explain(args, out: TextIO) -> int:
+    net, _ = load_model(args.model)
+    dataset = load_mnist(args.data_dir)
+    check_fits_data(net, dataset.n_features, dataset.n_classes, args.model, dataset.source)
+    train_x, _, test_x, _ = dataset.arrays(net.dtype)
+    x, y = (test_x, dataset.test_y) if args.split == "test" else (train_x, dataset.train_y)
+    if not args.index < len(y):
+        raise UsageError(f"--index {args.index} is outside the {args.split} set (0-{len(y) - 1})")
+    report = sample_report(net, x[args.index], int(y[args.index]), args.index, args.split)
+    print(json.dumps(report) if args.json else format_report(report), file=out)
+    return EXIT_OK
+
+
+def _joblib_backends() -> list[str]:
+    from joblib.parallel import BACKENDS
+
+    return sorted(BACKENDS)
+
+
+def _sweep(args, out: TextIO, err: TextIO, stop: _StopSignals) -> int:
+    options = {option: getattr(args, option.replace("-", "_")) for option in SWEEP_OPTIONS}
+    configs = sweep_grid(sweep_base(args.preset), {k: v for k, v in options.items() if v is not None})
+    if args.backend not in _joblib_backends():
+        raise UsageError(f"--backend {args.backend!r} is not an installed joblib backend; "
+                         f"choose from {', '.join(_joblib_backends())}")
+    check_writable(args.out)
+    dataset = load_mnist(args.data_dir)  # (here first: a bad folder is one error, not one per run)
+    for config in configs:
+        validate(config, dataset.n_features, dataset.n_classes, len(dataset.train_y))
+    labels = difference_labels(configs)
+    _say(out, f"sweep: {len(configs)} runs of {dataset.source}, {args.jobs} at a time ({args.backend})")
+    started = time.perf_counter()
+
+    def report(result) -> None:
+        _say(out, describe_run(result, labels[result.index], len(configs)))
+
+    try:
+        results = run_sweep(configs, args.data_dir, args.jobs, args.backend, on_result=report)
+    except KeyboardInterrupt as exc:
+        stopped = exc if isinstance(exc, Stopped) else Stopped()
+        finished = getattr(exc, "finished", [])
+        with stop.held():
+            save_sweep(args.out, finished, dataset.source, time.perf_counter() - started)
+        _say(err, f"softmax-train: {_stop_text(stopped)}; {len(finished)} finished runs saved to {args.out}")
+        return stopped.exit_code
+    save_sweep(args.out, results, dataset.source, time.perf_counter() - started)
+    counts = {status: sum(r.status == status for r in results) for status in ("ok", "diverged", "failed")}
+    _say(out, f"sweep: {counts['ok']} ok, {counts['diverged']} diverged, {counts['failed']} failed; "
+              f"saved to {args.out}")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run the command; returns the exit code. Every error ends in one line on ``err``."""
     out = out or sys.stdout
@@ -385,6 +467,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         args = build_parser().parse_args(argv)
         if args.command == "train":
             return _train(args, out, err, stop)
+        if args.command == "explain":
+            return _explain(args, out)
+        if args.command == "sweep":
+            return _sweep(args, out, err, stop)
         return _evaluate(args, out)
     except (UsageError, ConfigError, FileError) as exc:
         _say(err, f"softmax-train: error: {exc}")

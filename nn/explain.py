@@ -208,3 +208,37 @@ def gradient_check(params, activation: str, x: np.ndarray, labels: np.ndarray, w
         errors.append(worst)
         names.append(f"W{layer + 1}")
     return GradientCheck(tuple(names), tuple(errors), min(weights_per_layer, params[0].size))
+
+
+def sample_report(net, x: np.ndarray, label: int, index: int, split: str) -> dict:
+    """What ``nn explain`` prints for one sample: plain values, ready for JSON."""
+    math = digit_math(net.params, net.activation, x, label)
+    return {
+        "index": int(index),
+        "split": split,
+        "true_class": math.label,
+        "predicted_class": math.predicted,
+        "logits": [float(v) for v in math.logits],
+        "probabilities": [float(v) for v in math.probabilities],
+        "loss": float(math.loss),
+        "dL_dz": [float(v) for v in math.dL_dz],
+    }
+
+
+def format_report(report: dict, class_names: list[str] | None = None) -> str:
+    """The report as aligned plain text, one class per row."""
+    names = class_names or [str(k) for k in range(len(report["logits"]))]
+    true, predicted = report["true_class"], report["predicted_class"]
+    verdict = "correct" if true == predicted else "wrong"
+    lines = [
+        f"{report['split']} sample {report['index']}: true class {names[true]}, predicted {names[predicted]} "
+        f"({verdict})",
+        f"loss = -log p_true = {report['loss']:.6g}",
+        "",
+        f"{'class':>8} {'logit z':>12} {'p = softmax(z)':>15} {'dL/dz = p - y':>15}",
+    ]
+    for k, name in enumerate(names):
+        mark = " <- true" if k == true else (" <- predicted" if k == predicted else "")
+        lines.append(f"{name:>8} {report['logits'][k]:>12.6g} {report['probabilities'][k]:>15.6g} "
+                     f"{report['dL_dz'][k]:>15.6g}{mark}")
+    return "\n".join(lines)

@@ -12,7 +12,6 @@ imports it into its Runs panel.
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -181,8 +180,8 @@ def describe(result: RunResult, label: str, total: int) -> str:
 def run_sweep(configs: list[TrainConfig], data_dir: str | None = None, jobs: int = 1, backend: str = "loky",
               on_result: Callable[[RunResult], None] | None = None) -> list[RunResult]:
     """Run every configuration, ``jobs`` at a time, through joblib's ``backend``; results come
-    back (and ``on_result`` is called) as runs finish. On KeyboardInterrupt the workers are
-    stopped and the results so far are returned in ``KeyboardInterrupt.args[0]``."""
+    back (and ``on_result`` is called) as runs finish. On KeyboardInterrupt (or a subclass) the
+    workers are stopped and the exception goes on with the finished runs as ``finished``."""
     from joblib import Parallel, delayed
 
     results: list[RunResult] = []
@@ -193,19 +192,22 @@ def run_sweep(configs: list[TrainConfig], data_dir: str | None = None, jobs: int
             results.append(result)
             if on_result is not None:
                 on_result(result)
-    except KeyboardInterrupt:
-        raise KeyboardInterrupt(sorted(results, key=lambda r: r.index)) from None
+    except KeyboardInterrupt as stop:
+        stop.finished = sorted(results, key=lambda r: r.index)
+        raise
     return sorted(results, key=lambda r: r.index)
 
 
 def sweep_arrays(results: list[RunResult], data_name: str, seconds: float) -> dict[str, np.ndarray]:
-    """The arrays of a sweep file: the runs as a session keeps them, and a JSON header."""
+    """The arrays of a sweep file: the runs as a session keeps them, and a JSON ``meta``."""
+    from .model_io import meta_array
+
     arrays, runs_meta = runs_to_arrays([r.record for r in results])
     meta = {"format": SWEEP_FORMAT, "version": SWEEP_VERSION, "data": data_name, "seconds": seconds,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs": runs_meta,
             "status": [r.status for r in results], "messages": [r.message for r in results],
             "indices": [r.index for r in results]}
-    arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    arrays["meta"] = meta_array(meta)
     return arrays
 
 
@@ -215,26 +217,46 @@ def save_sweep(path, results: list[RunResult], data_name: str, seconds: float) -
     atomic_write_npz(path, sweep_arrays(results, data_name, seconds))
 
 
-def results_from_arrays(arrays: dict[str, np.ndarray]) -> list[RunResult]:
-    """The runs of a sweep file read by a caller (the app reads it with its checked reader)."""
-    try:
-        meta = json.loads(bytes(np.asarray(arrays["meta"], dtype=np.uint8)).decode("utf-8"))
-    except (KeyError, ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"not a sweep file ({exc.__class__.__name__})") from None
+def results_from(meta: object, arrays: dict[str, np.ndarray]) -> list[RunResult]:
+    """The runs of a sweep from its ``meta`` and run arrays; ValueError if they do not fit."""
     if not isinstance(meta, dict) or meta.get("format") != SWEEP_FORMAT:
         raise ValueError("not a sweep file")
     if meta.get("version") != SWEEP_VERSION:
-        raise ValueError(f"sweep file version {meta.get('version')!r} is not supported")
+        raise ValueError(f"sweep file version {str(meta.get('version'))[:20]!r} is not supported")
     runs_meta, status = meta.get("runs"), meta.get("status")
     messages, indices = meta.get("messages"), meta.get("indices")
     if not all(isinstance(v, list) for v in (runs_meta, status, messages, indices)) or not (
-            len(runs_meta) == len(status) == len(messages) == len(indices)):
+            len(runs_meta) == len(status) == len(messages) == len(indices)) or len(runs_meta) > MAX_RUNS:
+        raise ValueError("the sweep file's run list is damaged")
+    if not all(s in ("ok", "diverged", "failed") for s in status) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in indices):
         raise ValueError("the sweep file's run list is damaged")
     try:
         records = runs_from_arrays(arrays, runs_meta)
-    except (KeyError, TypeError, ValueError, ConfigError) as exc:
-        raise ValueError(f"the sweep file's runs are damaged ({exc})") from None
-    return [RunResult(int(i), str(s), r, str(m)) for i, s, r, m in zip(indices, status, records, messages)]
+    except (KeyError, TypeError, ValueError, AttributeError, ConfigError) as exc:
+        raise ValueError(f"the sweep file's runs are damaged ({str(exc)[:80]})") from None
+    return [RunResult(i, s, r, str(m)[:300]) for i, s, r, m in zip(indices, status, records, messages)]
+
+
+def load_sweep(path) -> list[RunResult]:
+    """The runs of a sweep file, read with the same bounds as model files; any problem is one
+    ModelFileError naming the file."""
+    from .limits import MAX_META_BYTES
+    from .model_io import ModelFileError
+    from .npz import NpzReader
+
+    with NpzReader(path) as npz:
+        if not npz.has("meta"):
+            raise ModelFileError(f"{path}: no 'meta' entry; not a sweep file")
+        meta = npz.read_json("meta", MAX_META_BYTES)
+        count = len(meta.get("runs", [])) if isinstance(meta, dict) and isinstance(meta.get("runs"), list) else 0
+        arrays = {name: npz.read(name, kinds="f") for name in
+                  (f"run{k}_{kind}" for k in range(min(count, MAX_RUNS)) for kind in ("train", "test"))
+                  if npz.has(name)}
+    try:
+        return results_from(meta, arrays)
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: {exc}") from None
 
 
 def base_config(preset: str | None) -> TrainConfig:

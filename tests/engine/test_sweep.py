@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from nn.config import ConfigError, TrainConfig
-from nn.sweep import grid, results_from_arrays, run_one, run_sweep, split_values, sweep_arrays
+from nn.model_io import ModelFileError
+from nn.sweep import grid, load_sweep, run_one, run_sweep, save_sweep, split_values
 
 BASE = TrainConfig(hidden=(16,), activation="relu", optimizer="sgd", lr=0.1, batch_size=50, iterations=30, seed=1)
 
@@ -61,18 +62,38 @@ def test_a_sweep_on_two_workers_writes_every_run(small_mnist_dir, tmp_path):
     # the same configuration trains to the same weights in a worker as in this process
     here = run_one(0, configs[0], str(small_mnist_dir))
     np.testing.assert_array_equal(results[0].record.test_curve.accuracy, here.record.test_curve.accuracy)
-    back = results_from_arrays(sweep_arrays(results, "mnist subset", 1.0))
+    path = tmp_path / "sweep.npz"
+    save_sweep(path, results, "mnist subset", 1.0)
+    back = load_sweep(path)
     assert [r.status for r in back] == [r.status for r in results]
     assert [r.record.config for r in back] == configs
     np.testing.assert_array_equal(back[1].record.test_curve.accuracy, results[1].record.test_curve.accuracy)
 
 
-def test_damaged_sweep_arrays_are_refused(small_mnist_dir):
+def test_damaged_sweep_files_are_refused_in_one_line(small_mnist_dir, tmp_path):
+    import zipfile
+
     result = run_one(0, BASE, str(small_mnist_dir))
-    arrays = sweep_arrays([result], "x", 1.0)
-    with pytest.raises(ValueError):
-        results_from_arrays({k: v for k, v in arrays.items() if k != "meta"})
-    with pytest.raises(ValueError):
-        results_from_arrays({**arrays, "meta": np.frombuffer(b'{"format": "other"}', np.uint8)})
-    with pytest.raises(ValueError):
-        results_from_arrays({k: v for k, v in arrays.items() if k != "run0_test"})
+    good = tmp_path / "good.npz"
+    save_sweep(good, [result], "x", 1.0)
+    with zipfile.ZipFile(good) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    variants = {
+        "no meta": {k: v for k, v in members.items() if k != "meta.npy"},
+        "no curve": {k: v for k, v in members.items() if k != "run0_test.npy"},
+    }
+    for name, content in variants.items():
+        path = tmp_path / f"{name.replace(' ', '_')}.npz"
+        with zipfile.ZipFile(path, "w") as z:
+            for member, data in content.items():
+                z.writestr(member, data)
+        with pytest.raises(ModelFileError) as caught:
+            load_sweep(path)
+        assert str(path) in str(caught.value) and "\n" not in str(caught.value), name
+    model = tmp_path / "model.npz"
+    from nn.model_io import save_model
+    from nn.network import Network
+
+    save_model(model, Network((784, 10)), BASE.to_dict())
+    with pytest.raises(ModelFileError, match="not a sweep file|format"):
+        load_sweep(model)
