@@ -15,6 +15,10 @@ from .network import DTYPES, INITS
 from .optimizers import OPTIMIZERS
 
 FULL_BATCH = None  # batch_size value meaning "the whole training set every step"
+MAX_DROPOUT = 0.9
+MAX_SHIFT = 4  # pixels
+MAX_ROTATION = 45.0  # degrees
+MAX_NOISE = 0.5
 MAX_EPOCHS = 1_000_000  # (bounds that keep every count and ETA a finite float)
 MAX_ITERATIONS = 10**12
 
@@ -38,6 +42,10 @@ class TrainConfig:
     init: str = "auto"
     l2: float = 0.0
     lr_decay: float = 1.0  # the learning rate is multiplied by this once per epoch (smoothly)
+    dropout: float = 0.0  # share of hidden units dropped at each training step (inverted dropout)
+    augment_shift: int = 0  # training images moved by up to this many pixels each way (see nn.augment)
+    augment_rotation: float = 0.0  # ... turned by up to this many degrees
+    augment_noise: float = 0.0  # ... with Gaussian pixel noise of this standard deviation
 
     def replace(self, **changes) -> "TrainConfig":
         return replace(self, **changes)
@@ -77,12 +85,19 @@ class TrainConfig:
         act = f" {self.activation}" if self.hidden else ""
         batch = "full batch" if self.batch_size is None else f"batch {self.batch_size}"
         decay = f" (x{format_number(self.lr_decay)}/epoch)" if self.lr_decay != 1 else ""
-        return f"{layers}{act} · {self.optimizer} · lr {format_number(self.lr)}{decay} · {batch}"
+        extras = f" · dropout {format_number(self.dropout)}" if self.dropout else ""
+        extras += " · augmented" if self.augmented else ""
+        return f"{layers}{act} · {self.optimizer} · lr {format_number(self.lr)}{decay} · {batch}{extras}"
+
+    @property
+    def augmented(self) -> bool:
+        return self.augment_shift > 0 or self.augment_rotation > 0 or self.augment_noise > 0
 
 
 _SETTING_TYPES = {"hidden": tuple, "activation": str, "optimizer": str, "lr": float, "momentum": float,
                   "batch_size": int, "epochs": float, "iterations": int, "seed": int, "dtype": str, "init": str,
-                  "l2": float, "lr_decay": float}
+                  "l2": float, "lr_decay": float, "dropout": float, "augment_shift": int,
+                  "augment_rotation": float, "augment_noise": float}
 _OPTIONAL_SETTINGS = {"batch_size", "epochs", "iterations"}
 _TYPE_NAMES = {str: "a text", float: "a number", int: "a whole number"}
 
@@ -200,6 +215,18 @@ def validate(config: TrainConfig, n_features: int | None = None, n_classes: int 
         raise ConfigError(f"learning-rate decay: must be in (0, 1] (1 = no decay), got {config.lr_decay}")
     if not (math.isfinite(config.l2) and config.l2 >= 0):
         raise ConfigError(f"L2: must be a finite number >= 0, got {config.l2}")
+    if not (math.isfinite(config.dropout) and 0 <= config.dropout <= MAX_DROPOUT):
+        raise ConfigError(f"dropout: must be from 0 to {MAX_DROPOUT} (the share of hidden units dropped), "
+                          f"got {config.dropout}")
+    if not isinstance(config.augment_shift, int) or not 0 <= config.augment_shift <= MAX_SHIFT:
+        raise ConfigError(f"shift: must be a whole number of pixels from 0 to {MAX_SHIFT}, got {config.augment_shift}")
+    if not (math.isfinite(config.augment_rotation) and 0 <= config.augment_rotation <= MAX_ROTATION):
+        raise ConfigError(f"rotation: must be from 0 to {MAX_ROTATION} degrees, got {config.augment_rotation}")
+    if not (math.isfinite(config.augment_noise) and 0 <= config.augment_noise <= MAX_NOISE):
+        raise ConfigError(f"noise: must be from 0 to {MAX_NOISE}, got {config.augment_noise}")
+    if config.augmented and config.batch_size is None:
+        raise ConfigError("batch size: augmentation changes every image at every step; it needs mini-batches, "
+                          "not the full batch")
     if not isinstance(config.seed, int) or isinstance(config.seed, bool) or not 0 <= config.seed < 2**32:
         raise ConfigError(f"seed: must be a whole number from 0 to 2^32-1, got {config.seed!r}")
     if config.batch_size is not None and config.batch_size < 1:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from .augment import Augmentation, augment
 from .config import ConfigError, TrainConfig, format_number, validate
 from .data import ink_extents
 from .fast.batches import BatchGatherer, evaluate_in_ink_order
@@ -273,6 +274,22 @@ class Trainer:
             if hasattr(self.optimizer, "momentum"):
                 self.optimizer.momentum = float(momentum)
 
+    def set_dropout(self, rate: float) -> None:
+        validate(self.config.replace(dropout=float(rate)))
+        if float(rate) != self.config.dropout:
+            self._record("dropout", self.config.dropout, float(rate))
+            self.config = self.config.replace(dropout=float(rate))
+
+    def set_augmentation(self, shift: int, rotation: float, noise: float) -> None:
+        """Shifts (pixels), rotations (degrees) and noise for the training batches from now on."""
+        changes = {"augment_shift": int(shift), "augment_rotation": float(rotation), "augment_noise": float(noise)}
+        candidate = self.config.replace(**changes)
+        validate(candidate, self.dataset.n_features, self.dataset.n_classes, self.n_train)
+        for name, label in (("augment_shift", "shift"), ("augment_rotation", "rotation"), ("augment_noise", "noise")):
+            if getattr(candidate, name) != getattr(self.config, name):
+                self._record(label, getattr(self.config, name), getattr(candidate, name))
+        self.config = candidate
+
     def set_lr_decay(self, decay: float) -> None:
         validate(self.config.replace(lr_decay=float(decay)))
         if float(decay) != self.config.lr_decay:
@@ -365,8 +382,22 @@ class Trainer:
             size = max(1, min(size, remaining))
         idx = self.order[self.position: self.position + size]
         self.position += size
+        if self.config.augmented:  # whole images, moved: the ink may leave the usual pixels
+            config = self.config
+            augmentation = Augmentation(config.augment_shift, config.augment_rotation, config.augment_noise)
+            x = augment(self.dataset.train_images[idx], self.rng, augmentation, self.net.dtype)
+            return x, self.train_Y[idx], self.train_y[idx], None
         x, Y, idx, extents = self._batches.gather(idx)
         return x, Y, self.train_y[idx], extents
+
+    def _dropout_masks(self, n: int) -> list[np.ndarray] | None:
+        """One mask per hidden layer for this step: 0 for a dropped unit, 1 / keep for a kept one."""
+        rate = self.config.dropout
+        if rate == 0 or self.net.n_layers < 2:
+            return None
+        keep = 1.0 - rate
+        scale = self.net.dtype.type(1 / keep)
+        return [(self.rng.random((n, units), dtype=np.float32) < keep) * scale for units in self.layer_sizes[1:-1]]
 
     def step(self) -> float | None:
         """One iteration (one batch). Returns the batch loss, or None if training cannot go on."""
@@ -383,7 +414,8 @@ class Trainer:
         target = None if record else self.optimizer.gradient_target(stored.params)
         with np.errstate(all="ignore"):  # divergence is detected below; no warning floods
             loss, correct = self.net.loss_and_gradients(x, Y, labels, self.config.l2, target=target,
-                                                        max_loss=self.divergence_loss, extents=extents)
+                                                        max_loss=self.divergence_loss, extents=extents,
+                                                        dropout=self._dropout_masks(n))
             exploded = not loss <= self.divergence_loss  # (or NaN): then no gradient was written
             if not exploded and target is not None:
                 self.optimizer.finish_step(stored.params)

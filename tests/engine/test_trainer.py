@@ -625,3 +625,70 @@ def test_the_test_curve_has_points_at_geometric_steps_early_in_a_run(small_mnist
     trainer.run()
     assert 600 in set(trainer.test_history.curve().step.astype(int))  # the end of a run, always
     assert trainer.snapshot().test.step == 600
+
+
+def test_without_dropout_or_augmentation_the_random_stream_only_shuffles(small_mnist):
+    """Dropout 0 and no augmentation draw nothing: the data order, and so the run, is the one
+    every earlier version of the trainer made."""
+    trainer = Trainer(small_mnist, dataclasses.replace(MINI, batch_size=100, iterations=25))
+    trainer.run()
+    epochs = -(-25 * 100 // trainer.n_train)  # the permutations drawn so far
+    shuffler = np.random.default_rng(MINI.seed)
+    for _ in range(epochs):
+        shuffler.permutation(trainer.n_train)
+    assert trainer.rng.bit_generator.state == shuffler.bit_generator.state
+
+
+def test_dropout_masks_go_into_the_step_and_stay_out_of_evaluations(small_mnist):
+    config = dataclasses.replace(MINI, hidden=(24, 16), dtype="float64", optimizer="sgd", lr=0.1,
+                                 batch_size=40, iterations=5, dropout=0.25)
+    trainer = Trainer(small_mnist, config)
+    twin = Trainer(small_mnist, config)
+    twin.rng = np.random.default_rng(config.seed)
+    x, Y, labels, extents = twin._next_batch()
+    masks = twin._dropout_masks(len(x))
+    assert [m.shape for m in masks] == [(40, 24), (40, 16)]
+    kept = np.concatenate([m.reshape(-1) for m in masks])
+    assert set(np.unique(kept)) == {0.0, 1 / 0.75} and 0.65 < np.mean(kept > 0) < 0.85
+    before = [p.copy() for p in twin.net.params]
+    twin.net.loss_and_gradients(x, Y, labels, extents=extents, dropout=masks)
+    expected = [p - 0.1 * g for p, g in zip(before, twin.net.grads)]
+    trainer.step()
+    for got, want in zip(trainer.net.params, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    loss, accuracy, _ = trainer.net.evaluate(trainer.test_x, trainer.test_y)
+    evaluation = trainer.evaluate_test()
+    assert evaluation.accuracy == accuracy and evaluation.loss == pytest.approx(loss, rel=1e-9)
+
+
+def test_augmented_batches_move_the_training_images_only(small_mnist):
+    config = dataclasses.replace(MINI, batch_size=64, iterations=120, augment_shift=2, augment_rotation=10,
+                                 augment_noise=0.05)
+    trainer = Trainer(small_mnist, config)
+    x, Y, labels, extents = trainer._next_batch()
+    idx = trainer.order[:64]
+    assert extents is None and x.shape == (64, 784)
+    np.testing.assert_array_equal(labels, trainer.train_y[idx])
+    np.testing.assert_array_equal(Y, trainer.train_Y[idx])
+    assert not np.allclose(x, trainer.train_x[idx], atol=0.05)  # moved and noised
+    assert x.min() >= 0 and x.max() <= 1
+    trainer.run()
+    assert trainer.evaluate_test().accuracy > 0.6  # it still learns
+    assert trainer.test_x is small_mnist.arrays("float32")[2]  # the test data is never touched
+
+
+def test_dropout_and_augmentation_change_live_and_are_recorded(small_mnist):
+    trainer = Trainer(small_mnist, dataclasses.replace(MINI, iterations=10))
+    trainer.set_dropout(0.3)
+    trainer.set_augmentation(2, 0, 0.1)
+    assert [e.text for e in trainer.events] == ["dropout 0 -> 0.3", "shift 0 -> 2", "noise 0 -> 0.1"]
+    assert trainer.config.dropout == 0.3 and trainer.config.augmented
+    with pytest.raises(ConfigError):
+        trainer.set_dropout(0.95)
+    with pytest.raises(ConfigError):
+        trainer.set_augmentation(9, 0, 0)
+    full = Trainer(small_mnist, dataclasses.replace(FULL, iterations=3))
+    with pytest.raises(ConfigError, match="mini-batches"):
+        full.set_augmentation(1, 0, 0)
+    trainer.run()
+    assert trainer.step_count == 10
