@@ -156,6 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--momentum", type=float)
     train.add_argument("--lr-decay", type=float, help="multiply the learning rate by this per epoch (default 1: none)")
     train.add_argument("--l2", type=float)
+    train.add_argument("--dropout", type=float, help="share of hidden units dropped at each step (default 0)")
+    train.add_argument("--shift", dest="augment_shift", type=_typed(parse_int, "shift", 0),
+                       help="augment: move training images by up to this many pixels")
+    train.add_argument("--rotation", dest="augment_rotation", type=float,
+                       help="augment: turn training images by up to this many degrees")
+    train.add_argument("--noise", dest="augment_noise", type=float,
+                       help="augment: add pixel noise of this standard deviation (0..0.5)")
     train.add_argument("--batch-size", type=_typed(parse_batch_size), default=argparse.SUPPRESS,
                        help="samples per step, or 'full' for full-batch gradient descent")
     length = train.add_mutually_exclusive_group()
@@ -203,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     config = PRESETS[args.preset or "tutorial"]
     overrides = {name: getattr(args, name) for name in
-                 ("hidden", "activation", "optimizer", "init", "lr", "lr_decay", "momentum", "l2", "seed", "dtype")
+                 ("hidden", "activation", "optimizer", "init", "lr", "lr_decay", "momentum", "l2", "seed", "dtype",
+                  "dropout", "augment_shift", "augment_rotation", "augment_noise")
                  if getattr(args, name) is not None}
     if hasattr(args, "batch_size"):
         overrides["batch_size"] = args.batch_size
@@ -233,7 +241,7 @@ def _resume(args) -> Trainer:
     given = [name for name in STRUCTURAL_OPTIONS if getattr(args, name) is not None]
     if given:
         raise UsageError(f"--{given[0].replace('_', '-')} cannot change when resuming; "
-                         "only --lr, --momentum, --batch-size and the run length can")
+                         "only --lr, --momentum, --batch-size, dropout, augmentation and the run length can")
     dataset = load_mnist(args.data_dir)
     trainer, _ = load_checkpoint(args.resume, dataset)
     if args.epochs is not None or args.iterations is not None:
@@ -246,6 +254,12 @@ def _resume(args) -> Trainer:
         trainer.set_momentum(args.momentum)
     if hasattr(args, "batch_size"):
         trainer.set_batch_size(args.batch_size)
+    if args.dropout is not None:
+        trainer.set_dropout(args.dropout)
+    augmentation = ("augment_shift", "augment_rotation", "augment_noise")
+    if any(getattr(args, name) is not None for name in augmentation):
+        trainer.set_augmentation(*(getattr(trainer.config, name) if getattr(args, name) is None
+                                   else getattr(args, name) for name in augmentation))
     return trainer
 
 

@@ -64,6 +64,10 @@ OPTIONS: dict[str, tuple[str, Callable[[str], object]]] = {
     "iterations": ("iterations", lambda t: parse_int(t, "iterations", 1)),
     "seed": ("seed", lambda t: parse_int(t, "seed", 0)),
     "dtype": ("dtype", _choice),
+    "dropout": ("dropout", _float("dropout")),
+    "shift": ("augment_shift", lambda t: parse_int(t, "shift", 0)),
+    "rotation": ("augment_rotation", _float("rotation")),
+    "noise": ("augment_noise", _float("noise")),
 }
 
 

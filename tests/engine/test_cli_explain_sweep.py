@@ -117,3 +117,25 @@ def test_bad_grids_exit_2_with_one_line(small_mnist_dir, tmp_path, argv, fragmen
     code, out, err = run_cli("sweep", "--data-dir", str(small_mnist_dir), *argv, "--out", str(tmp_path / "s.npz"))
     assert code == 2 and err.count("\n") == 1 and fragment in err and "Traceback" not in err, err
     assert not (tmp_path / "s.npz").exists()
+
+
+def test_train_with_dropout_and_augmentation_and_resume_changing_them(small_mnist_dir, tmp_path):
+    session = tmp_path / "session.npz"
+    code, out, err = run_cli("train", "--data-dir", str(small_mnist_dir), "--quiet", *QUICK, "--dropout", "0.2",
+                             "--shift", "1", "--rotation", "5", "--noise", "0.05", "--save-checkpoint", str(session))
+    assert code == 0, err
+    assert "Test Accuracy:" in out
+    from nn.checkpoint import load_checkpoint
+
+    trainer, _ = load_checkpoint(session, load_mnist(str(small_mnist_dir)))
+    config = trainer.config
+    assert (config.dropout, config.augment_shift, config.augment_rotation, config.augment_noise) == (0.2, 1, 5, 0.05)
+    code, out, err = run_cli("train", "--data-dir", str(small_mnist_dir), "--quiet", "--resume", str(session),
+                             "--iterations", "50", "--dropout", "0", "--shift", "0", "--save-checkpoint", str(session))
+    assert code == 0, err
+    trainer, _ = load_checkpoint(session, load_mnist(str(small_mnist_dir)))
+    config = trainer.config
+    assert (config.dropout, config.augment_shift, config.augment_rotation) == (0.0, 0, 5.0)
+    assert trainer.step_count == 50
+    code, _, err = run_cli("train", "--data-dir", str(small_mnist_dir), *QUICK, "--dropout", "0.95")
+    assert code == 2 and "dropout" in err and err.count("\n") == 1
