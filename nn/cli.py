@@ -428,7 +428,7 @@ def _explain(args, out: TextIO) -> int:
     if not args.index < len(y):
         raise UsageError(f"--index {args.index} is outside the {args.split} set (0-{len(y) - 1})")
     report = sample_report(net, x[args.index], int(y[args.index]), args.index, args.split)
-    print(json.dumps(report) if args.json else format_report(report), file=out)
+    print(json.dumps(report) if args.json else format_report(report, list(dataset.class_names)), file=out)
     return EXIT_OK
 
 

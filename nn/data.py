@@ -37,6 +37,33 @@ BUNDLED_SHA256 = {
     TEST_LABELS: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 
+CLASS_NAMES_FILE = "classes.txt"  # beside the IDX files: one class name per line, in label order
+MAX_CLASS_NAME = 40  # characters
+MAX_CLASS_NAMES_BYTES = 256 * 1024
+
+
+class KnownDataset(NamedTuple):
+    """A public MNIST-format data set recognised by its label files, named without a classes.txt."""
+
+    name: str
+    class_names: tuple[str, ...]
+    label_sha256: frozenset  # SHA-256 of decompressed label files, or of label files as distributed (.gz)
+
+
+KNOWN_DATASETS = (
+    KnownDataset("Fashion-MNIST",
+                 ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                  "Ankle boot"),
+                 frozenset({"bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",  # train, content
+                            "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",  # test, content
+                            "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",  # train .gz (Debian)
+                            "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05"})),  # test .gz (Debian)
+    KnownDataset("Kuzushiji-MNIST",
+                 ("o お", "ki き", "su す", "tsu つ", "na な", "ha は", "ma ま", "ya や", "re れ", "wo を"),
+                 frozenset({"e38f9ebcd0f3ebcdec7fc8eabdcdaef93bb0df8ea12bee65224341c8183d8e17",  # train .gz
+                            "20bb9a0ef54c7db3efc55a92eef5582c109615df22683c380526788f98e42a1c"})),  # test .gz
+)
+
 _GZIP_MAGIC = b"\x1f\x8b"
 _READ_CHUNK = 1 << 20  # bytes of file read (and at most decompressed) at a time
 
@@ -292,9 +319,14 @@ class Dataset:
     test_Y: np.ndarray
     n_classes: int
     source: str
+    class_names: tuple[str, ...] = ()  # what to call class k; digits "0".."9" unless the data names them
     _by_dtype: dict = field(default_factory=dict, repr=False)
     _active: list = field(default_factory=list, repr=False)  # active_pixels(), once computed
     _digest: list = field(default_factory=list, repr=False)  # content_digest(), once computed
+
+    def __post_init__(self):
+        if not self.class_names:  # (frozen: set once, here)
+            object.__setattr__(self, "class_names", tuple(str(k) for k in range(self.n_classes)))
 
     @property
     def image_shape(self) -> tuple[int, int]:
@@ -312,6 +344,7 @@ class Dataset:
             train_x=self.train_x[:n_train], test_x=self.test_x[:n_test],
             train_Y=self.train_Y[:n_train], test_Y=self.test_Y[:n_test],
             n_classes=self.n_classes, source=f"{self.source} (first {n_train} train / {n_test} test)",
+            class_names=self.class_names,
         )
 
     def content_digest(self) -> str:
@@ -434,6 +467,10 @@ def load_mnist(data_dir: Path | str | None = None, dtype=np.float32) -> Dataset:
     test_Y = encoder.transform(test_y.reshape(-1, 1))
     for array in (train_x, test_x, train_Y, test_Y):
         array.flags.writeable = False
+    known = None if verify else recognise(paths, train_y, test_y)
+    class_names = read_class_names(folder, n_classes)
+    if not class_names and known is not None and len(known.class_names) == n_classes:
+        class_names = known.class_names
     return Dataset(
         train_images=train_images,
         train_y=train_y.astype(np.int64),
@@ -444,5 +481,58 @@ def load_mnist(data_dir: Path | str | None = None, dtype=np.float32) -> Dataset:
         train_Y=train_Y,
         test_Y=test_Y,
         n_classes=n_classes,
-        source="bundled MNIST" if verify else str(folder),
+        source="bundled MNIST" if verify else (f"{known.name} ({folder})" if known else str(folder)),
+        class_names=class_names,
     )
+
+
+def _label_content(labels: np.ndarray) -> bytes:
+    """A label file's decompressed content, rebuilt from its labels (magic, count, bytes)."""
+    return LABEL_MAGIC.to_bytes(4, "big") + len(labels).to_bytes(4, "big") + labels.astype(np.uint8).tobytes()
+
+
+def recognise(paths: dict[str, Path], train_y: np.ndarray, test_y: np.ndarray) -> KnownDataset | None:
+    """Which known data set these files are, by the SHA-256 of the label files' content or of the
+    files themselves; None for any other."""
+    digests = {hashlib.sha256(_label_content(y)).hexdigest() for y in (train_y, test_y)}
+    for name in (TRAIN_LABELS, TEST_LABELS):
+        try:
+            if paths[name].stat().st_size <= 4 * MAX_CLASS_NAMES_BYTES:  # label files are small
+                digests.add(hashlib.sha256(paths[name].read_bytes()).hexdigest())
+        except OSError:
+            pass  # (it was just read; a recognition that fails only costs the names)
+    for known in KNOWN_DATASETS:
+        if digests & known.label_sha256:
+            return known
+    return None
+
+
+def read_class_names(folder: Path, n_classes: int) -> tuple[str, ...]:
+    """The names in ``folder/classes.txt`` (one per line, in label order), or () if there is none."""
+    path = folder / CLASS_NAMES_FILE
+    if not path.exists():
+        return ()
+    f, size = open_for_reading(path, DataError)
+    with f:
+        if size > MAX_CLASS_NAMES_BYTES:
+            raise DataError(f"{path}: {format_bytes(size)} is too large for a list of class names")
+        try:
+            text = f.read(MAX_CLASS_NAMES_BYTES + 1).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise DataError(f"{path}: is not UTF-8 text") from None
+        except OSError as exc:
+            raise DataError(read_error_message(path, exc)) from None
+    names = [line.strip() for line in text.splitlines()]
+    while names and not names[-1]:
+        names.pop()
+    if len(names) != n_classes:
+        raise DataError(f"{path}: has {len(names)} names, but the labels number {n_classes} classes "
+                        "(one name per line, in label order)")
+    for k, name in enumerate(names):
+        if not name:
+            raise DataError(f"{path}: line {k + 1} is empty; every class needs a name")
+        if len(name) > MAX_CLASS_NAME or not name.isprintable():
+            raise DataError(f"{path}: line {k + 1} is not a short printable name")
+    if len(set(names)) != len(names):
+        raise DataError(f"{path}: two classes have the same name")
+    return tuple(names)

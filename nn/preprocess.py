@@ -38,13 +38,16 @@ def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
     return float((ys * image).sum() / total), float((xs * image).sum() / total)
 
 
-def mnist_style(drawing: np.ndarray, frame: tuple[int, int] = (28, 28), box: int = 20) -> np.ndarray:
+def mnist_style(drawing: np.ndarray, frame: tuple[int, int] = (28, 28), box: int | None = None) -> np.ndarray:
     """An MNIST-like float32 image in [0, 1] from a drawing (ink = high values, any size).
 
     Crop to the ink, scale the longer side to ``box`` pixels keeping the aspect ratio
     (anti-aliased), then translate so the centre of mass sits at the frame's centre.
+    ``box`` defaults to MNIST's proportion, 20 of 28, of the frame's shorter side.
     An empty drawing gives an empty frame.
     """
+    if box is None:
+        box = max(1, round(min(frame) * 20 / 28))
     drawing = np.asarray(drawing, dtype=np.float64)
     if drawing.ndim != 2:
         raise ValueError(f"a drawing must be a 2-D image, got shape {drawing.shape}")
