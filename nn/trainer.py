@@ -175,6 +175,7 @@ class Snapshot:
     probe_detail: DigitDetail | None = None  # pixels -> hidden layers -> softmax for the first probe
     drawn: DigitDetail | None = None  # the same for the digit drawn on the pad, if any
     activation_map: ActivationMap | None = None  # the latest PCA map of the last hidden layer
+    class_names: tuple[str, ...] = ()  # what to call each class (the data's names, or digits)
 
     @property
     def planned_samples(self) -> float:
@@ -683,6 +684,7 @@ class Trainer:
             probe_detail=self._detail(self.test_x[self.probe_indices[0]]) if self.probe_indices else None,
             drawn=self._detail(self.drawn_input) if self.drawn_input is not None else None,
             activation_map=self.last_map,
+            class_names=self.dataset.class_names,
         )
 
     def _detail(self, x: np.ndarray) -> DigitDetail:
