@@ -30,6 +30,7 @@ class RunRecord:
     test_curve: Curve
     diverged: str | None = None
     hidden: bool = False  # left out of the overlay
+    data: str = ""  # which data set the run trained on (Dataset.source)
 
     def replace(self, **changes) -> "RunRecord":
         return replace(self, **changes)
@@ -44,7 +45,7 @@ class RunRecord:
             "seed": self.config.seed, "steps": self.steps, "epochs": round(self.epochs, 4),
             "train_seconds": round(self.train_seconds, 3),
             "final_test_accuracy": self.final_test_accuracy, "best_test_accuracy": self.best_test_accuracy,
-            "final_test_loss": self.final_test_loss, "diverged": bool(self.diverged),
+            "final_test_loss": self.final_test_loss, "diverged": bool(self.diverged), "data": self.data,
         }
 
 
@@ -59,6 +60,7 @@ def record_from_trainer(trainer, name: str = "") -> RunRecord:
         best_test_accuracy=float(test.accuracy.max()) if len(test) else None,
         final_test_loss=None if final is None else final.loss,
         train_curve=trainer.train_history.curve(), test_curve=test, diverged=trainer.diverged,
+        data=trainer.dataset.source,
     )
 
 
@@ -103,7 +105,8 @@ def runs_to_arrays(runs: list[RunRecord]) -> tuple[dict[str, np.ndarray], list[d
                      "layer_sizes": list(run.layer_sizes), "steps": run.steps, "samples_seen": run.samples_seen,
                      "epochs": run.epochs, "train_seconds": run.train_seconds,
                      "final_test_accuracy": run.final_test_accuracy, "best_test_accuracy": run.best_test_accuracy,
-                     "final_test_loss": run.final_test_loss, "diverged": run.diverged, "hidden": run.hidden})
+                     "final_test_loss": run.final_test_loss, "diverged": run.diverged, "hidden": run.hidden,
+                     "data": run.data})
     return arrays, meta
 
 
@@ -120,5 +123,5 @@ def runs_from_arrays(arrays: dict[str, np.ndarray], meta: list[dict]) -> list[Ru
             epochs=float(m["epochs"]), train_seconds=float(m["train_seconds"]),
             final_test_accuracy=m["final_test_accuracy"], best_test_accuracy=m["best_test_accuracy"],
             final_test_loss=m["final_test_loss"], train_curve=curves[0], test_curve=curves[1],
-            diverged=m.get("diverged"), hidden=bool(m.get("hidden", False))))
+            diverged=m.get("diverged"), hidden=bool(m.get("hidden", False)), data=str(m.get("data", ""))[:500]))
     return runs

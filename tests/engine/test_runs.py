@@ -29,3 +29,17 @@ def test_record_and_labels_of_runs(small_mnist):
     assert summary["steps"] == 6 and summary["lr"] == 0.01 and summary["layers"] == "784-16-10"
     assert summary["final_test_accuracy"] == runs[0].final_test_accuracy is not None
     assert runs[0].best_test_accuracy >= runs[0].final_test_accuracy
+
+
+def test_a_run_records_its_data_set_and_keeps_it_in_a_session(small_mnist):
+    from nn.runs import runs_from_arrays, runs_to_arrays
+
+    trainer = Trainer(small_mnist, PRESETS["fast"].replace(hidden=(8,), epochs=None, iterations=3))
+    trainer.run()
+    record = record_from_trainer(trainer)
+    assert record.data == small_mnist.source and record.summary()["data"] == small_mnist.source
+    arrays, meta = runs_to_arrays([record])
+    (back,) = runs_from_arrays(arrays, meta)
+    assert back.data == small_mnist.source
+    del meta[0]["data"]  # sessions saved before runs named their data still open
+    assert runs_from_arrays(arrays, meta)[0].data == ""
