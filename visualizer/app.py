@@ -35,22 +35,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_FILE_ERROR = 2  # as the CLI: bad input, or a file that cannot be read or written
+
+
+def output_problem(path: str, what: str) -> str | None:
+    """Why ``path`` cannot be written (one line naming it), or None: checked before training, so
+    a scripted run never trains for nothing."""
+    target = Path(path)
+    if not path or target.is_dir():
+        return f"{what} {path!r}: not a file name"
+    folder = target.parent
+    if not folder.is_dir():
+        return f"{what} {path}: no such folder {folder}"
+    if not os.access(folder, os.W_OK):
+        return f"{what} {path}: the folder {folder} cannot be written"
+    if what == "--screenshot":
+        from PyQt6.QtGui import QImageWriter
+
+        formats = {bytes(f).decode() for f in QImageWriter.supportedImageFormats()}
+        if target.suffix[1:].lower() not in formats:
+            return f"{what} {path}: name an image file (.png, .jpg, .bmp)"
+    return None
+
+
 class Autopilot(QObject):
-    """Ends a scripted session: waits for enough training, then reports, screenshots and quits."""
+    """Ends a scripted session: waits for enough training, then reports, screenshots and quits.
+    ``exit_code`` says how it ended: 0 done, 2 no data or a file that could not be written (one
+    line on stderr)."""
 
     def __init__(self, window, quit_after: float | None, screenshot: str | None, metrics_out: str | None):
         super().__init__(window)
         self.window, self.quit_after = window, quit_after
         self.screenshot, self.metrics_out = screenshot, metrics_out
         self._reporting = False
+        self.exit_code = 0
         window.snapshot_shown.connect(self._check)
-        window.worker.state_changed.connect(self._on_state)
+        # The window's own signal, on this thread: a state the worker reached before this
+        # connection was made (no data, at once) still arrives, as the window itself hears it.
+        window.state_shown.connect(self._on_state)
         window.worker.metrics_ready.connect(self._finish)
+        self._on_state(window.state)
 
     def _on_state(self, state) -> None:
         from .worker import State
 
-        if state in (State.FINISHED, State.DIVERGED, State.NO_DATA):
+        if state == State.NO_DATA:  # the banner says why, once the worker's message has arrived
+            QTimer.singleShot(100, lambda: self._fail(self.window.banner.text.text() or "no data to train on"))
+        elif state in (State.FINISHED, State.DIVERGED):
             QTimer.singleShot(100, self._report)
 
     def _check(self, snap) -> None:
@@ -69,16 +100,31 @@ class Autopilot(QObject):
     def _write_and_quit(self, metrics: dict) -> None:
         if self.metrics_out:
             clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
-            Path(self.metrics_out).write_text(json.dumps(clean, indent=2) + "\n")
-        if self.screenshot:
-            self.window.grab().save(self.screenshot)
+            try:
+                Path(self.metrics_out).write_text(json.dumps(clean, indent=2) + "\n")
+            except OSError as exc:
+                return self._fail(f"--metrics-out {self.metrics_out}: {exc.strerror or exc}")
+        if self.screenshot and not self.window.grab().save(self.screenshot):
+            return self._fail(f"--screenshot {self.screenshot}: could not be written as an image")
         self.window.close()
+
+    def _fail(self, message: str) -> None:
+        """Quit at once with one line on stderr and exit code 2."""
+        if self.exit_code == 0:
+            print(f"softmax-visualizer: error: {message}", file=sys.stderr, flush=True)
+            self.exit_code = EXIT_FILE_ERROR
+            QTimer.singleShot(0, self.window.close)
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.quit_after is not None and not (math.isfinite(args.quit_after) and args.quit_after >= 0):
         build_parser().error("--quit-after: must be a number of seconds >= 0")
+    for path, what in ((args.metrics_out, "--metrics-out"), (args.screenshot, "--screenshot")):
+        problem = None if path is None else output_problem(path, what)
+        if problem:
+            print(f"softmax-visualizer: error: {problem}", file=sys.stderr)
+            return EXIT_FILE_ERROR
     started = time.perf_counter()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Softmax Visualizer")
@@ -89,11 +135,10 @@ def main(argv=None) -> int:
     window = MainWindow(preset=args.preset, data=args.data_dir,
                         autostart=args.autostart or args.quit_after is not None,
                         ask_to_save=not scripted, autosave=not scripted)
-    if args.quit_after is not None or args.screenshot or args.metrics_out:
-        Autopilot(window, args.quit_after, args.screenshot, args.metrics_out)
+    autopilot = Autopilot(window, args.quit_after, args.screenshot, args.metrics_out) if scripted else None
     window.show()
     window.startup_seconds = time.perf_counter() - started
-    code = app.exec()
+    code = app.exec() or (autopilot.exit_code if autopilot is not None else 0)
     from .commands import orphaned_threads_running
 
     if orphaned_threads_running():  # still in a long NumPy call: nothing left to save or show

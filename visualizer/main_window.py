@@ -31,6 +31,7 @@ STRUCTURE_APPLY_DELAY_MS = 300  # typing "200" applies one network, not 2, 20 an
 
 class MainWindow(QMainWindow):
     snapshot_shown = pyqtSignal(object)  # after every panel on screen has rendered a snapshot (tests, scripts)
+    state_shown = pyqtSignal(object)  # the worker's State, once the window has taken it in (scripts)
 
     def __init__(self, preset: str | None = None, data=None, autostart: bool = False, ask_to_save: bool = True,
                  autosave: bool = True):
@@ -322,6 +323,7 @@ class MainWindow(QMainWindow):
 
     def _on_state_changed(self, state: State) -> None:
         self.state = state
+        self.state_shown.emit(state)
         self.rendering.set_training(state == State.TRAINING)
         self.controls.set_state(state)
         self.status.show_state(state)

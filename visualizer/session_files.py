@@ -2,13 +2,16 @@
 
 The worker does the writing and reading (atomic files, see ``nn.files``); this module asks where,
 remembers what was saved, keeps a crash-safe copy of the session in the user's data folder every
-few minutes, and marks the data folder while the app runs: a mark found at start means the last
-session did not end normally, and its autosave is offered for recovery.
+few minutes, and marks the data folder while the app runs. Both are per instance, named by its
+process id (``autosave-<pid>.npz``, ``running-<pid>.marker``), so two instances never share
+them: a mark whose process is no longer running means that session did not end normally, and its
+autosave is offered for recovery; a clean exit removes only its own.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from PyQt6.QtCore import QEventLoop, QObject, QStandardPaths, QTimer
@@ -28,6 +31,49 @@ def app_data_dir() -> Path:
     return folder
 
 
+def instance_files(pid: int, folder: Path | None = None) -> tuple[Path, Path]:
+    """(the running marker, the autosave) of the instance with process id ``pid``."""
+    folder = app_data_dir() if folder is None else folder
+    return folder / f"running-{pid}.marker", folder / f"autosave-{pid}.npz"
+
+
+_OWN_MARKERS: set[Path] = set()  # the marks this process wrote (one per window that autosaves)
+
+
+def _process_running(pid: int, marker: Path) -> bool:
+    if pid == os.getpid():
+        return marker in _OWN_MARKERS  # else left by an earlier process that had our id
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process
+        return True
+    return True
+
+
+def stale_autosaves(folder: Path | None = None) -> list[Path]:
+    """Autosaves of instances that did not end normally (their process is gone), newest first.
+    Also finds the single marker and autosave of versions before per-instance files."""
+    folder = app_data_dir() if folder is None else folder
+    found = []
+    for marker in folder.glob("running*.marker"):
+        match = re.fullmatch(r"running-(\d+)\.marker", marker.name)
+        autosave = folder / (f"autosave-{match[1]}.npz" if match else "autosave-session.npz")
+        try:
+            pid = int(match[1] if match else marker.read_text().strip() or 0)
+        except (OSError, ValueError):
+            pid = 0
+        if autosave.is_file() and not (pid > 0 and _process_running(pid, marker)):
+            found.append(autosave)
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def _marker_of(autosave: Path) -> Path:
+    match = re.fullmatch(r"autosave-(\d+)\.npz", autosave.name)
+    return autosave.with_name(f"running-{match[1]}.marker" if match else "running.marker")
+
+
 class SessionFiles(QObject):
     """The files of one main window (its ``settings``, ``commands``, ``worker``, ``banner`` and
     ``last_snapshot``). ``autosave``: keep the crash-safe copy and the running mark."""
@@ -37,8 +83,8 @@ class SessionFiles(QObject):
         self.window = window
         self.settings = window.settings
         self.recent_menu: QMenu | None = None
-        self.autosave_path = app_data_dir() / "autosave-session.npz"
-        self.running_marker = app_data_dir() / "running.marker"
+        self.running_marker, self.autosave_path = instance_files(os.getpid())
+        self._recovering: Path | None = None  # a dead instance's autosave being restored
         self._saved_at = None  # (run_id, step) of the last save by the person
         self._autosaved_at = None
         window.worker.saved.connect(self._on_saved)
@@ -49,6 +95,7 @@ class SessionFiles(QObject):
         self._owns_marker = autosave
         if autosave:
             self.running_marker.write_text(str(os.getpid()))
+            _OWN_MARKERS.add(self.running_marker)
             self._autosave_timer.start()
 
     @property
@@ -87,7 +134,11 @@ class SessionFiles(QObject):
         self.window.statusBar().showMessage(f"Saved {kind} to {path}", 5000)
 
     def _on_opened(self, kind: str, path: str) -> None:
-        if Path(path) != self.autosave_path:
+        if self._recovering is not None and Path(path) == self._recovering:
+            # Recovered: the dead instance's files are ours now (kept in our own autosave from here on).
+            _remove(_marker_of(self._recovering), self._recovering)
+            self._recovering = None
+        elif Path(path) != self.autosave_path:
             self._remember(kind, path)
         self.window.statusBar().showMessage(f"Opened {kind} {path}", 5000)
 
@@ -121,10 +172,15 @@ class SessionFiles(QObject):
             self.window.commands.save("session", str(self.autosave_path))
 
     def _offer_crash_recovery(self) -> None:
-        if self.running_marker.exists() and self.autosave_path.exists():
+        stale = stale_autosaves()
+        if stale:
             self.window.banner.show_message(
-                "The last session did not end normally. Its autosaved state can be restored.", "info",
-                action=("Restore", lambda: self.open_from("session", str(self.autosave_path))))
+                "An earlier session did not end normally. Its autosaved state can be restored.", "info",
+                action=("Restore", lambda: self._recover(stale[0])))
+
+    def _recover(self, autosave: Path) -> None:
+        self._recovering = autosave
+        self.open_from("session", str(autosave))
 
     def save_before_quit(self) -> bool:
         """Ask what to do with unsaved progress; False if the person cancels quitting."""
@@ -156,8 +212,13 @@ class SessionFiles(QObject):
         """The window closes cleanly: nothing to recover next time."""
         self._autosave_timer.stop()
         if self._owns_marker:
-            for path in (self.running_marker, self.autosave_path):
-                try:
-                    path.unlink()
-                except OSError:
-                    pass
+            _remove(self.running_marker, self.autosave_path)
+            _OWN_MARKERS.discard(self.running_marker)
+
+
+def _remove(*paths: Path) -> None:
+    for path in paths:
+        try:
+            path.unlink()
+        except OSError:
+            pass

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 from PyQt6.QtWidgets import QFileDialog, QMessageBox
@@ -10,7 +12,7 @@ from PyQt6.QtWidgets import QFileDialog, QMessageBox
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from visualizer.main_window import MainWindow  # noqa: E402
-from visualizer.session_files import app_data_dir  # noqa: E402
+from visualizer.session_files import app_data_dir, instance_files, stale_autosaves  # noqa: E402
 from visualizer.worker import State  # noqa: E402
 
 TIMEOUT_MS = 30_000
@@ -100,26 +102,70 @@ def test_quit_with_unsaved_progress_offers_to_save(qtbot, small_mnist, tmp_path,
     assert not win.training_thread.isRunning()
 
 
+def dead_pid() -> int:
+    """The process id of a process that has ended."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
 def test_autosave_and_recovery_after_a_crash(qtbot, small_mnist):
     folder = app_data_dir()
-    for name in ("autosave-session.npz", "running.marker"):
-        (folder / name).unlink(missing_ok=True)
     win = make_window(qtbot, small_mnist, autosave=True)
-    assert (folder / "running.marker").exists()
+    marker, autosave = instance_files(os.getpid())
+    assert win.files.running_marker == marker and marker.exists()
     train_some_steps(qtbot, win, 3)
     with qtbot.waitSignal(win.worker.saved, timeout=TIMEOUT_MS):
         win.files.autosave()
-    assert (folder / "autosave-session.npz").exists()
+    assert win.files.autosave_path == autosave and autosave.exists()
     assert win.files.has_unsaved_progress  # an autosave is not the person's save
-    # A second window started while the marker is still there (as after a crash) offers recovery.
+    # Another window of this (running) process offers nothing: its mark is not a crash's.
+    assert stale_autosaves() == []
+    win.close()  # the clean exit removes the marker and the autosave
+    assert not marker.exists() and not autosave.exists()
+    # A crash: the files of an instance whose process is gone are offered, then taken over.
+    crashed_marker, crashed = instance_files(dead_pid(), folder)
+    crashed_marker.write_text("")
+    win = make_window(qtbot, small_mnist, autosave=True)
+    train_some_steps(qtbot, win, 3)
+    with qtbot.waitSignal(win.worker.saved, timeout=TIMEOUT_MS):
+        win.commands.save("session", str(crashed))
     other = make_window(qtbot, small_mnist)
     assert other.banner.isVisible() and other.banner.action_button.text() == "Restore"
     with qtbot.waitSignal(other.worker.opened, timeout=TIMEOUT_MS):
         other.banner.action_button.click()
     qtbot.waitUntil(lambda: other.last_snapshot.step == 3, timeout=TIMEOUT_MS)
+    assert not crashed.exists() and not crashed_marker.exists()  # recovered: not offered again
     other.close()
-    win.close()  # the clean exit removes the marker and the autosave
-    assert not (folder / "running.marker").exists() and not (folder / "autosave-session.npz").exists()
+    win.close()
+
+
+def test_two_instances_keep_their_own_autosave_and_marker(qtbot, small_mnist):
+    """Issue 18.9: files per process id; a running instance's files are neither offered for
+    recovery nor removed by another's clean exit; a dead one's are offered."""
+    folder = app_data_dir()
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        live_marker, live_autosave = instance_files(running.pid, folder)
+        live_marker.write_text(str(running.pid))
+        live_autosave.write_bytes(b"the other instance's autosave")
+        dead_marker, dead_autosave = instance_files(dead_pid(), folder)
+        dead_marker.write_text("")
+        dead_autosave.write_bytes(b"a crashed instance's autosave")
+        assert stale_autosaves() == [dead_autosave]
+        win = make_window(qtbot, small_mnist, autosave=True)
+        assert win.files.running_marker not in (live_marker, dead_marker)
+        assert win.banner.isVisible() and win.banner.action_button.text() == "Restore"
+        train_some_steps(qtbot, win, 2)
+        with qtbot.waitSignal(win.worker.saved, timeout=TIMEOUT_MS):
+            win.files.autosave()
+        win.close()
+        assert not win.files.running_marker.exists() and not win.files.autosave_path.exists()
+        assert live_marker.exists() and live_autosave.read_bytes() == b"the other instance's autosave"
+        assert dead_marker.exists() and dead_autosave.exists()  # not restored: offered again next time
+    finally:
+        running.kill()
+        running.wait()
 
 
 def test_runs_are_kept_at_reset_and_exports_work(qtbot, small_mnist, tmp_path, monkeypatch):
