@@ -205,7 +205,7 @@ def test_confusion_matrix_and_rates(qtbot, data, run):
     # the numbers in the cells, and the colours: mistakes on their own scale, diagonal not on it
     for t in range(10):
         for p in range(10):
-            text = panel._cell_texts[t][p].textItem.toPlainText()
+            text = panel.cell_text(t, p)
             assert text == (str(expected[t, p]) if expected[t, p] else "")
     off = expected.astype(float)
     np.fill_diagonal(off, 0)
@@ -215,8 +215,8 @@ def test_confusion_matrix_and_rates(qtbot, data, run):
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.diag(expected) / expected.sum(axis=0)
     for c in range(10):
-        assert panel.recall_texts[c].textItem.toPlainText() == f"{recall[c] * 100:.0f}"
-        shown = panel.precision_texts[c].textItem.toPlainText()
+        assert panel.recall_texts.texts()[c] == f"{recall[c] * 100:.0f}"
+        shown = panel.precision_texts.texts()[c]
         assert shown == ("–" if not np.isfinite(precision[c]) else f"{precision[c] * 100:.0f}")
     np.testing.assert_allclose(panel.recall(), recall)
     # re-rendered only when the evaluation changes

@@ -255,12 +255,12 @@ def test_class_probability_panel(qtbot, run, data):
     panel.show_snapshot(snap)
     np.testing.assert_array_equal(panel.image_item.image, snap.test.class_mean_probs)
     assert tuple(panel.image_item.levels) == (0.0, 1.0)
-    cell = panel._cell_texts[3][3].textItem.toPlainText()
+    cell = panel.cell_text(3, 3)
     assert cell == f"{snap.test.class_mean_probs[3, 3] * 100:.0f}"
     tiny = np.argwhere(snap.test.class_mean_probs < 0.01)
     if len(tiny):
         t, p = tiny[0]
-        assert panel._cell_texts[t][p].textItem.toPlainText() == ""
+        assert panel.cell_text(t, p) == ""
     # unchanged evaluation: no re-render
     marker = panel.image_item.image
     panel.show_snapshot(snaps[1])

@@ -15,11 +15,12 @@ from nn.trainer import Snapshot
 
 from .. import style
 from ..export_menu import add_export_menu
+from .cell_text import CellTexts, class_ticks, text_cells
 
 TITLE = "Mean softmax output per true class (test set)"
 _TOOLTIP = ("Row t, column p: the network's probability for class p, averaged over all test digits "
             "of true class t.\nA dark diagonal means confident, right answers; off-diagonal cells "
-            "show which digits it confuses. Numbers are percent (shown from 1 %).")
+            "show which digits it confuses. Numbers are percent (shown from 1 %, when the cells are large enough).")
 
 
 class ClassProbabilityPanel(QtWidgets.QWidget):
@@ -29,8 +30,7 @@ class ClassProbabilityPanel(QtWidgets.QWidget):
         self.setToolTip(_TOOLTIP)
         self.setMinimumSize(300, 300)
         self._evaluation = None  # the snap.test shown (compared by identity)
-        self._cell_texts: list[list[pg.TextItem]] = []
-        self._cell_strings: dict[tuple[int, int], tuple[str, str]] = {}
+        self.cell_texts: CellTexts | None = None
         self.matrix: np.ndarray | None = None  # what the image shows (classes x classes)
 
         self.plot_widget, self.plot = style.class_matrix_plot()
@@ -65,27 +65,16 @@ class ClassProbabilityPanel(QtWidgets.QWidget):
         style.restyle(self)
 
     def _setup_grid(self, n: int) -> None:
-        for row in self._cell_texts:
-            for text in row:
-                self.plot.removeItem(text)
+        if self.cell_texts is not None:
+            self.cell_texts.remove()
         self.n_classes = n
-        ticks = [[(i + 0.5, str(i)) for i in range(n)], []]
+        ticks = class_ticks(n)
         self.plot.getAxis("bottom").setTicks(ticks)
         self.plot.getAxis("left").setTicks(ticks)
         self.plot.vb.setDefaultPadding(0.02)
         self.plot.vb.enableAutoRange()  # fits the image, centred (aspect locked)
-        font = style.small_font(8 if n <= 10 else 6)
-        self._cell_texts = []
-        for t in range(n):
-            row = []
-            for p in range(n):
-                text = pg.TextItem("", anchor=(0.5, 0.5))
-                text.setFont(font)
-                text.setPos(p + 0.5, t + 0.5)
-                self.plot.addItem(text, ignoreBounds=True)
-                row.append(text)
-            self._cell_texts.append(row)
-        self._cell_strings = {(t, p): ("", "") for t in range(n) for p in range(n)}
+        # row t, column p at index t * n + p
+        self.cell_texts = CellTexts(self.plot, text_cells(n, [(p + 0.5, t + 0.5) for t in range(n) for p in range(n)]))
         self.empty_text.setPos(n / 2, n / 2)
 
     # -- API -------------------------------------------------------------------------------------
@@ -96,6 +85,10 @@ class ClassProbabilityPanel(QtWidgets.QWidget):
         self._set_cells(None)
         self.empty_text.setText("no test evaluation yet")
         self.empty_text.setVisible(True)
+
+    def cell_text(self, t: int, p: int) -> str:
+        """The number written in cell (true ``t``, predicted ``p``); "" if none."""
+        return self.cell_texts.texts()[t * self.n_classes + p] if self.cell_texts.items else ""
 
     def show_snapshot(self, snap: Snapshot) -> None:
         evaluation = snap.test
@@ -114,16 +107,9 @@ class ClassProbabilityPanel(QtWidgets.QWidget):
         self._set_cells(matrix)
 
     def _set_cells(self, matrix: np.ndarray | None) -> None:
-        n = self.n_classes
-        for t in range(n):
-            for p in range(n):
-                value = None if matrix is None else float(matrix[t, p])
-                string = "" if value is None or not value >= 0.01 else f"{value * 100:.0f}"
-                color = style.text_color_on(value) if string else ""
-                if (string, color) == self._cell_strings[(t, p)]:
-                    continue
-                self._cell_strings[(t, p)] = (string, color)
-                text = self._cell_texts[t][p]
-                if string:
-                    text.setColor(color)
-                text.setText(string)
+        if not self.cell_texts.items:
+            return
+        for i, value in enumerate([None] * self.n_classes ** 2 if matrix is None else matrix.ravel().tolist()):
+            string = "" if value is None or not value >= 0.01 else f"{value * 100:.0f}"
+            self.cell_texts.set(i, string, style.text_color_on(value) if string else "")
+        self.cell_texts.fit()

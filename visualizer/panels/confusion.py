@@ -19,6 +19,7 @@ from nn.trainer import Snapshot
 
 from .. import style, theme
 from ..export_menu import add_export_menu
+from .cell_text import CellTexts, class_ticks, text_cells
 
 TITLE = "Confusion matrix (test set)"
 GAP = 0.25  # between the matrix and the recall / precision margins, in cells
@@ -38,8 +39,8 @@ MISTAKES_LUT = MISTAKES.getLookupTable(0.0, 1.0, 256, alpha=False)
 _TOOLTIP = ("Row t, column p: how many test digits of true class t the network read as p.\n"
             "Green diagonal: right answers. Red cells: mistakes, coloured on their own scale "
             "(colour bar).\nRight column: recall (share of class t found); bottom row: precision "
-            "(share of predictions p that are right).\nClick a red cell to see those digits in "
-            "the mistakes gallery; click it again to show all.")
+            "(share of predictions p that are right). Numbers show when the cells are large enough.\n"
+            "Click a red cell to see those digits in the mistakes gallery; click it again to show all.")
 
 
 class ConfusionMatrixPanel(QtWidgets.QWidget):
@@ -53,7 +54,6 @@ class ConfusionMatrixPanel(QtWidgets.QWidget):
         self._evaluation = None  # the snap.test shown (compared by identity)
         self._matrix: np.ndarray | None = None
         self._selected: tuple[int, int] | None = None
-        self._cell_strings: dict[tuple[int, int], tuple[str, str]] = {}
         style.paint_background(self)
         self.setToolTip(_TOOLTIP)
         self.setMinimumSize(300, 300)
@@ -119,38 +119,25 @@ class ConfusionMatrixPanel(QtWidgets.QWidget):
     def _setup_grid(self, n: int) -> None:
         self.n_classes = n
         edge = n + GAP + 1  # the recall column / precision row ends here
-        ticks = [(i + 0.5, str(i)) for i in range(n)]
-        self.plot.getAxis("bottom").setTicks([ticks + [(n + GAP + 0.5, "recall")], []])
-        self.plot.getAxis("left").setTicks([ticks + [(n + GAP + 0.5, "precision")], []])
+        margin = n + GAP + 0.5
+        self.plot.getAxis("bottom").setTicks(class_ticks(n, ((margin, "recall"),)))
+        self.plot.getAxis("left").setTicks(class_ticks(n, ((margin, "precision"),)))
         self.plot.vb.setDefaultPadding(0.02)
         self.plot.setXRange(0, edge, padding=0.02)
         self.plot.setYRange(0, edge, padding=0.02)
-        font = style.small_font(8 if n <= 10 else 6)
-        bold = style.small_font(8 if n <= 10 else 6, bold=True)
-        self._cell_texts = []
-        for t in range(n):
-            row = []
-            for p in range(n):
-                text = pg.TextItem("", anchor=(0.5, 0.5))
-                text.setFont(bold if t == p else font)
-                text.setPos(p + 0.5, t + 0.5)
-                self.plot.addItem(text, ignoreBounds=True)
-                row.append(text)
-            self._cell_texts.append(row)
-        self.recall_texts, self.precision_texts = [], []
-        for c in range(n):
-            for texts, pos in ((self.recall_texts, (n + GAP + 0.5, c + 0.5)),
-                               (self.precision_texts, (c + 0.5, n + GAP + 0.5))):
-                text = style.themed_text("", "foreground", anchor=(0.5, 0.5))
-                text.setFont(font)
-                text.setPos(*pos)
-                self.plot.addItem(text, ignoreBounds=True)
-                texts.append(text)
-        corner = style.themed_text("in %", "muted", anchor=(0.5, 0.5))
+        # Numbers only for a readable number of classes, each group sized to its cells on screen:
+        # the diagonal (bold), the mistakes (off-diagonal, row-major), recall and precision.
+        self.diagonal_texts = CellTexts(self.plot, text_cells(n, [(c + 0.5, c + 0.5) for c in range(n)]), bold=True)
+        self.mistake_texts = CellTexts(self.plot, text_cells(n, [(p + 0.5, t + 0.5) for t in range(n)
+                                                                 for p in range(n) if p != t]))
+        self.recall_texts = CellTexts(self.plot, text_cells(n, [(margin, c + 0.5) for c in range(n)]),
+                                      role="foreground")
+        self.precision_texts = CellTexts(self.plot, text_cells(n, [(c + 0.5, margin) for c in range(n)]),
+                                         role="foreground")
+        corner = style.themed_text("in %" if self.recall_texts.items else "", "muted", anchor=(0.5, 0.5))
         corner.setFont(style.small_font(7))
-        corner.setPos(n + GAP + 0.5, n + GAP + 0.5)
+        corner.setPos(margin, margin)
         self.plot.addItem(corner, ignoreBounds=True)
-        self._cell_strings = {(t, p): ("", "") for t in range(n) for p in range(n)}
         self.empty_text.setPos(n / 2, n / 2)
         self._paint_overlay()
 
@@ -187,6 +174,14 @@ class ConfusionMatrixPanel(QtWidgets.QWidget):
             return None
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.diag(self._matrix) / self._matrix.sum(axis=0)
+
+    def cell_text(self, t: int, p: int) -> str:
+        """The number written in cell (true ``t``, predicted ``p``); "" if none."""
+        if t == p:
+            texts, index = self.diagonal_texts, t
+        else:
+            texts, index = self.mistake_texts, t * (self.n_classes - 1) + (p if p < t else p - 1)
+        return texts.texts()[index] if texts.items else ""
 
     @property
     def selected_cell(self) -> tuple[int, int] | None:
@@ -282,27 +277,22 @@ class ConfusionMatrixPanel(QtWidgets.QWidget):
 
     # -- rendering -------------------------------------------------------------------------------
     def _set_cells(self, matrix: np.ndarray | None, top: float = 1.0) -> None:
+        if not self.diagonal_texts.items:
+            return  # too many classes for numbers: the colours say it
         n = self.n_classes
-        for t in range(n):
-            for p in range(n):
-                count = None if matrix is None else int(matrix[t, p])
-                string = "" if not count else str(count)
-                if not string:
-                    color = ""
-                elif t == p:
-                    color = DIAGONAL_TEXT
-                else:
-                    color = style.PAPER_INK if count / top >= 0.55 else style.INK
-                if (string, color) == self._cell_strings[(t, p)]:
-                    continue
-                self._cell_strings[(t, p)] = (string, color)
-                text = self._cell_texts[t][p]
-                if string:
-                    text.setColor(color)
-                text.setText(string)
+        counts = np.zeros((n, n), dtype=np.int64) if matrix is None else matrix
+        for c in range(n):
+            count = int(counts[c, c])
+            self.diagonal_texts.set(c, str(count) if count else "", DIAGONAL_TEXT)
+        off = counts[~np.eye(n, dtype=bool)].tolist()  # row-major, as the mistake texts
+        for i, count in enumerate(off):
+            color = style.PAPER_INK if count / top >= 0.55 else style.INK
+            self.mistake_texts.set(i, str(count) if count else "", color if count else "")
         for texts, values in ((self.recall_texts, self.recall()), (self.precision_texts, self.precision())):
-            for c, text in enumerate(texts):
-                text.setText("" if values is None else _percent(values[c]))
+            for c in range(n):
+                texts.set(c, "" if values is None else _percent(values[c]))
+        for texts in (self.diagonal_texts, self.mistake_texts, self.recall_texts, self.precision_texts):
+            texts.fit()
 
 
 def _percent(value: float) -> str:
