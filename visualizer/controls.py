@@ -4,6 +4,12 @@ Controls never talk to the trainer. They validate what the person types (with th
 as the CLI, so both accept and refuse the same things), show problems at the field, and emit
 commands. Learning rate, momentum, batch size and run length apply live; structure (layers,
 activation, optimiser, seed) applies at Reset, and until then the field shows it is pending.
+
+One rule for when a live value applies: on Enter, when the field loses focus, on a spin step or
+a choice from a list, or after a short pause in typing; never at an intermediate value of a
+number being typed ("1", "12" on the way to "128"). A value that would end the run (a run length
+the run has already passed) applies only on Enter or focus-out, never at a pause in typing.
+Before the first step, live fields apply like the others: the run starts with their values.
 """
 
 from __future__ import annotations
@@ -47,6 +53,8 @@ from .worker import State
 
 LR_MIN, LR_MAX = 1e-5, 100.0
 LIVE_APPLY_DELAY_MS = 350  # a dragged slider applies once it rests, not at every pixel
+TYPING_PAUSE_MS = 900  # a typed live value applies after this long without a keystroke
+LIVE = ("lr", "lr_decay", "batch", "momentum", "length")
 STRUCTURAL = ("hidden", "activation", "optimizer", "seed")
 OPTIMIZER_LABELS = {"gd": "gd (plain gradient descent)", "sgd": "sgd (plain, mini-batch)",
                     "momentum": "momentum", "adam": "adam"}
@@ -105,17 +113,21 @@ class LogSpinBox(QDoubleSpinBox):
 
 
 class LearningRateControl(QWidget):
-    """A logarithmic slider and a spin box that stay in step; emits ``value_changed`` at rest."""
+    """A logarithmic slider and a spin box that stay in step; emits ``value_changed`` at rest.
+
+    The slider's positions are the spin box's 1-2-3-5 ladder: every decade gets the same length,
+    and each position is a round value (0.5, 1, 2, never 9.12)."""
 
     value_changed = pyqtSignal(float)
     validity_changed = pyqtSignal(str)  # "" when valid, else the message
 
-    SLIDER_STEPS = 700  # log10(lr) from -5 to +2 in 0.01 steps
+    LADDER = LogSpinBox.LADDER
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(0, self.SLIDER_STEPS)
+        self.slider.setRange(0, len(self.LADDER) - 1)
+        self.slider.setPageStep(len([v for v in self.LADDER if 1 <= v < 10]))  # a decade
         self.slider.setToolTip("Learning rate on a logarithmic scale (1e-5 to 100). Applies live.")
         self.spin = LogSpinBox()
         self.spin.setToolTip("Learning rate: type a value or use the arrows (1, 2, 3, 5 x 10^k). Applies live.")
@@ -144,13 +156,14 @@ class LearningRateControl(QWidget):
             self._emit_timer.start()
 
     def _to_slider(self, value: float) -> int:
-        return round((math.log10(value) + 5) * 100)
+        """The ladder's position nearest to ``value`` (on the log scale)."""
+        return min(range(len(self.LADDER)), key=lambda i: abs(math.log10(self.LADDER[i] / value)))
 
     def _from_slider(self, position: int) -> None:
         if self._syncing:
             return
         self._syncing = True
-        self.spin.setValue(float(f"{10 ** (position / 100 - 5):.3g}"))
+        self.spin.setValue(self.LADDER[position])
         self._syncing = False
         self._emit_timer.start()
 
@@ -171,6 +184,11 @@ class LearningRateControl(QWidget):
             self.validity_changed.emit("")
         except ConfigError as exc:
             self.validity_changed.emit(str(exc))
+
+
+def _live_value(name: str, config: TrainConfig):
+    return {"lr": config.lr, "momentum": config.momentum, "lr_decay": config.lr_decay, "batch": config.batch_size,
+            "length": (config.epochs, config.iterations)}[name]
 
 
 class _Field:
@@ -228,6 +246,9 @@ class ControlPanel(QWidget):
         self._loading_preset = False
         self._errors: dict[str, str] = {}
         self._fields: dict[str, _Field] = {}
+        self._position = (0, 0.0)  # the run's step and epoch
+        self._typing: dict[str, QTimer] = {}  # live fields being typed into: apply at a pause
+        self._live_sent: dict[str, object] = {}  # live values sent since the trainer's config came
         self._build_actions()
         self._build_form()
         self.load_preset("fast")
@@ -314,6 +335,7 @@ class ControlPanel(QWidget):
         self.momentum.setRange(0.0, 0.999)
         self.momentum.setSingleStep(0.05)
         self.momentum.setDecimals(3)
+        self.momentum.setKeyboardTracking(False)
         self._add(live_form, "momentum", "Momentum", self.momentum, "Momentum coefficient (momentum optimiser only)")
         length_row = QWidget()
         length_layout = QHBoxLayout(length_row)
@@ -345,13 +367,26 @@ class ControlPanel(QWidget):
         self.activation.currentIndexChanged.connect(lambda _: self._edited("activation"))
         self.optimizer.currentIndexChanged.connect(lambda _: self._edited("optimizer"))
         self.seed.textChanged.connect(lambda _: self._edited("seed"))
-        self.lr.value_changed.connect(lambda _: self._edited("lr"))
         self.lr.validity_changed.connect(lambda message: self._set_error("lr", message))
+        # Live fields: every change is checked at once (_edited); it applies when committed.
         self.batch.currentTextChanged.connect(lambda _: self._edited("batch"))
-        self.momentum.valueChanged.connect(lambda _: self._edited("momentum"))
-        self.lr_decay.valueChanged.connect(lambda _: self._edited("lr_decay"))
         self.length_value.textChanged.connect(lambda _: self._edited("length"))
-        self.length_unit.currentIndexChanged.connect(lambda _: self._edited("length"))
+        # committed: at rest (slider), Enter, focus-out or a spin step (spin boxes without
+        # keyboard tracking), a choice from a list
+        self.lr.value_changed.connect(lambda _: self._commit("lr"))
+        self.momentum.valueChanged.connect(lambda _: self._commit("momentum"))
+        self.lr_decay.valueChanged.connect(lambda _: self._commit("lr_decay"))
+        self.batch.activated.connect(lambda _: self._commit("batch"))
+        self.batch.lineEdit().editingFinished.connect(lambda: self._commit("batch"))
+        self.length_value.editingFinished.connect(lambda: self._commit("length"))
+        self.length_unit.activated.connect(lambda _: self._commit("length"))
+        # ... or at a pause in typing
+        for name, editor in (("lr", self.lr.spin.lineEdit()), ("momentum", self.momentum.lineEdit()),
+                             ("lr_decay", self.lr_decay.lineEdit()), ("batch", self.batch.lineEdit()),
+                             ("length", self.length_value)):
+            timer = self._typing[name] = QTimer(self, singleShot=True, interval=TYPING_PAUSE_MS)
+            timer.timeout.connect(lambda name=name: self._commit(name, typing=True))
+            editor.textEdited.connect(lambda _, timer=timer: timer.start())
 
     def _form(self, box: QGroupBox) -> QFormLayout:
         form = QFormLayout(box)
@@ -442,21 +477,49 @@ class ControlPanel(QWidget):
         config = self.current_config()
         if config is None or self._applied is None:
             return
-        if name == "lr" and config.lr != self._applied.lr:
-            self.lr_changed.emit(config.lr)
-        elif name == "momentum" and config.momentum != self._applied.momentum:
-            self.momentum_changed.emit(config.momentum)
-        elif name == "lr_decay" and config.lr_decay != self._applied.lr_decay:
-            self.lr_decay_changed.emit(config.lr_decay)
-        elif name == "batch" and config.batch_size != self._applied.batch_size:
-            self.batch_size_changed.emit(config.batch_size)
-        elif name == "length" and ((config.epochs, config.iterations)
-                                   != (self._applied.epochs, self._applied.iterations)):
-            self.run_length_changed.emit(config.epochs, config.iterations)
-        elif name in STRUCTURAL:
+        if name in STRUCTURAL:
             self.structure_edited.emit(config)
         if name != "preset":
             self._sync_preset_name(config)
+
+    def _commit(self, name: str, typing: bool = False) -> None:
+        """Apply live field ``name`` (see the module docstring for when)."""
+        self._typing[name].stop()
+        if typing:  # the spin boxes take in what was typed (a valueChanged commits it)
+            for spin in (self.lr.spin, self.momentum, self.lr_decay):
+                if spin.hasFocus():
+                    spin.interpretText()
+        if self._loading_preset:
+            return
+        self._refresh()
+        config = self.current_config()
+        if config is None or self._applied is None:
+            return
+        if not self._has_progress:  # nothing trained yet: the run starts with this value
+            if config != self._applied:
+                self.structure_edited.emit(config)
+            self._sync_preset_name(config)
+            return
+        if typing and name == "length" and self._would_end_run(config):
+            return  # "1" on the way to "1500": wait for Enter or focus-out
+        value, applied = (_live_value(name, c) for c in (config, self._applied))
+        # once per value (Enter in a list field is both "activated" and "editingFinished")
+        if value != self._live_sent.get(name, applied):
+            self._live_sent[name] = value
+            signal = {"lr": self.lr_changed, "momentum": self.momentum_changed, "lr_decay": self.lr_decay_changed,
+                      "batch": self.batch_size_changed, "length": self.run_length_changed}[name]
+            signal.emit(*value) if name == "length" else signal.emit(value)
+        self._sync_preset_name(config)
+
+    def _would_end_run(self, config: TrainConfig) -> bool:
+        step, epoch = self._position
+        return config.iterations <= step if config.epochs is None else config.epochs <= epoch
+
+    def commit_typing(self) -> None:
+        """Apply what is being typed into a live field now (e.g. Start was pressed)."""
+        for name, timer in self._typing.items():
+            if timer.isActive():
+                self._commit(name, typing=True)
 
     def _sync_preset_name(self, config: TrainConfig) -> None:
         for index, preset in enumerate(PRESETS.values()):
@@ -527,9 +590,14 @@ class ControlPanel(QWidget):
     def set_applied_config(self, config: TrainConfig) -> None:
         """The trainer now runs ``config``; live fields follow it (e.g. after a preset Reset)."""
         self._applied = config
+        self._live_sent = {}
         self._refresh()
 
-    def set_progress(self, has_progress: bool) -> None:
+    def set_progress(self, step: int, epoch: float) -> None:
+        """Where the run is: live values that would end it wait for Enter; before the first
+        step, structural fields are not pending (they apply by themselves)."""
+        self._position = (step, epoch)
+        has_progress = step > 0
         if has_progress != self._has_progress:
             self._has_progress = has_progress
             self._refresh()

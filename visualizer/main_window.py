@@ -198,10 +198,12 @@ class MainWindow(QMainWindow):
 
     def _start(self) -> None:
         self.banner.hide()
+        self.controls.commit_typing()
         self._apply_structure_edit()  # the network in the fields, even if typed a moment ago
         self.commands.start()
 
     def _step(self) -> None:
+        self.controls.commit_typing()
         self._apply_structure_edit()
         self.commands.step()
 
@@ -293,6 +295,11 @@ class MainWindow(QMainWindow):
         self.confusion_panel.cell_cleared.connect(self.gallery.clear_cell_filter)
         self.gallery.cell_filter_cleared.connect(self.confusion_panel.clear_selection)
         self.pins_panel.pins_edited.connect(self.set_pins)
+        for panel in (self.math_panel, self.gradient_panel):  # they compute on a copy of the network
+            panel.network_wanted.connect(commands.copy_network)
+            self.worker.network_copied.connect(panel.set_network)
+            self.drawing_panel.drawing_changed.connect(
+                lambda image, p=panel: image is not None and p.set_source("drawn"))
         commands.set_probes([self.softmax_panel.selected_index])
         self.controls.set_data_shape(dataset.n_features, dataset.n_classes, len(dataset.train_y))
         self.statusBar().showMessage(f"Data: {dataset.source}", 4000)
@@ -317,7 +324,7 @@ class MainWindow(QMainWindow):
 
     def _on_snapshot_taken(self, snap) -> None:
         self.status.show_counters(snap, self.state)
-        self.controls.set_progress(snap.step > 0)
+        self.controls.set_progress(snap.step, snap.epoch)
         if snap.diverged and self.state == State.DIVERGED:
             self.banner.show_message(snap.diverged, "error")
 
