@@ -102,6 +102,10 @@ class WorkerCommands:
     def report_metrics(self) -> None:
         self._send("report_metrics")
 
+    def copy_network(self) -> None:
+        """The worker answers with ``network_copied(NetworkCopy)``: the live network's parameters."""
+        self._send("copy_network")
+
     def ping(self, token: int) -> None:
         """The worker answers with ``pong(token)`` once every command sent before has been handled."""
         self._send("ping", (int, token))

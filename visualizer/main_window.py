@@ -300,6 +300,11 @@ class MainWindow(QMainWindow):
             self.worker.network_copied.connect(panel.set_network)
             self.drawing_panel.drawing_changed.connect(
                 lambda image, p=panel: image is not None and p.set_source("drawn"))
+        for panel in (self.math_panel, self.gradient_panel):  # they compute on a copy of the network
+            panel.network_wanted.connect(commands.copy_network)
+            self.worker.network_copied.connect(panel.set_network)
+            self.drawing_panel.drawing_changed.connect(
+                lambda image, p=panel: image is not None and p.set_source("drawn"))
         commands.set_probes([self.softmax_panel.selected_index])
         self.controls.set_data_shape(dataset.n_features, dataset.n_classes, len(dataset.train_y))
         self.statusBar().showMessage(f"Data: {dataset.source}", 4000)

@@ -59,6 +59,12 @@ PANELS = (
               "The last hidden layer's view of the test digits, in 2-D", needs_data=True),
     PanelSpec("runs", "Runs", "runs_panel", "runs.RunsPanel", "class_probs",
               "Earlier runs of this session, to compare (kept at Reset)"),
+    PanelSpec("math", "Math", "math_panel", "math_view.MathPanel", "class_probs",
+              "The selected digit's softmax and its gradient, number by number: forward, backward, one step, "
+              "gradient check. Hover any number for its formula", needs_data=True),
+    PanelSpec("make", "Make it a…", "gradient_panel", "input_gradient.InputGradientPanel", "weights",
+              "What would make this digit a 7? The input gradient over the digit, and a nudge that follows it",
+              needs_data=True),
 )
 
 DOCKED = tuple(spec for spec in PANELS if spec.place != "central")

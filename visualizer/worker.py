@@ -61,6 +61,7 @@ class TrainingWorker(QObject):
     opened = pyqtSignal(str, str)  # kind ("model" or "session"), path
     runs_changed = pyqtSignal(object)  # tuple of nn.runs.RunRecord: earlier runs, to compare
     pong = pyqtSignal(int)  # answer to ping(): every command queued before it has been handled
+    network_copied = pyqtSignal(object)  # visualizer.network_copy.NetworkCopy, answer to copy_network()
 
     def __init__(self):
         super().__init__()
@@ -79,6 +80,7 @@ class TrainingWorker(QObject):
         self._map_cost_s = 0.0
         self.runs: list = []  # earlier runs of this session (nn.runs.RunRecord)
         self._stop = threading.Event()  # set from the GUI thread on close; checked between chunks
+        self._network_copy = None  # the last copy_network() answer, handed out again while unchanged
 
     # -- plumbing -------------------------------------------------------------------------------
     @pyqtSlot()
@@ -432,6 +434,17 @@ class TrainingWorker(QObject):
                         else State.PAUSED if trainer.step_count else State.IDLE)
         self._publish(force=True)
         self.opened.emit(kind, path)
+
+    @pyqtSlot()
+    @_guarded
+    def copy_network(self) -> None:
+        """Emit a float64 copy of the network's parameters for the math panels (training goes on
+        with its own; see visualizer/network_copy.py)."""
+        from .network_copy import copy_network
+
+        if self.trainer is not None:
+            self._network_copy = copy_network(self.trainer, self._network_copy)
+            self.network_copied.emit(self._network_copy)
 
     @pyqtSlot(int)
     def ping(self, token: int) -> None:

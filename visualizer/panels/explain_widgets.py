@@ -115,7 +115,7 @@ class MatrixView(QtWidgets.QWidget):
         return QtCore.QSize(240, self.heightForWidth(240))
 
     def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802
-        return QtCore.QSize(60, 4)
+        return QtCore.QSize(24, 4)
 
     def cell_at(self, pos: QtCore.QPointF) -> tuple[int, int] | None:
         rect = self._content_rect()
