@@ -24,7 +24,7 @@ TINY_UPDATE_RATIO = 1e-4  # ||update|| / ||W||; about 1e-3 is a healthy step
 
 @dataclass(frozen=True)
 class Hint:
-    key: str  # which rule: loss_rising, overfitting, dead_units, saturated_units, tiny_updates
+    key: str  # which rule: diverged, loss_rising, overfitting, dead_units, saturated_units, tiny_updates
     message: str  # what was measured, and what it suggests
     action: str  # the button's text
     changes: dict = field(default_factory=dict)  # TrainConfig fields to set, e.g. {"lr": 0.03}
@@ -117,6 +117,16 @@ def _tiny_updates(learning, config) -> Hint | None:
                 f"Raise learning rate to {format_number(_nice(lr * 3))}", {"lr": _nice(lr * 3)})
 
 
+def _diverged(diverged: str | None, config) -> Hint | None:
+    """The trainer stopped a run whose loss exploded; its message has the figure (the loss and
+    the step). An order of magnitude lower is the usual cure."""
+    if not diverged:
+        return None
+    lr = _nice(config.lr * 0.1)
+    return Hint("diverged", f"{diverged} Try a learning rate ten times lower.",
+                f"Lower learning rate to {format_number(lr)}", {"lr": lr})
+
+
 def hints(train_curve, test_curve, learning, config, step: int) -> tuple[Hint, ...]:
     """The hints that apply now to a run at ``step`` (a snapshot's curves, ``learning`` and
     ``config``)."""
@@ -128,4 +138,8 @@ def hints(train_curve, test_curve, learning, config, step: int) -> tuple[Hint, .
 
 
 def snapshot_hints(snapshot) -> tuple[Hint, ...]:
+    """The hints for a snapshot; a diverged run gets that hint alone (its curves stop there)."""
+    diverged = _diverged(snapshot.diverged, snapshot.config)
+    if diverged is not None:
+        return (diverged,)
     return hints(snapshot.train_curve, snapshot.test_curve, snapshot.learning, snapshot.config, snapshot.step)

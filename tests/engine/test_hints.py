@@ -91,3 +91,14 @@ def test_real_runs_raise_their_hints(small_mnist):
     fine = Trainer(small_mnist, CONFIG.replace(iterations=120))
     fine.run()
     assert snapshot_hints(fine.snapshot()) == ()
+
+
+def test_a_diverged_run_suggests_a_learning_rate_ten_times_lower(small_mnist):
+    hot = Trainer(small_mnist, CONFIG.replace(hidden=(64,), activation="sigmoid", lr=100.0, iterations=50))
+    hot.run()
+    snap = hot.snapshot()
+    assert snap.diverged is not None
+    (hint,) = snapshot_hints(snap)
+    assert hint.key == "diverged" and hint.changes == {"lr": 10.0}
+    assert snap.diverged in hint.message and "exploded to" in hint.message  # the trainer's figure
+    assert hint.action == "Lower learning rate to 10"
