@@ -35,6 +35,15 @@ class WorkerCommands:
         """``source``: a folder of IDX files, None for the bundled MNIST, or a ready Dataset."""
         self._send("load_data", (object, source))
 
+    def change_data(self, source) -> None:
+        """Other data (a folder, None for the bundled MNIST, or a Dataset): a Reset onto it; the
+        worker answers with ``data_loaded``, or with ``error`` and changes nothing."""
+        self._send("change_data", (object, source))
+
+    def import_runs(self, path: str) -> None:
+        """The worker answers with ``runs_changed`` and ``runs_imported``, or with ``error``."""
+        self._send("import_runs", (str, path))
+
     def reset(self, config) -> None:
         self._send("reset", (object, config))
 
@@ -55,6 +64,16 @@ class WorkerCommands:
 
     def set_momentum(self, momentum: float) -> None:
         self._send("set_momentum", (float, momentum))
+
+    def set_dropout(self, rate: float) -> None:
+        self._send("set_dropout", (float, rate))
+
+    def set_augmentation(self, shift: int, rotation: float, noise: float) -> None:
+        self._send("set_augmentation", (int, int(shift)), (float, float(rotation)), (float, float(noise)))
+
+    def map_features(self) -> None:
+        """The worker answers with ``map_features_ready(MapFeatures)``."""
+        self._send("map_features")
 
     def set_batch_size(self, batch_size) -> None:
         self._send("set_batch_size", (object, batch_size))

@@ -49,6 +49,7 @@ from nn.config import (
 from nn.optimizers import OPTIMIZERS
 
 from . import style, theme
+from .regularization import build_regularization, regularization_values, show_regularization
 from .worker import State
 
 LR_MIN, LR_MAX = 1e-5, 100.0
@@ -188,7 +189,8 @@ class LearningRateControl(QWidget):
 
 def _live_value(name: str, config: TrainConfig):
     return {"lr": config.lr, "momentum": config.momentum, "lr_decay": config.lr_decay, "batch": config.batch_size,
-            "length": (config.epochs, config.iterations)}[name]
+            "length": (config.epochs, config.iterations), "dropout": config.dropout,
+            "augment": (config.augment_shift, config.augment_rotation, config.augment_noise)}[name]
 
 
 class _Field:
@@ -231,6 +233,8 @@ class ControlPanel(QWidget):
     momentum_changed = pyqtSignal(float)
     batch_size_changed = pyqtSignal(object)  # int or None (full batch)
     run_length_changed = pyqtSignal(object, object)  # epochs, iterations
+    dropout_changed = pyqtSignal(float)
+    augmentation_changed = pyqtSignal(int, float, float)  # shift (pixels), rotation (degrees), noise
     start_requested = pyqtSignal()
     pause_requested = pyqtSignal()
     resume_requested = pyqtSignal()
@@ -360,6 +364,7 @@ class ControlPanel(QWidget):
         outer.addLayout(preset_row)
         outer.addWidget(network)
         outer.addWidget(live)
+        outer.addWidget(build_regularization(self))
         outer.addWidget(self.pending_note)
         outer.addStretch(1)
 
@@ -442,7 +447,7 @@ class ControlPanel(QWidget):
                               lr=self.lr.value(), momentum=self.momentum.value(),
                               lr_decay=round(self.lr_decay.value(), 4),
                               batch_size=values["batch_size"], epochs=values["epochs"],
-                              iterations=values["iterations"])
+                              iterations=values["iterations"], **regularization_values(self))
         if config.hidden != base.hidden or config.activation != base.activation:
             config = config.replace(init="auto")  # the preset's init was chosen for its own network
         try:
@@ -451,7 +456,8 @@ class ControlPanel(QWidget):
         except ConfigError as exc:
             message = str(exc)
             field = {"hidden layers": "hidden", "batch size": "batch", "seed": "seed",
-                     "epochs": "length", "iterations": "length"}.get(message.split(":")[0], "hidden")
+                     "epochs": "length", "iterations": "length", "dropout": "dropout", "shift": "shift",
+                     "rotation": "rotation", "noise": "noise"}.get(message.split(":")[0], "hidden")
             return None, {field: message}
         return config, {}
 
@@ -486,7 +492,7 @@ class ControlPanel(QWidget):
         """Apply live field ``name`` (see the module docstring for when)."""
         self._typing[name].stop()
         if typing:  # the spin boxes take in what was typed (a valueChanged commits it)
-            for spin in (self.lr.spin, self.momentum, self.lr_decay):
+            for spin in (self.lr.spin, self.momentum, self.lr_decay, *self.regularization_spins):
                 if spin.hasFocus():
                     spin.interpretText()
         if self._loading_preset:
@@ -507,8 +513,9 @@ class ControlPanel(QWidget):
         if value != self._live_sent.get(name, applied):
             self._live_sent[name] = value
             signal = {"lr": self.lr_changed, "momentum": self.momentum_changed, "lr_decay": self.lr_decay_changed,
-                      "batch": self.batch_size_changed, "length": self.run_length_changed}[name]
-            signal.emit(*value) if name == "length" else signal.emit(value)
+                      "batch": self.batch_size_changed, "length": self.run_length_changed,
+                      "dropout": self.dropout_changed, "augment": self.augmentation_changed}[name]
+            signal.emit(*value) if name in ("length", "augment") else signal.emit(value)
         self._sync_preset_name(config)
 
     def _would_end_run(self, config: TrainConfig) -> bool:
@@ -580,6 +587,7 @@ class ControlPanel(QWidget):
         else:
             self.length_unit.setCurrentText("iterations")
             self.length_value.setText(str(config.iterations))
+        show_regularization(self, config)
         self._loading_preset = False
         self._refresh()
 

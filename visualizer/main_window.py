@@ -16,14 +16,17 @@ from . import style, theme
 from .banner import MessageBanner
 from .commands import WorkerCommands, create_worker, stop_worker
 from .controls import ControlPanel
+from .datasets_menu import DatasetFiles
 from .docks import DataSlot, build_docks, on_screen, panel_in, raise_first_tabs, restore_layout
 from .export_menu import FileExports
 from .menus import build_menus
 from .panel_table import DOCKED, PANELS
 from .rendering import RenderScheduler
+from .runs_import import RunsImport
 from .session_files import SessionFiles
 from .settings import app_settings, remember_config, remembered_config
 from .status_bar import StatusFigures
+from .tsne_map import TsneMaps
 from .worker import State
 
 STRUCTURE_APPLY_DELAY_MS = 300  # typing "200" applies one network, not 2, 20 and then 200
@@ -81,6 +84,9 @@ class MainWindow(QMainWindow):
         self.status = StatusFigures(self.statusBar())
         self.exports = FileExports(self)
         self.files = SessionFiles(self, autosave)
+        self.datasets = DatasetFiles(self, data)
+        self.runs_import = RunsImport(self)
+        self.tsne = TsneMaps(self)
         build_menus(self)
         self._default_layout = self.saveState()
         self._restore_window_settings()
@@ -195,6 +201,8 @@ class MainWindow(QMainWindow):
         c.momentum_changed.connect(commands.set_momentum)
         c.batch_size_changed.connect(commands.set_batch_size)
         c.run_length_changed.connect(commands.set_run_length)
+        c.dropout_changed.connect(commands.set_dropout)
+        c.augmentation_changed.connect(commands.set_augmentation)
 
     def _start(self) -> None:
         self.banner.hide()
@@ -275,6 +283,7 @@ class MainWindow(QMainWindow):
     # -- worker events ---------------------------------------------------------------------------
     def _on_data_loaded(self, dataset) -> None:
         self.dataset = dataset
+        self.rendering.forget()  # after a dataset change (File > Open dataset…): the old data's snapshots
         for spec in PANELS:
             if spec.needs_data:
                 panel = spec.build(dataset)
@@ -287,6 +296,7 @@ class MainWindow(QMainWindow):
         self.drawing_panel.pin_requested.connect(self._pin_drawing)
         self.map_panel.digit_selected.connect(self.select_digit)
         self.map_panel.refresh_requested.connect(commands.refresh_map)
+        self.tsne.attach(self.map_panel)
         self.softmax_panel.digit_changed.connect(lambda index: commands.set_probes([index]))
         self.gallery.digit_selected.connect(self.select_digit)
         self.gallery.pin_requested.connect(self.pin_digit)
@@ -307,6 +317,7 @@ class MainWindow(QMainWindow):
                 lambda image, p=panel: image is not None and p.set_source("drawn"))
         commands.set_probes([self.softmax_panel.selected_index])
         self.controls.set_data_shape(dataset.n_features, dataset.n_classes, len(dataset.train_y))
+        self.controls.augmented_strip.set_dataset(dataset)
         self.statusBar().showMessage(f"Data: {dataset.source}", 4000)
         config = self.controls.current_config()
         if config is not None:
@@ -350,6 +361,7 @@ class MainWindow(QMainWindow):
         self._remember_window_settings()
         self.rendering.stop()
         self._structure_timer.stop()
+        self.tsne.cancel()
         stop_worker(self.training_thread, self.commands)
         self.files.close()
         super().closeEvent(event)

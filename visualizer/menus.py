@@ -52,6 +52,11 @@ def build_menus(w) -> None:
     for a in (w.open_session_action, w.open_model_action):
         file_menu.insertAction(w.recent_menu.menuAction(), a)
     file_menu.addSeparator()
+    w.datasets.add_actions(file_menu, act)
+    w.import_runs_action = act("&Import runs…", w.runs_import.ask, None,
+                               "Add the runs of a sweep file (python -m nn sweep … --out SWEEP.npz) to the Runs panel")
+    file_menu.addAction(w.import_runs_action)
+    file_menu.addSeparator()
     file_menu.addActions([w.save_session_action, w.save_model_action])
     file_menu.addSeparator()
     w.exports.add_actions(file_menu.addMenu("&Export"), act)

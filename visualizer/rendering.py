@@ -128,6 +128,13 @@ class RenderScheduler(QObject):
         if panel is not None and self.last_snapshot is not None:
             panel.show_snapshot(self.last_snapshot)
 
+    def forget(self) -> None:
+        """The data changed: the snapshots shown and being shown fit none of the new panels."""
+        self._queue = []
+        self._generation += 1  # a staggered render still under way ends
+        self._rendering = None
+        self.last_snapshot = None
+
     def stop(self) -> None:
         """The window is closing: render nothing more."""
         self.stopped = True

@@ -60,6 +60,8 @@ class TrainingWorker(QObject):
     saved = pyqtSignal(str, str, int)  # kind ("model" or "session"), path, step saved
     opened = pyqtSignal(str, str)  # kind ("model" or "session"), path
     runs_changed = pyqtSignal(object)  # tuple of nn.runs.RunRecord: earlier runs, to compare
+    runs_imported = pyqtSignal(str, object)  # path, {"ok": n, "diverged": n, "failed": n}: answer to import_runs()
+    map_features_ready = pyqtSignal(object)  # visualizer.tsne_map.MapFeatures, answer to map_features()
     pong = pyqtSignal(int)  # answer to ping(): every command queued before it has been handled
     network_copied = pyqtSignal(object)  # visualizer.network_copy.NetworkCopy, answer to copy_network()
 
@@ -151,6 +153,27 @@ class TrainingWorker(QObject):
         self._set_state(State.IDLE)
 
     @pyqtSlot(object)
+    def change_data(self, source) -> None:
+        """Train on other data from now on (a folder, None for the bundled MNIST, or a Dataset): a
+        Reset onto it, the current run kept in the run list. Data that cannot be loaded changes
+        nothing: one error says why."""
+        from nn.data import Dataset, load_mnist
+
+        try:
+            dataset = source if isinstance(source, Dataset) else load_mnist(source)
+        except Exception as exc:  # noqa: BLE001 - shown to the user; the app goes on as it was
+            self.error.emit(f"Could not open the dataset: {exc}", "".join(traceback.format_exception(exc)))
+            return
+        self._archive_current()
+        self.trainer = None  # the window resets onto the new data as it does at start
+        self._probes, self._pins, self._drawn_pins = (), (), []  # of the old data's test set and size
+        with self._mailbox_lock:
+            self._mailbox = None  # the old data's snapshot fits none of the new panels
+        self.dataset = dataset
+        self.data_loaded.emit(dataset)
+        self._set_state(State.IDLE)
+
+    @pyqtSlot(object)
     @_guarded
     def reset(self, config) -> None:
         """A new trainer with ``config`` (the old one is kept if the config is refused)."""
@@ -199,6 +222,27 @@ class TrainingWorker(QObject):
     def delete_run(self, run_id: int) -> None:
         self.runs = [r for r in self.runs if r.run_id != run_id]
         self.runs_changed.emit(tuple(self.runs))
+
+    @pyqtSlot(str)
+    def import_runs(self, path: str) -> None:
+        """Add the runs of a sweep file (``python -m nn sweep --out``) to the run list; a file
+        that cannot be read changes nothing (one error)."""
+        from nn.sweep import load_sweep
+        from nn.trainer import reserve_run_ids
+
+        from .runs_import import records_from_sweep
+
+        try:
+            results = load_sweep(path)
+        except Exception as exc:  # noqa: BLE001 - shown to the user; the app goes on as it was
+            self.error.emit(f"Could not import runs: {exc}", "".join(traceback.format_exception(exc)))
+            return
+        taken = [r.run_id for r in self.runs] + [self.trainer.run_id if self.trainer is not None else 0]
+        records = records_from_sweep(results, max(taken) + 1)
+        reserve_run_ids(max([r.run_id for r in records] + taken))
+        self.runs.extend(records)
+        self.runs_changed.emit(tuple(self.runs))
+        self.runs_imported.emit(path, {s: sum(r.status == s for r in results) for s in ("ok", "diverged", "failed")})
 
     @pyqtSlot()
     @_guarded
@@ -253,6 +297,20 @@ class TrainingWorker(QObject):
     def set_momentum(self, momentum: float) -> None:
         if self.trainer is not None:
             self.trainer.set_momentum(momentum)
+            self._publish(force=self.state != State.TRAINING)
+
+    @pyqtSlot(float)
+    @_guarded
+    def set_dropout(self, rate: float) -> None:
+        if self.trainer is not None:
+            self.trainer.set_dropout(rate)
+            self._publish(force=self.state != State.TRAINING)
+
+    @pyqtSlot(int, float, float)
+    @_guarded
+    def set_augmentation(self, shift: int, rotation: float, noise: float) -> None:
+        if self.trainer is not None:
+            self.trainer.set_augmentation(shift, rotation, noise)
             self._publish(force=self.state != State.TRAINING)
 
     @pyqtSlot(object)
@@ -318,6 +376,18 @@ class TrainingWorker(QObject):
         """Recompute the PCA map of the last hidden layer now."""
         self._refresh_map()
         self._publish(force=True)
+
+    @pyqtSlot()
+    @_guarded
+    def map_features(self) -> None:
+        """Emit the last hidden layer's activations of the map's test digits (for a t-SNE map)."""
+        from .tsne_map import MapFeatures
+
+        trainer = self.trainer
+        if trainer is not None:
+            indices, features, layer, predictions = trainer.map_features()
+            self.map_features_ready.emit(MapFeatures(trainer.run_id, trainer.step_count, indices, features, layer,
+                                                     trainer.test_y[indices], predictions))
 
     def _refresh_map(self) -> None:
         if self.trainer is not None:

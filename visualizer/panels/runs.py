@@ -33,9 +33,11 @@ from nn.trainer import Snapshot
 
 from .. import style, theme
 from ..export_menu import add_export_menu
+from ..naming import data_name
+from ..runs_import import run_status
 from .curves import nice_ceiling
 
-_LEFT_ALIGNED = ("show", "name", "layers", "optimizer")
+_LEFT_ALIGNED = ("show", "name", "layers", "optimizer", "data")
 SORT_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
 RUN_ID_ROLE = QtCore.Qt.ItemDataRole.UserRole + 2
 _EMPTY = np.zeros(0)
@@ -55,6 +57,7 @@ COLUMNS = (
     ("best", "best %", "Best test accuracy of any evaluation during the run"),
     ("final", "final %", "Test accuracy at the latest evaluation"),
     ("time", "time", "Training time (without test evaluations)"),
+    ("data", "data", "The dataset the run trained on"),
 )
 COL = {key: i for i, (key, _, _) in enumerate(COLUMNS)}
 
@@ -227,7 +230,11 @@ class RunsModel(QtCore.QAbstractTableModel):
         if key == "best":
             return _percent(r.best_test_accuracy)
         if key == "final":
-            return "diverged" if r.diverged and r.final_test_accuracy is None else _percent(r.final_test_accuracy)
+            if r.diverged and r.final_test_accuracy is None:
+                return run_status(r)  # "diverged", or "failed" (a sweep's run that never trained)
+            return _percent(r.final_test_accuracy)
+        if key == "data":
+            return data_name(r.data)
         if key == "time":
             return format_duration(r.train_seconds)
         return ""
@@ -247,6 +254,7 @@ class RunsModel(QtCore.QAbstractTableModel):
             "best": r.best_test_accuracy,
             "final": r.final_test_accuracy,
             "time": r.train_seconds,
+            "data": data_name(r.data).lower(),
         }
         return values[key]
 
@@ -258,8 +266,10 @@ class RunsModel(QtCore.QAbstractTableModel):
                  + (f": {r.name}" if r.name else ""), settings]
         if r.final_test_loss is not None:
             lines.append(f"final test loss {r.final_test_loss:.4f}")
+        if r.data:
+            lines.append(f"data: {r.data}")
         if r.diverged:
-            lines.append(f"diverged: {r.diverged}")
+            lines.append(r.diverged if run_status(r) == "failed" else f"diverged: {r.diverged}")
         if not row.current:
             lines.append("Double-click the name to rename; Delete removes the run.")
         return "\n".join(lines)
@@ -398,6 +408,7 @@ class RunsPanel(QtWidgets.QWidget):
         self._runs: tuple[RunRecord, ...] = ()
         self._current: RunRecord | None = None
         self._current_hidden = False
+        self._data = ""  # the dataset the current run trains on (Dataset.source)
         self._pending: Snapshot | None = None
         self._last_render = -math.inf
         self._overlays: dict[int, _Overlay] = {}
@@ -522,6 +533,10 @@ class RunsPanel(QtWidgets.QWidget):
         self._rebuild()
         self.table.viewport().update()
 
+    def set_data_name(self, source: str) -> None:
+        """The dataset the current run trains on (``Dataset.source``), for its "data" column."""
+        self._data = str(source)
+
     def set_runs(self, runs) -> None:
         """The archived runs, from ``worker.runs_changed`` (a tuple of :class:`RunRecord`)."""
         self._runs = tuple(runs)
@@ -544,7 +559,7 @@ class RunsPanel(QtWidgets.QWidget):
         if snap is None:
             return
         self._last_render = time.perf_counter()
-        record = record_from_snapshot(snap).replace(hidden=self._current_hidden)
+        record = record_from_snapshot(snap).replace(hidden=self._current_hidden, data=self._data)
         same_run = self._current is not None and self._current.run_id == record.run_id
         self._current = record
         labels = self._labels()
@@ -837,7 +852,8 @@ class RunsPanel(QtWidgets.QWidget):
 
 
 _SUMMARY_KEYS = ("run", "name", "layers", "activation", "optimizer", "lr", "momentum", "batch_size", "seed", "steps",
-                 "epochs", "train_seconds", "final_test_accuracy", "best_test_accuracy", "final_test_loss", "diverged")
+                 "epochs", "train_seconds", "final_test_accuracy", "best_test_accuracy", "final_test_loss", "diverged",
+                 "data")
 
 
 def _csv_value(value) -> str:
