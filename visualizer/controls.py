@@ -46,6 +46,7 @@ from nn.config import (
     parse_positive_float,
     validate,
 )
+from nn.network import INITS
 from nn.optimizers import OPTIMIZERS
 
 from . import style, theme
@@ -56,7 +57,7 @@ LR_MIN, LR_MAX = 1e-5, 100.0
 LIVE_APPLY_DELAY_MS = 350  # a dragged slider applies once it rests, not at every pixel
 TYPING_PAUSE_MS = 900  # a typed live value applies after this long without a keystroke
 LIVE = ("lr", "lr_decay", "batch", "momentum", "length")
-STRUCTURAL = ("hidden", "activation", "optimizer", "seed")
+STRUCTURAL = ("hidden", "activation", "optimizer", "seed", "init", "l2")
 OPTIMIZER_LABELS = {"gd": "gd (plain gradient descent)", "sgd": "sgd (plain, mini-batch)",
                     "momentum": "momentum", "adam": "adam"}
 
@@ -193,12 +194,21 @@ def _live_value(name: str, config: TrainConfig):
             "augment": (config.augment_shift, config.augment_rotation, config.augment_noise)}[name]
 
 
+def _parse_l2(text: str) -> float:
+    """The L2 field: empty is 0 (off); validate() checks the range."""
+    try:
+        return float(text.strip() or "0")
+    except ValueError:
+        raise ConfigError(f"L2: {text.strip()!r} is not a number") from None
+
+
 class _Field:
     """A row of the form: its widget, the label (which marks pending changes) and an error line."""
 
     def __init__(self, name: str, title: str, widget: QWidget, error: QLabel, label: QLabel):
         self.name, self.title, self.widget, self.error, self.label = name, title, widget, error, label
         self.message, self.pending = "", False
+        self.tip = label.toolTip()  # what the field is; a pending mark adds to it
 
     def show_error(self, message: str) -> None:
         self.message = message
@@ -209,7 +219,7 @@ class _Field:
     def mark_pending(self, pending: bool) -> None:
         self.pending = pending
         self.label.setText(f"{self.title} •" if pending else self.title)
-        self.label.setToolTip("Changed: applies when you press Reset" if pending else "")
+        self.label.setToolTip(f"{self.tip}\n\nChanged: applies when you press Reset" if pending else self.tip)
         self.paint()
 
     def paint(self) -> None:
@@ -318,6 +328,16 @@ class ControlPanel(QWidget):
                   "Update rule. gd and sgd are plain gradient descent; momentum and Adam keep state.")
         self.seed = QLineEdit()
         self._add(network_form, "seed", "Seed", self.seed, "Random seed for the initial weights and the data order")
+        self.init = QComboBox()
+        self.init.addItems(list(INITS))
+        self._add(network_form, "init", "Initialisation", self.init,
+                  "How the first weights are drawn: auto (He for ReLU, else the tutorial's randn / √fan-in), "
+                  "tutorial, he or xavier. Try he for a deep ReLU network whose units die.")
+        self.l2 = QLineEdit()
+        self.l2.setPlaceholderText("0 = off")
+        self._add(network_form, "l2", "L2 (weight decay)", self.l2,
+                  "Adds L2 × ½||W||² to the loss, pulling every weight toward 0 at each step. 0 = off. "
+                  "Try 1e-4 when test accuracy falls while training accuracy rises (overfitting).")
 
         live = QGroupBox("Training (applies live)")
         live_form = self._form(live)
@@ -356,10 +376,14 @@ class ControlPanel(QWidget):
         self.pending_note = QLabel("• changed: press Reset (Ctrl+R) to apply")
         style.set_colors(self.pending_note, WindowText=theme.current().warning)
         self.pending_note.setWordWrap(True)
+        self.pending_note.setToolTip("Fields marked • changed since this network was built: Reset (Ctrl+R) builds "
+                                     "a new network with them")
         self.pending_note.hide()
 
         preset_row = QFormLayout()
-        preset_row.addRow("Preset", self.preset)
+        preset_label = QLabel("Preset")
+        preset_label.setToolTip(self.preset.toolTip())
+        preset_row.addRow(preset_label, self.preset)
         outer.addLayout(buttons)
         outer.addLayout(preset_row)
         outer.addWidget(network)
@@ -372,6 +396,8 @@ class ControlPanel(QWidget):
         self.activation.currentIndexChanged.connect(lambda _: self._edited("activation"))
         self.optimizer.currentIndexChanged.connect(lambda _: self._edited("optimizer"))
         self.seed.textChanged.connect(lambda _: self._edited("seed"))
+        self.init.currentIndexChanged.connect(lambda _: self._edited("init"))
+        self.l2.textChanged.connect(lambda _: self._edited("l2"))
         self.lr.validity_changed.connect(lambda message: self._set_error("lr", message))
         # Live fields: every change is checked at once (_edited); it applies when committed.
         self.batch.currentTextChanged.connect(lambda _: self._edited("batch"))
@@ -430,6 +456,7 @@ class ControlPanel(QWidget):
 
         values["hidden"] = read("hidden", lambda: parse_hidden(self.hidden.text()))
         values["seed"] = read("seed", lambda: parse_int(self.seed.text(), "seed", 0))
+        values["l2"] = read("l2", lambda: _parse_l2(self.l2.text()))
         values["batch_size"] = read("batch", lambda: parse_batch_size(self.batch.currentText()))
         if self.length_unit.currentText() == "epochs":
             values["epochs"] = read("length", lambda: parse_positive_float(self.length_value.text(), "epochs"))
@@ -448,14 +475,16 @@ class ControlPanel(QWidget):
                               lr_decay=round(self.lr_decay.value(), 4),
                               batch_size=values["batch_size"], epochs=values["epochs"],
                               iterations=values["iterations"], **regularization_values(self))
-        if config.hidden != base.hidden or config.activation != base.activation:
-            config = config.replace(init="auto")  # the preset's init was chosen for its own network
+        init = self.init.currentText()
+        if init == base.init and (config.hidden != base.hidden or config.activation != base.activation):
+            init = "auto"  # the preset's init was chosen for its own network (one picked in the field stays)
+        config = config.replace(init=init, l2=values["l2"])
         try:
             shape = self._data_shape or (None, None, None)
             validate(config, *shape)
         except ConfigError as exc:
             message = str(exc)
-            field = {"hidden layers": "hidden", "batch size": "batch", "seed": "seed",
+            field = {"hidden layers": "hidden", "batch size": "batch", "seed": "seed", "L2": "l2", "init": "init",
                      "epochs": "length", "iterations": "length", "dropout": "dropout", "shift": "shift",
                      "rotation": "rotation", "noise": "noise"}.get(message.split(":")[0], "hidden")
             return None, {field: message}
@@ -548,7 +577,9 @@ class ControlPanel(QWidget):
             field.show_error(errors.get(name, ""))
         pending = []
         if config is not None and self._applied is not None and self._has_progress:
-            pending = [name for name in STRUCTURAL if getattr(config, name) != getattr(self._applied, name)]
+            shown = {"init": self.init.currentText()}  # (a changed network may take "auto": not the person's change)
+            pending = [name for name in STRUCTURAL
+                       if shown.get(name, getattr(config, name)) != getattr(self._applied, name)]
         for name in STRUCTURAL:
             self._fields[name].mark_pending(name in pending)
         self.pending_note.setVisible(bool(pending))
@@ -577,6 +608,8 @@ class ControlPanel(QWidget):
         self.activation.setCurrentText(config.activation)
         self.optimizer.setCurrentIndex(self.optimizer.findData(config.optimizer))
         self.seed.setText(str(config.seed))
+        self.init.setCurrentText(config.init)
+        self.l2.setText(format_number(config.l2))
         self.lr.set_value(config.lr)
         self.batch.setCurrentText("full" if config.batch_size is None else str(config.batch_size))
         self.momentum.setValue(config.momentum)
@@ -591,6 +624,20 @@ class ControlPanel(QWidget):
         self._loading_preset = False
         self._refresh()
 
+    def apply_changes(self, changes: dict) -> None:
+        """Set fields to these TrainConfig values (a hint's action) as a person would: the learning
+        rate applies at once, the initialisation and L2 are marked pending until Reset."""
+        for name, value in changes.items():
+            if name == "lr":
+                self.lr.set_value(float(value))
+                self._commit("lr")
+            elif name == "l2":
+                self.l2.setText(format_number(float(value)))
+            elif name == "init":
+                self.init.setCurrentText(str(value))
+            else:
+                raise ValueError(f"no control for the setting {name!r}")
+
     def set_data_shape(self, n_features: int, n_classes: int, n_train: int) -> None:
         self._data_shape = (n_features, n_classes, n_train)
         self._refresh()
@@ -599,6 +646,9 @@ class ControlPanel(QWidget):
         """The trainer now runs ``config``; live fields follow it (e.g. after a preset Reset)."""
         self._applied = config
         self._live_sent = {}
+        blocked = self.init.blockSignals(True)  # the initialisation it was built with ("auto" after a change)
+        self.init.setCurrentText(config.init)
+        self.init.blockSignals(blocked)
         self._refresh()
 
     def set_progress(self, step: int, epoch: float) -> None:

@@ -19,6 +19,7 @@ from .controls import ControlPanel
 from .datasets_menu import DatasetFiles
 from .docks import DataSlot, build_docks, on_screen, panel_in, raise_first_tabs, restore_layout
 from .export_menu import FileExports
+from .hints_bar import attach_hints
 from .menus import build_menus
 from .panel_table import DOCKED, PANELS
 from .rendering import RenderScheduler
@@ -120,6 +121,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(4, 4, 4, 0)
         layout.addWidget(self.banner)
         layout.addWidget(curves, 1)
+        self.hints_bar = attach_hints(self, layout)  # under the banner
         self.setCentralWidget(central)
 
     # -- remembered layout ---------------------------------------------------------------------------

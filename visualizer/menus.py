@@ -8,6 +8,7 @@ from PyQt6.QtWidgets import QMessageBox
 from nn import __version__
 
 from . import theme
+from .guide import open_guide
 
 MNIST_ATTRIBUTION = "MNIST database, Yann LeCun, Corinna Cortes and Christopher J.C. Burges (CC BY-SA 3.0)."
 SHORTCUTS = (
@@ -18,6 +19,7 @@ SHORTCUTS = (
     "<tr><td><b>Ctrl+S</b>, <b>Ctrl+Shift+S</b></td><td>save model, save session</td></tr>"
     "<tr><td><b>Ctrl+O</b>, <b>Ctrl+Shift+O</b></td><td>open session, open model</td></tr>"
     "<tr><td><b>Arrows</b>, <b>Enter</b>, <b>P</b></td><td>in the mistakes gallery: move, show, pin</td></tr>"
+    "<tr><td><b>F1</b></td><td>the guide to the panels</td></tr>"
     "<tr><td><b>Ctrl+Q</b></td><td>quit</td></tr></table>")
 
 
@@ -88,6 +90,18 @@ def build_menus(w) -> None:
         w.addAction(a)  # shortcuts work wherever the focus is in the window
 
     help_menu = w.menuBar().addMenu("&Help")
+    help_menu.setToolTipsVisible(True)
+    w.guide_action = act("&Guide to the panels…", lambda: open_guide(w), "F1",
+                         "What each panel shows, what to look for and one experiment to try; each entry can "
+                         "bring its panel into view")
+    w.hints_action = act("Show &hints", w.hints_bar.set_enabled, None,
+                         "Plain-language hints from the run's curves (loss rising, overfitting, dead units, ...), "
+                         "each with the figure behind it and a change to try")
+    w.hints_action.setCheckable(True)
+    w.hints_action.setChecked(w.hints_bar.enabled)
+    w.hints_bar.enabled_changed.connect(w.hints_action.setChecked)
+    help_menu.addActions([w.guide_action, w.hints_action])
+    help_menu.addSeparator()
     help_menu.addAction(act("&Keyboard shortcuts", lambda: QMessageBox.information(w, "Keyboard shortcuts", SHORTCUTS)))
     help_menu.addAction(act("&About", lambda: QMessageBox.about(
         w, "About Softmax Visualizer", f"<b>Softmax Visualizer</b> {__version__}<br>"

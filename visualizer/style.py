@@ -191,8 +191,12 @@ def title_label(text: str = "") -> QtWidgets.QLabel:
     return label
 
 
-def axis_label(plot: pg.PlotItem, side: str, text: str, units: str | None = None) -> None:
+def axis_label(plot: pg.PlotItem, side: str, text: str, units: str | None = None, tip: str = "") -> None:
+    """Label an axis; its tooltip is ``tip``, else the label's entry in :data:`visualizer.tips.AXIS_TIPS`."""
+    from .tips import AXIS_TIPS
+
     plot.setLabel(side, text, units=units, **{"color": theme.current().foreground, "font-size": f"{LABEL_FONT_PT}pt"})
+    plot.getAxis(side).setToolTip(tip or AXIS_TIPS.get(text, ""))
 
 
 def restyle(root: QtWidgets.QWidget) -> None:

@@ -19,6 +19,7 @@ from nn.trainer import Snapshot
 
 from .. import style, theme
 from ..export_menu import add_export_menu
+from ..tips import AXIS_TIPS
 from .cell_text import CellTexts, class_ticks, text_cells
 
 TITLE = "Confusion matrix (test set)"
@@ -76,6 +77,7 @@ class ConfusionMatrixPanel(QtWidgets.QWidget):
         bar_axis.setTickFont(style.small_font(8))
         bar_axis.setStyle(hideOverlappingLabels=False)
         bar_axis.setLabel("mistakes per cell", **{"color": theme.current().foreground, "font-size": "8pt"})
+        bar_axis.setToolTip(AXIS_TIPS["mistakes per cell"])
         self.selection_rect = QtWidgets.QGraphicsRectItem(0, 0, 1, 1)
         style.themed_pen(self.selection_rect, "select", 3.0)
         self.selection_rect.setZValue(20)
