@@ -109,8 +109,8 @@ _TEXT = {
         "unit. Every number comes from nn.reference on a copy of the live network.",
         "dL/dz is p − 1 for the true class (negative: its score goes up) and p for every other class. For a "
         "confident, right digit it is nearly 0: the digit has almost nothing left to teach.",
-        "Select a wrong digit (Mistakes) and press 'One step on this digit' at 100 × lr: p of the true class "
-        "rises, and the training network is untouched. Then press 'Gradient check'."),
+        "Select a wrong digit (Mistakes) and press 'One step on this digit': from this one digit alone, p of the "
+        "true class jumps, while the training network is untouched. Then press 'Gradient check'."),
     "make": (
         "What would make this digit a 7 (or any class)? The gradient of log p(target) with respect to every "
         "pixel, over the digit, and a nudge: small steps on the pixels along it, with the prediction after each.",

@@ -175,6 +175,7 @@ class BarsView(QtWidgets.QWidget):
         self.label_colors: dict[int, str] = {}
         self.scale = 1.0
         self.value_text = True
+        self.scale_note = False  # write the value of a full bar in the corner (bars scaled to their largest)
         self.setFixedHeight(height)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
         self.setMouseTracking(True)
@@ -226,7 +227,7 @@ class BarsView(QtWidgets.QWidget):
                 painter.fillRect(QtCore.QRectF(x, zero - max(h, 0), width, abs(h)), QtGui.QColor(self.colors[s][k]))
             if self.value_text:
                 v = self.series[-1][k]
-                text = fmt(v, 2) if abs(v) >= 0.005 else ""
+                text = fmt(v, 2) if abs(v) >= 0.05 * self.scale else ""
                 painter.setPen(QtGui.QColor(t.foreground))
                 h = max(-1.0, min(1.0, v / self.scale)) * full
                 y = zero - h - 11 if h >= 0 else zero - h + 1
@@ -235,6 +236,10 @@ class BarsView(QtWidgets.QWidget):
             painter.setPen(QtGui.QColor(self.label_colors.get(k, t.foreground)))
             painter.drawText(QtCore.QRectF(left + k * slot, self.height() - 14, slot, 14),
                              int(QtCore.Qt.AlignmentFlag.AlignCenter), self.labels[k])
+        if self.scale_note:
+            painter.setPen(QtGui.QColor(t.muted))
+            painter.drawText(QtCore.QRectF(left, 0, self.width() - left, 11), int(QtCore.Qt.AlignmentFlag.AlignLeft),
+                             f"full bar = {fmt(self.scale, 2)}")
         painter.setPen(QtGui.QPen(QtGui.QColor(t.frame), 1))
         painter.drawLine(QtCore.QPointF(left, zero), QtCore.QPointF(left + slot * len(self.labels), zero))
         painter.end()

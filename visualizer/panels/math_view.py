@@ -214,6 +214,7 @@ class MathPanel(ExplainPanel):
         self.dz_bars = BarsView(self._dz_tip, signed=True, height=104)
         self.dz_bars.setToolTip("dL/dz = p − y per class (red positive, blue negative), scaled to the largest "
                                 "|p − y|. Hover a bar for its numbers.")
+        self.dz_bars.scale_note = True
         b.addWidget(self.dz_bars)
         b.addWidget(caption("<b>dL/db = p − y</b>: the same numbers, since b adds straight into z."))
         self.dw_caption = caption()
@@ -244,8 +245,9 @@ class MathPanel(ExplainPanel):
         self.step_size = QtWidgets.QComboBox()
         for m in STEP_MULTIPLIERS:
             self.step_size.addItem("lr" if m == 1 else f"{m} × lr", m)
-        self.step_size.setToolTip("Step size of the one step: the current learning rate, or 10 or 100 times it "
-                                  "(a small step moves p only a little)")
+        self.step_size.setToolTip("Step size of the one step: the current learning rate, or 10 or 100 times it.\n"
+                                  "A step on one digit alone moves it far more than its share of a batch's step "
+                                  "(a batch averages the gradients of its digits).")
         size_label = QtWidgets.QLabel("step size")
         size_label.setToolTip(self.step_size.toolTip())
         row.addWidget(self.step_button)
@@ -256,6 +258,12 @@ class MathPanel(ExplainPanel):
         self.step_bars = BarsView(self._step_tip, height=96)
         self.step_bars.setToolTip("p before (grey) and after (coloured) one step on this digit")
         b.addWidget(self.step_bars)
+        self.change_bars = BarsView(self._step_tip, signed=True, height=76)
+        self.change_bars.setToolTip("The change of each class's p in that step (after − before), scaled to the "
+                                    "largest: green gained, red lost")
+        b.addWidget(caption("change of p in the step (after − before), scaled to the largest", 8))
+        self.change_bars.scale_note = True
+        b.addWidget(self.change_bars)
         self.step_label = caption()
         b.addWidget(self.step_label)
         row = QtWidgets.QHBoxLayout()
@@ -445,15 +453,19 @@ class MathPanel(ExplainPanel):
         if result is None or digit is None or result[5] != digit[3]:
             self.step_result = None
             self.step_bars.set_series([np.zeros(self.n_classes)], [t.waiting], names)
+            self.change_bars.set_series([np.zeros(self.n_classes)], [t.waiting], names)
             self.step_label.setText("Press <i>One step on this digit</i>: one gradient-descent step on this digit "
                                     "alone, on a copy of the network; training is not touched.")
             return
         before, after, label, lr, step, _ = result
         self.step_bars.set_series([before, after], [t.reference, t.train], names, {label: t.correct}, scale=1.0)
+        moved = after - before
+        self.change_bars.set_series([moved], [[t.correct if v > 0 else t.wrong for v in moved]], names,
+                                    {label: t.correct})
         change = after[label] - before[label]
         self.step_label.setText(
             f"p<sub>{names[label]}</sub> (the true class): {fmt(before[label])} → <b>{fmt(after[label])}</b> "
-            f"({'+' if change >= 0 else '−'}{fmt(abs(change), 3)}) after one step with lr {fmt(lr)} on the copy at "
+            f"({'+' if change >= 0 else '−'}{fmt(abs(change))}) after one step with lr {fmt(lr)} on the copy at "
             f"step {step:,}; predicted {names[int(np.argmax(before))]} → {names[int(np.argmax(after))]}. "
             "The training network is unchanged.")
 
