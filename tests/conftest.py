@@ -17,13 +17,19 @@ import os
 import shutil
 import tempfile
 
-# Before anything can import Qt: GUI tests must run without a display (CI, ssh, containers).
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
 # Before anything can import Qt: Qt finds settings and app data through these (and caches where).
 USER_DIR_VARIABLES = ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")
 USERS_OWN = {name: os.environ.get(name) for name in USER_DIR_VARIABLES}  # as the person left them
 TEST_ROOT = os.path.realpath(tempfile.mkdtemp(prefix="softmax-visualizer-tests-"))
+
+# Before anything can import Qt: GUI tests must run without a display (CI, ssh, containers), on
+# a screen of a common desktop size (the offscreen platform's own is 800 x 800, and the window
+# adapts its layout to the screen). Tests of other screen sizes set their own.
+SCREEN = os.path.join(TEST_ROOT, "screen-1920x1080.json")
+with open(SCREEN, "w") as _file:
+    _file.write('{"screens": [{"name": "test", "x": 0, "y": 0, "width": 1920, "height": 1080, "logicalDpi": 96}]}')
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={SCREEN}"
 
 
 def _keep_pip_setup() -> None:

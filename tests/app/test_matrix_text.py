@@ -39,8 +39,8 @@ def test_many_classes_make_no_text_item_per_cell(qtbot):
     rng = np.random.default_rng(0)
     labels = np.arange(4000) % n
     predictions = np.where(rng.random(4000) < 0.7, labels, rng.integers(0, n, 4000))
-    snap = SimpleNamespace(test=evaluation(labels, predictions, n))
-    confusion = ConfusionMatrixPanel(SimpleNamespace(n_classes=n, test_y=labels))
+    snap = SimpleNamespace(test=evaluation(labels, predictions, n), class_names=())
+    confusion = ConfusionMatrixPanel(SimpleNamespace(n_classes=n, test_y=labels, class_names=()))
     probabilities = ClassProbabilityPanel()
     for panel in (confusion, probabilities):
         qtbot.addWidget(panel)
@@ -60,8 +60,8 @@ def test_numbers_fit_their_cells_at_any_panel_size(qtbot):
     labels = np.repeat(np.arange(10), 1200)
     predictions = labels.copy()
     predictions[::97] = (labels[::97] + 1) % 10
-    snap = SimpleNamespace(test=evaluation(labels, predictions, 10))
-    confusion = ConfusionMatrixPanel(SimpleNamespace(n_classes=10, test_y=labels))
+    snap = SimpleNamespace(test=evaluation(labels, predictions, 10), class_names=())
+    confusion = ConfusionMatrixPanel(SimpleNamespace(n_classes=10, test_y=labels, class_names=()))
     probabilities = ClassProbabilityPanel()
     for panel in (confusion, probabilities):
         qtbot.addWidget(panel)

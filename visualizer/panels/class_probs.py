@@ -15,7 +15,7 @@ from nn.trainer import Snapshot
 
 from .. import style
 from ..export_menu import add_export_menu
-from .cell_text import CellTexts, class_ticks, text_cells
+from ..cell_text import CellTexts, class_ticks, text_cells
 
 TITLE = "Mean softmax output per true class (test set)"
 _TOOLTIP = ("Row t, column p: the network's probability for class p, averaged over all test digits "
@@ -32,6 +32,7 @@ class ClassProbabilityPanel(QtWidgets.QWidget):
         self._evaluation = None  # the snap.test shown (compared by identity)
         self.cell_texts: CellTexts | None = None
         self.matrix: np.ndarray | None = None  # what the image shows (classes x classes)
+        self.class_names: tuple[str, ...] = ()  # the data's, from the snapshots
 
         self.plot_widget, self.plot = style.class_matrix_plot()
         self.image_item = pg.ImageItem(axisOrder="row-major")
@@ -68,7 +69,7 @@ class ClassProbabilityPanel(QtWidgets.QWidget):
         if self.cell_texts is not None:
             self.cell_texts.remove()
         self.n_classes = n
-        ticks = class_ticks(n)
+        ticks = class_ticks(n, names=self.class_names)
         self.plot.getAxis("bottom").setTicks(ticks)
         self.plot.getAxis("left").setTicks(ticks)
         self.plot.vb.setDefaultPadding(0.02)
@@ -99,7 +100,8 @@ class ClassProbabilityPanel(QtWidgets.QWidget):
             return
         self._evaluation = evaluation
         matrix = np.asarray(evaluation.class_mean_probs, dtype=np.float64)
-        if matrix.shape[0] != self.n_classes:
+        if matrix.shape[0] != self.n_classes or tuple(snap.class_names) != self.class_names:
+            self.class_names = tuple(snap.class_names)
             self._setup_grid(matrix.shape[0])
         self.matrix = matrix
         self.image_item.setImage(matrix, levels=(0.0, 1.0), autoLevels=False)

@@ -19,8 +19,9 @@ from nn.trainer import Snapshot
 
 from .. import style, theme
 from ..export_menu import add_export_menu
+from ..naming import class_name
 from ..tips import AXIS_TIPS
-from .cell_text import CellTexts, class_ticks, text_cells
+from ..cell_text import CellTexts, class_ticks, text_cells
 
 TITLE = "Confusion matrix (test set)"
 GAP = 0.25  # between the matrix and the recall / precision margins, in cells
@@ -122,8 +123,9 @@ class ConfusionMatrixPanel(QtWidgets.QWidget):
         self.n_classes = n
         edge = n + GAP + 1  # the recall column / precision row ends here
         margin = n + GAP + 0.5
-        self.plot.getAxis("bottom").setTicks(class_ticks(n, ((margin, "recall"),)))
-        self.plot.getAxis("left").setTicks(class_ticks(n, ((margin, "precision"),)))
+        names = self.dataset.class_names
+        self.plot.getAxis("bottom").setTicks(class_ticks(n, ((margin, "recall"),), names))
+        self.plot.getAxis("left").setTicks(class_ticks(n, ((margin, "precision"),), names))
         self.plot.vb.setDefaultPadding(0.02)
         self.plot.setXRange(0, edge, padding=0.02)
         self.plot.setYRange(0, edge, padding=0.02)
@@ -271,7 +273,9 @@ class ConfusionMatrixPanel(QtWidgets.QWidget):
         if self._selected is not None:
             t, p = self._selected
             count = "" if self._matrix is None else f": {int(self._matrix[t, p]):,} digits"
-            self.hint.setText(f"<b style='color:{theme.current().select}'>{t} read as {p}</b>{count}")
+            names = self.dataset.class_names
+            self.hint.setText(f"<b style='color:{theme.current().select}'>{class_name(names, t)} read as "
+                              f"{class_name(names, p)}</b>{count}")
         elif self._matrix is not None:
             self.hint.setText("Click a red cell to see those digits")
         else:

@@ -14,7 +14,7 @@ import math
 import pyqtgraph as pg
 from PyQt6 import QtGui
 
-from .. import style
+from . import style
 
 MAX_CLASSES_WITH_TEXT = 30
 POINT_SIZES = (9.0, 8.0, 7.0, 6.0, 5.5)  # the largest that fits is used
@@ -27,13 +27,15 @@ def text_cells(n: int, cells: list) -> list:
     return cells if n <= MAX_CLASSES_WITH_TEXT else []
 
 
-def class_ticks(n: int, extra: tuple = ()) -> list:
-    """Tick levels for an axis of ``n`` class cells (centres at i + 0.5): every class up to
-    :data:`MAX_TICKS`, else every 2nd, 5th, 10th, ... so the labels never run together."""
+def class_ticks(n: int, extra: tuple = (), names=()) -> list:
+    """Tick levels for an axis of ``n`` class cells (centres at i + 0.5), labelled with the
+    classes' ``names`` (their numbers without): every class up to :data:`MAX_TICKS`, else every
+    2nd, 5th, 10th, ... so the labels never run together."""
     step = 1
     while n / step > MAX_TICKS:
         step = next(m * 10 ** e for e in range(7) for m in (1, 2, 5) if m * 10 ** e > step)
-    return [[(i + 0.5, str(i)) for i in range(0, n, step)] + list(extra), []]
+    label = (lambda i: str(names[i])) if len(names) == n else str
+    return [[(i + 0.5, label(i)) for i in range(0, n, step)] + list(extra), []]
 
 
 class CellTexts:
