@@ -1,4 +1,5 @@
-"""Launching the app: ``softmax-visualizer`` or ``python -m visualizer``.
+"""Launching the app: ``softmax-visualizer [SESSION.npz]`` or ``python -m visualizer [SESSION.npz]``
+(a session given is opened once the data has loaded).
 
 ``--autostart``, ``--quit-after``, ``--screenshot`` and ``--metrics-out`` make it scriptable for
 demos, benchmarks and checks: train at once, stop after N seconds of training (or when the run
@@ -24,6 +25,8 @@ from nn.config import PRESETS
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="softmax-visualizer",
                                      description="Watch a from-scratch softmax network learn MNIST.")
+    parser.add_argument("session", nargs="?", metavar="SESSION.npz",
+                        help="a saved session to open (with --data-dir if it trained on other data)")
     parser.add_argument("--preset", choices=sorted(PRESETS),
                         help="starting configuration (default: the settings of the last session, else fast)")
     parser.add_argument("--data-dir", help="folder with the four MNIST-format IDX files (default: bundled MNIST)")
@@ -116,8 +119,31 @@ class Autopilot(QObject):
             QTimer.singleShot(0, self.window.close)
 
 
+def open_session_at_start(window, path: str) -> None:
+    """Open the session ``path`` as soon as the window has its data (after its first Reset onto
+    it); a scripted start (--autostart) then continues the session rather than a new run."""
+    autostart, window.autostart = window.autostart, False
+    done = []
+
+    def open_it(*_) -> None:
+        if done:
+            return
+        done.append(True)
+        window.worker.data_loaded.disconnect(open_it)
+        window.files.open_from("session", path)
+        if autostart:
+            window.commands.start()
+
+    window.worker.data_loaded.connect(open_it)
+    if window.worker.dataset is not None:  # loaded before this listened: open after the window's Reset
+        QTimer.singleShot(0, open_it)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.session is not None and not os.path.isfile(args.session):
+        print(f"softmax-visualizer: error: {args.session}: no such session file", file=sys.stderr)
+        return EXIT_FILE_ERROR
     if args.quit_after is not None and not (math.isfinite(args.quit_after) and args.quit_after >= 0):
         build_parser().error("--quit-after: must be a number of seconds >= 0")
     for path, what in ((args.metrics_out, "--metrics-out"), (args.screenshot, "--screenshot")):
@@ -135,6 +161,8 @@ def main(argv=None) -> int:
     window = MainWindow(preset=args.preset, data=args.data_dir,
                         autostart=args.autostart or args.quit_after is not None,
                         ask_to_save=not scripted, autosave=not scripted)
+    if args.session is not None:
+        open_session_at_start(window, args.session)
     autopilot = Autopilot(window, args.quit_after, args.screenshot, args.metrics_out) if scripted else None
     window.show()
     window.startup_seconds = time.perf_counter() - started

@@ -322,7 +322,8 @@ def export_report(window_widget: QtWidgets.QWidget, snapshot, folder_or_stem: st
     ``softmax-report-<date>-<time>``) or a path without extension (a ``.png``/``.json`` one is
     stripped). The JSON holds ``app_version``, ``timestamp`` (ISO 8601, local time with offset),
     ``data_source`` (if given), ``config`` (``TrainConfig.to_dict()``), ``layer_sizes``,
-    ``n_train`` and ``metrics`` (see :func:`report_metrics`; accuracies are fractions in 0..1).
+    ``n_train``, ``class_names`` (what each class is called, in label order) and ``metrics``
+    (see :func:`report_metrics`; accuracies are fractions in 0..1).
     Returns ``(png_path, json_path)``; raises :class:`ExportError` when a file cannot be written.
     """
     stem = _report_stem(folder_or_stem)
@@ -336,6 +337,7 @@ def export_report(window_widget: QtWidgets.QWidget, snapshot, folder_or_stem: st
         "config": snapshot.config.to_dict(),
         "layer_sizes": [int(n) for n in snapshot.layer_sizes],
         "n_train": int(snapshot.n_train),
+        "class_names": [str(name) for name in snapshot.class_names],
         "metrics": report_metrics(snapshot),
         "screenshot": png_path.name,
     }

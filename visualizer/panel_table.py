@@ -55,7 +55,7 @@ PANELS = (
               "From pixels to softmax: hidden activations for the selected or drawn digit"),
     PanelSpec("learning", "Learning", "learning_panel", "learning.LearningPanel", "class_probs",
               "Is it still learning? Gradient norms, update ratios, dead units, weights"),
-    PanelSpec("pca", "PCA map", "map_panel", "layer_map.LayerMapPanel", "weights",
+    PanelSpec("pca", "PCA map", "map_panel", "pca_map.LayerMapPanel", "weights",
               "The last hidden layer's view of the test digits, in 2-D: PCA (live) or t-SNE (on request)",
               needs_data=True),
     PanelSpec("runs", "Runs", "runs_panel", "runs.RunsPanel", "class_probs",

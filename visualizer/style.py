@@ -314,8 +314,11 @@ def digit_pixmap(gray: np.ndarray, size: int, ratio: float = 1.0) -> QtGui.QPixm
 
 
 def class_matrix_plot() -> tuple[pg.PlotWidget, pg.PlotItem]:
-    """A fixed, square plot for a classes x classes matrix: true class down, predicted across."""
-    widget = plot_widget()
+    """A fixed, square plot for a classes x classes matrix: true class down, predicted across
+    (class names turned upwards when they do not fit side by side)."""
+    from .class_axis import class_axis_items
+
+    widget = plot_widget(axisItems=class_axis_items())
     plot = widget.getPlotItem()
     plot.setMenuEnabled(False)
     plot.hideButtons()

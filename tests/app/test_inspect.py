@@ -313,13 +313,16 @@ def test_gallery_csv_export_round_trip(qtbot, data, run, tmp_path):
     assert gallery.export_csv(path)
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["index", "true", "predicted", "confidence"] + [f"p{c}" for c in range(10)]
+    assert rows[0] == (["index", "true", "predicted", "confidence"] + [f"p{c}" for c in range(10)]
+                       + ["true_name", "predicted_name"])
     body = rows[1:]
     shown = gallery.shown_indices()
     assert [int(r[0]) for r in body] == shown and len(shown) > 0
     assert [int(r[1]) for r in body] == data.test_y[shown].tolist()
     assert [int(r[2]) for r in body] == snap.test.predictions[shown].tolist()
-    probs = np.array([[float(v) for v in r[4:]] for r in body])
+    probs = np.array([[float(v) for v in r[4:-2]] for r in body])
+    assert [r[-2:] for r in body] == [[data.class_names[t], data.class_names[p]] for t, p in
+                                      zip(data.test_y[shown], snap.test.predictions[shown])]
     np.testing.assert_allclose(probs, snap.test.probs[shown], atol=1e-6)
     np.testing.assert_allclose([float(r[3]) for r in body], snap.test.confidences[shown], atol=1e-6)
     assert [p for p in os.listdir(tmp_path) if p != "mistakes.csv"] == []  # no temp file left

@@ -27,7 +27,9 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from nn.trainer import Snapshot
 
 from .. import style, theme
+from ..class_axis import class_axis_items, class_ticks
 from ..export_menu import add_export_menu
+from ..naming import class_name, digits_only
 
 MIN_INTERVAL_S = 0.1  # at most ~10 renders per second
 CELL = 5  # image pixels per unit cell
@@ -261,7 +263,7 @@ class ActivationsPanel(QtWidgets.QWidget):
                              if self._source == 1 else "Select a test digit in the softmax panel.")
             return
         shape = tuple(int(s) for s in snap.image_shape)
-        structure = (tuple(snap.layer_sizes), snap.config.activation, shape)
+        structure = (tuple(snap.layer_sizes), snap.config.activation, shape, tuple(snap.class_names))
         if structure != self._structure:
             self._build(structure)
         self.stack.setCurrentWidget(self.graphics)
@@ -285,7 +287,8 @@ class ActivationsPanel(QtWidgets.QWidget):
             elif hidden:
                 self._set_text(text, f"unit {units[i]}\na={detail.hidden[0][units[i]]:.1f}")
             else:
-                self._set_text(text, f"class {units[i]}\np={detail.probs[units[i]] * 100:.0f} %")
+                self._set_text(text, f"class {class_name(snap.class_names, units[i])}\n"
+                                     f"p={detail.probs[units[i]] * 100:.0f} %")
 
         # hidden layers
         self.cells = [np.asarray(a) for a in detail.hidden]
@@ -311,7 +314,8 @@ class ActivationsPanel(QtWidgets.QWidget):
         brushes[predicted] = self._top_brush
         self.bars.setOpts(height=probs * 100, brushes=brushes)
         self._set_text(self.softmax_label,
-                       f"softmax output · predicted <b>{predicted}</b> ({probs[predicted] * 100:.0f} %)")
+                       f"softmax output · predicted <b>{class_name(snap.class_names, predicted)}</b> "
+                       f"({probs[predicted] * 100:.0f} %)")
 
     def _set_text(self, item, text: str) -> None:
         """setText only when the text changes (a LabelItem re-lays its row on every call)."""
@@ -320,7 +324,7 @@ class ActivationsPanel(QtWidgets.QWidget):
             item.setText(text)
 
     def _build(self, structure) -> None:
-        layer_sizes, activation, shape = structure
+        layer_sizes, activation, shape, names = structure
         self._structure = structure
         self._texts: dict[int, str] = {}
         g = self.graphics
@@ -366,7 +370,7 @@ class ActivationsPanel(QtWidgets.QWidget):
             row += 1
         self.softmax_label = g.addLabel("", row=row, col=0, color=theme.current().foreground, size="8pt")
         row += 1
-        plot = g.addPlot(row=row, col=0)
+        plot = g.addPlot(row=row, col=0, axisItems=None if digits_only(names) else class_axis_items())
         style.style_plot(plot)
         plot.setMenuEnabled(False)
         plot.hideButtons()
@@ -375,9 +379,10 @@ class ActivationsPanel(QtWidgets.QWidget):
         n_classes = layer_sizes[-1]
         plot.setXRange(-0.6, n_classes - 0.4, padding=0)
         plot.setYRange(0, 100, padding=0.02)
-        plot.getAxis("bottom").setTicks([[(c, str(c)) for c in range(n_classes)], []])
-        plot.setMaximumHeight(70)
-        plot.setMinimumHeight(50)
+        plot.getAxis("bottom").setTicks(class_ticks(names if len(names) == n_classes else range(n_classes)))
+        names_room = 0 if digits_only(names) else 60  # class names turned upwards under the bars
+        plot.setMaximumHeight(70 + names_room)
+        plot.setMinimumHeight(50 + names_room)
         t = theme.current()
         self.bars = pg.BarGraphItem(x=np.arange(n_classes), height=np.zeros(n_classes), width=0.75,
                                     brush=t.bar, pen=None)

@@ -25,7 +25,9 @@ from nn.preprocess import mnist_style
 from nn.trainer import Snapshot
 
 from .. import style, theme
+from ..class_axis import class_axis_items, class_ticks
 from ..export_menu import add_export_menu
+from ..naming import class_name
 from ..throttle import RenderThrottle
 
 PAD_SIZE = 280  # pixels of the drawing (10x the MNIST frame)
@@ -188,6 +190,7 @@ class DrawingPanel(QtWidgets.QWidget):
         self.dataset = dataset
         self.image_shape = tuple(int(s) for s in dataset.image_shape)
         self.n_classes = int(dataset.n_classes)
+        self.class_names = dataset.class_names
         self.box = max(1, round(min(self.image_shape) * 20 / 28))  # MNIST: 20 px box in a 28 px frame
         self._input: np.ndarray | None = None  # (h, w) the network's input, None while blank
         self._detail = None  # the DigitDetail shown
@@ -251,7 +254,7 @@ class DrawingPanel(QtWidgets.QWidget):
         top.addLayout(side)
 
         # -- softmax bars
-        self.plot_widget = style.plot_widget()
+        self.plot_widget = style.plot_widget(axisItems=class_axis_items())
         self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
@@ -259,7 +262,7 @@ class DrawingPanel(QtWidgets.QWidget):
         self.plot.showGrid(y=True, alpha=theme.current().grid_alpha)
         self.plot.setXRange(-0.6, self.n_classes - 0.4, padding=0)
         self.plot.setYRange(0, 128, padding=0)
-        self.plot.getAxis("bottom").setTicks([[(c, str(c)) for c in range(self.n_classes)], []])
+        self.plot.getAxis("bottom").setTicks(class_ticks(dataset.class_names))
         self.plot.getAxis("left").setTicks([[(v, str(v)) for v in (0, 50, 100)], []])
         style.axis_label(self.plot, "left", "prob. (%)")
         self.plot_widget.setMinimumHeight(110)
@@ -269,7 +272,7 @@ class DrawingPanel(QtWidgets.QWidget):
 
         # -- pinning
         self.class_combo = QtWidgets.QComboBox()
-        self.class_combo.addItems([str(c) for c in range(self.n_classes)])
+        self.class_combo.addItems([class_name(dataset.class_names, c) for c in range(self.n_classes)])
         self.class_combo.setToolTip("The class your drawing shows (follows the prediction until you pick one)")
         self.class_combo.activated.connect(self._class_chosen)
         self.pin_button = QtWidgets.QPushButton("Add to pinned")
@@ -431,7 +434,7 @@ class DrawingPanel(QtWidgets.QWidget):
             text.setText(f"{p:.0f}" if p >= 1.0 else "")
             text.setPos(c, p)
         self.prediction_label.setText(f"predicted <b style='font-size:16pt; color:{t.train}'>"
-                                      f"{predicted}</b><br>({percent[predicted]:.0f} %)")
+                                      f"{class_name(self.class_names, predicted)}</b><br>({percent[predicted]:.0f} %)")
         if not self._label_chosen:
             self.class_combo.setCurrentIndex(predicted)
 

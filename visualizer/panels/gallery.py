@@ -26,11 +26,12 @@ from nn.files import atomic_write
 from nn.trainer import Evaluation, Snapshot
 
 from .. import style, theme
+from ..naming import ARROW, class_name, confusion_caption, digits_only
 
 MIN_INTERVAL_S = 1.0  # apply a new evaluation at most this often
 TRAIN_REQUEST_INTERVAL_S = 2.0  # ask for a training-set evaluation at most this often
 TRAIN_MAX_AGE_S = 1.0  # of training: an older training-set evaluation is refreshed
-THUMB = 56  # thumbnail side in pixels (an integer multiple of 28: crisp)
+THUMB = 56  # thumbnail side in pixels for 28 x 28 images (an integer multiple of the image: crisp)
 CELL_W, CELL_H = 70, 94  # one gallery item
 PIXMAP_CACHE = 1500  # thumbnails kept (about 4 MB)
 
@@ -47,6 +48,21 @@ _TOOLTIP = ("The digits the network gets wrong. Caption: true class → predicte
             "show its softmax output; press P to pin it and watch whether the network learns it.")
 
 
+def cell_layout(image_shape, names) -> tuple[int, QtCore.QSize]:
+    """(thumbnail side, gallery cell size) for images of ``image_shape`` and classes ``names``: the
+    thumbnail a whole multiple of the image (crisp), the cell wide enough for the class names and
+    a line taller when a caption may need two ("Shirt" over "→ T-shirt/top")."""
+    side = max(int(s) for s in image_shape)
+    thumb = max(1, round(THUMB / side)) * side
+    width, height = max(CELL_W, thumb + 14), CELL_H - THUMB + thumb
+    if not digits_only(names):
+        metrics = QtGui.QFontMetrics(style.small_font(9, bold=True))
+        widest = max(metrics.horizontalAdvance(str(n)) for n in names)
+        width = max(width, min(130, widest + metrics.horizontalAdvance(ARROW.lstrip()) + 12))
+        height += metrics.height()
+    return thumb, QtCore.QSize(width, height)
+
+
 def _count(n: int) -> str:
     return f"{n:,}"
 
@@ -60,6 +76,7 @@ class MistakesModel(QtCore.QAbstractListModel):
         self.true = np.zeros(0, dtype=np.intp)
         self.predicted = np.zeros(0, dtype=np.intp)
         self.confidence = np.zeros(0)
+        self.names: tuple[str, ...] = ()  # the classes' names (the data's)
 
     def set_rows(self, indices, true, predicted, confidence) -> None:
         self.beginResetModel()
@@ -76,9 +93,10 @@ class MistakesModel(QtCore.QAbstractListModel):
         if role == DIGIT_ROLE:
             return int(self.indices[row])
         if role == QtCore.Qt.ItemDataRole.DisplayRole:
-            return f"{self.true[row]} → {self.predicted[row]}"
+            return confusion_caption(self.names, self.true[row], self.predicted[row])
         if role == QtCore.Qt.ItemDataRole.ToolTipRole:
-            return (f"Digit #{self.indices[row]}: true {self.true[row]}, read as {self.predicted[row]} "
+            return (f"Digit #{self.indices[row]}: true {class_name(self.names, self.true[row])}, read as "
+                    f"{class_name(self.names, self.predicted[row])} "
                     f"with probability {self.confidence[row] * 100:.1f} %\n"
                     "Click or Enter: show its softmax output · P: pin it")
         return None
@@ -98,7 +116,7 @@ class ThumbnailDelegate(QtWidgets.QStyledItemDelegate):
         self.percent_font = style.small_font(8)
 
     def sizeHint(self, option, index) -> QtCore.QSize:  # noqa: N802 (Qt API)
-        return QtCore.QSize(CELL_W, CELL_H)
+        return self.gallery.cell_size
 
     def paint(self, painter: QtGui.QPainter, option, index: QtCore.QModelIndex) -> None:
         model: MistakesModel = index.model()
@@ -114,26 +132,34 @@ class ThumbnailDelegate(QtWidgets.QStyledItemDelegate):
             painter.fillRect(rect.adjusted(1, 1, -1, -1), QtGui.QColor(t.select_fill))
             painter.setPen(QtGui.QPen(highlight, 3))
             painter.drawRect(rect.adjusted(2, 2, -2, -2))
-        x = rect.x() + (rect.width() - THUMB) // 2
+        thumb = self.gallery.thumb
+        x = rect.x() + (rect.width() - thumb) // 2
         y = rect.y() + 5
         painter.drawPixmap(x, y, self.gallery.thumbnail(int(model.indices[row])))
         painter.setPen(QtGui.QPen(highlight if selected else QtGui.QColor(t.frame), 1))
-        painter.drawRect(x - 1, y - 1, THUMB + 1, THUMB + 1)
-        # caption: "4 → 9" (true in green, predicted in red), then the confidence
+        painter.drawRect(x - 1, y - 1, thumb + 1, thumb + 1)
+        # caption: "4 → 9" (true in green, predicted in red), then the confidence; names that do
+        # not fit on one line take two: "Shirt" over "→ T-shirt/top"
         painter.setFont(self.caption_font)
         metrics = painter.fontMetrics()
-        true, arrow, predicted = f"{model.true[row]}", " → ", f"{model.predicted[row]}"
-        width = metrics.horizontalAdvance(true + arrow + predicted)
-        tx = rect.x() + (rect.width() - width) // 2
-        ty = y + THUMB + 4 + metrics.ascent()
-        painter.setPen(QtGui.QColor(t.correct))
-        painter.drawText(tx, ty, true)
-        tx += metrics.horizontalAdvance(true)
-        painter.setPen(muted)
-        painter.drawText(tx, ty, arrow)
-        tx += metrics.horizontalAdvance(arrow)
-        painter.setPen(QtGui.QColor(t.wrong))
-        painter.drawText(tx, ty, predicted)
+        true, predicted = class_name(model.names, model.true[row]), class_name(model.names, model.predicted[row])
+        room = rect.width() - 6
+        if metrics.horizontalAdvance(true + ARROW + predicted) <= room:
+            lines = [[(true, t.correct), (ARROW, t.muted), (predicted, t.wrong)]]
+        else:
+            arrow = ARROW.lstrip()
+            elide = QtCore.Qt.TextElideMode.ElideRight
+            lines = [[(metrics.elidedText(true, elide, room), t.correct)],
+                     [(arrow, t.muted), (metrics.elidedText(predicted, elide, room - metrics.horizontalAdvance(arrow)),
+                                         t.wrong)]]
+        ty = y + thumb + 4 + metrics.ascent()
+        for k, parts in enumerate(lines):
+            ty += k * metrics.height()
+            tx = rect.x() + (rect.width() - sum(metrics.horizontalAdvance(s) for s, _ in parts)) // 2
+            for text, color in parts:
+                painter.setPen(QtGui.QColor(color))
+                painter.drawText(tx, ty, text)
+                tx += metrics.horizontalAdvance(text)
         painter.setFont(self.percent_font)
         painter.setPen(muted)
         percent_rect = QtCore.QRect(rect.x(), ty + 3, rect.width(), painter.fontMetrics().height())
@@ -170,6 +196,8 @@ class MistakesGallery(QtWidgets.QWidget):
         super().__init__(parent)
         self.dataset = dataset
         self.n_classes = int(dataset.n_classes)
+        self.names = dataset.class_names
+        self.thumb, self.cell_size = cell_layout(dataset.image_shape, self.names)
         self._source = "test"
         self._sort = "confident"
         self._true_filter: int | None = None
@@ -235,6 +263,7 @@ class MistakesGallery(QtWidgets.QWidget):
 
         # -- the grid (only visible items are painted) and the empty state
         self.model = MistakesModel(self)
+        self.model.names = self.names
         self.view = _GridView()
         self.view.setModel(self.model)
         self.view.setItemDelegate(ThumbnailDelegate(self))
@@ -302,7 +331,7 @@ class MistakesGallery(QtWidgets.QWidget):
         combo = QtWidgets.QComboBox()
         combo.addItem("any", None)
         for c in range(self.n_classes):
-            combo.addItem(str(c), c)
+            combo.addItem(class_name(self.names, c), c)
         combo.setToolTip(tooltip)
         combo.setAccessibleName(f"filter by {what} class")
         return combo
@@ -321,7 +350,7 @@ class MistakesGallery(QtWidgets.QWidget):
         key = (self._source, digit, ratio)
         pixmap = self._pixmaps.get(key)
         if pixmap is None:
-            pixmap = style.digit_pixmap(self._images()[digit], THUMB, ratio)
+            pixmap = style.digit_pixmap(self._images()[digit], self.thumb, ratio)
             if len(self._pixmaps) >= PIXMAP_CACHE:
                 for old in list(self._pixmaps)[: PIXMAP_CACHE // 4]:  # the oldest quarter
                     del self._pixmaps[old]
@@ -432,7 +461,7 @@ class MistakesGallery(QtWidgets.QWidget):
         self._set_combo(self.true_combo, None)
         self._set_combo(self.predicted_combo, None)
         self._cell = cell
-        self.cell_chip.setText(f"{cell[0]} → {cell[1]}  ✕")
+        self.cell_chip.setText(f"{confusion_caption(self.names, *cell)}  ✕")
         self.cell_chip.setVisible(True)
         self._refresh()
 
@@ -685,11 +714,13 @@ class MistakesGallery(QtWidgets.QWidget):
         def text() -> str:
             out = io.StringIO(newline="")
             writer = csv.writer(out)
-            writer.writerow(["index", "true", "predicted", "confidence"] + [f"p{c}" for c in range(n_classes)])
+            writer.writerow(["index", "true", "predicted", "confidence"] + [f"p{c}" for c in range(n_classes)]
+                            + ["true_name", "predicted_name"])
             for k, digit in enumerate(indices):
                 probs = evaluation.probs[digit]
                 writer.writerow([int(digit), int(true[k]), int(predicted[k]), f"{confidence[k]:.9g}"]
-                                + [f"{float(v):.9g}" for v in probs])
+                                + [f"{float(v):.9g}" for v in probs]
+                                + [class_name(self.names, true[k]), class_name(self.names, predicted[k])])
             return out.getvalue()
 
         return self._write_atomically(path, text, f"{len(indices):,} mistakes")

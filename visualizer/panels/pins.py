@@ -18,6 +18,7 @@ from nn.trainer import MAX_PINS, Snapshot
 
 from .. import style, theme
 from ..export_menu import add_export_menu
+from ..naming import class_name
 
 THUMB = 28
 _EMPTY_TEXT = ("No pinned digits.\n\nSelect a digit in the mistakes gallery and press P "
@@ -37,6 +38,7 @@ class _PinRow(QtWidgets.QWidget):
     def __init__(self, panel: "PinnedDigitsPanel", index: int, label: int, color: str):
         super().__init__()
         self.index, self.label = index, label
+        self.class_name = class_name(panel.dataset.class_names, label)
         self.swatch = swatch = QtWidgets.QLabel()
         swatch.setFixedSize(6, THUMB)
         swatch.setToolTip("The colour of this digit's curve")
@@ -50,10 +52,10 @@ class _PinRow(QtWidgets.QWidget):
         self.name = QtWidgets.QLabel()
         self.name.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.name.setFont(style.small_font(8))
-        self.name.setToolTip(f"{what}, true class {label}")
+        self.name.setToolTip(f"{what}, true class {self.class_name}")
         self.prob = QtWidgets.QLabel("–")
         self.prob.setFont(style.small_font(9, bold=True))
-        self.prob.setToolTip(f"The network's latest probability for class {label} (the true class)")
+        self.prob.setToolTip(f"The network's latest probability for class {self.class_name} (the true class)")
         text = QtWidgets.QVBoxLayout()
         text.setContentsMargins(0, 0, 0, 0)
         text.setSpacing(0)
@@ -74,7 +76,7 @@ class _PinRow(QtWidgets.QWidget):
     def set_color(self, color: str) -> None:
         """This row's curve colour, and the theme's muted text."""
         self.swatch.setStyleSheet(f"background: {color}; border-radius: 2px;")
-        self.name.setText(f"{self.title} <span style='color:{theme.current().muted}'>(true {self.label})</span>")
+        self.name.setText(f"{self.title} <span style='color:{theme.current().muted}'>(true {self.class_name})</span>")
 
 
 class PinnedDigitsPanel(QtWidgets.QWidget):

@@ -17,7 +17,9 @@ from nn.data import Dataset
 from nn.trainer import Snapshot
 
 from .. import style, theme
+from ..class_axis import class_axis_items, class_ticks
 from ..export_menu import add_export_menu
+from ..naming import class_name
 
 _TOOLTIP = ("The selected test digit and the network's softmax output for it: one bar per class, "
             "its height the probability.\nGreen: the true class (a green bar is a right prediction); "
@@ -98,7 +100,7 @@ class SoftmaxPanel(QtWidgets.QWidget):
         header.addWidget(self.title, 1)
 
         # -- bar chart of the softmax output
-        self.plot_widget = style.plot_widget()
+        self.plot_widget = style.plot_widget(axisItems=class_axis_items())
         self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
@@ -106,7 +108,7 @@ class SoftmaxPanel(QtWidgets.QWidget):
         self.plot.showGrid(y=True, alpha=theme.current().grid_alpha)
         self.plot.setXRange(-0.6, self.n_classes - 0.4, padding=0)
         self.plot.setYRange(0, 112, padding=0)
-        self.plot.getAxis("bottom").setTicks([[(c, str(c)) for c in range(self.n_classes)], []])
+        self.plot.getAxis("bottom").setTicks(class_ticks(dataset.class_names))
         self.plot.getAxis("left").setTicks([[(v, str(v)) for v in (0, 25, 50, 75, 100)], []])
         style.axis_label(self.plot, "bottom", "class")
         style.axis_label(self.plot, "left", "probability (%)")
@@ -179,7 +181,8 @@ class SoftmaxPanel(QtWidgets.QWidget):
         self._probs = probs
         t = theme.current()
         true = int(self.dataset.test_y[self._index])
-        head = f"<b>Digit #{self._index}</b><br>true <b style='color:{t.correct}'>{true}</b>"
+        names = self.dataset.class_names
+        head = f"<b>Digit #{self._index}</b><br>true <b style='color:{t.correct}'>{class_name(names, true)}</b>"
         if probs is None or not np.all(np.isfinite(probs)):
             self.bars.setOpts(height=np.zeros(self.n_classes), brushes=None, brush=t.waiting,
                               pens=None, pen=None)
@@ -205,5 +208,5 @@ class SoftmaxPanel(QtWidgets.QWidget):
             text.setPos(c, p)
         color = t.correct if predicted == true else t.wrong
         verdict = "" if predicted == true else " ✗"
-        self.title.setText(f"{head} · predicted <b style='color:{color}'>{predicted}</b> "
+        self.title.setText(f"{head} · predicted <b style='color:{color}'>{class_name(names, predicted)}</b> "
                            f"({percent[predicted]:.1f} %){verdict}")

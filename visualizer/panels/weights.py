@@ -19,6 +19,7 @@ from nn.trainer import Snapshot
 
 from .. import style
 from ..export_menu import add_export_menu
+from ..naming import class_name
 from ..throttle import RenderThrottle
 
 MAX_TILES = 64
@@ -166,6 +167,7 @@ class WeightsPanel(QtWidgets.QWidget):
                              f"as {'x'.join(map(str, shape))} images")
             return
         self.templates = len(snap.layer_sizes) == 2
+        self.class_names = tuple(snap.class_names)  # the templates' classes
         n = min(units, MAX_TILES)
         tiles, scales = normalized_tiles(weights[:n], shape)
         rows, cols = grid_shape(n)
@@ -183,7 +185,7 @@ class WeightsPanel(QtWidgets.QWidget):
             title = f"First-layer weights — {units} units"
         self._set_title(title)
         if relayout:
-            self._set_labels([str(i) for i in range(n)] if self.templates else [])
+            self._set_labels([class_name(self.class_names, i) for i in range(n)] if self.templates else [])
             self.plot.setRange(xRange=(0, image.shape[1]), yRange=(0, image.shape[0]), padding=0.01)
 
     def _set_labels(self, texts: list[str]) -> None:
@@ -232,5 +234,5 @@ class WeightsPanel(QtWidgets.QWidget):
         if index is None:
             self.readout.setText("")
             return
-        name = f"class {index}" if self.templates else f"unit {index}"
+        name = f"class {class_name(self.class_names, index)}" if self.templates else f"unit {index}"
         self.readout.setText(f"{name} · max |w| {self.scales[index]:.3g}")
