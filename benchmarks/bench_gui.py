@@ -29,28 +29,104 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
+from PyQt6 import sip  # noqa: E402
 from PyQt6.QtCore import QElapsedTimer, QEventLoop, QTimer  # noqa: E402
 from PyQt6.QtWidgets import QApplication  # noqa: E402
 
 
-def profile_panels(window) -> dict:
-    """Wrap every panel's show_snapshot to record its wall time (ms) per call, by panel name."""
-    times: dict[str, list[float]] = {}
-    for panel in window.panels():
-        name, render = type(panel).__name__, panel.show_snapshot
-        calls = times.setdefault(name, [])
+class PanelClock:
+    """Counts each panel's renders and, with ``profile``, the GUI thread's CPU time (ms) of each
+    render and of each paint of the panel's widgets (by panel class name)."""
 
-        def timed(snap, render=render, calls=calls):
-            started = time.perf_counter()
-            render(snap)
-            calls.append(1000 * (time.perf_counter() - started))
+    def __init__(self, profile: bool):
+        self.profile = profile
+        self.counting = False  # renders are counted only while the measured run trains
+        self.renders: dict[str, int] = {}
+        self.render_ms: dict[str, list[float]] = {}
+        self.paint_ms: dict[str, list[float]] = {}
+        self._owner: dict[int, str | None] = {}
+        self._panels: dict[int, str] = {}
 
-        panel.show_snapshot = timed
-    return times
+    def wrap(self, window) -> None:
+        """Every panel built so far (call once the data has loaded)."""
+        for panel in window.panels():
+            if id(panel) in self._panels:
+                continue
+            name, render = type(panel).__name__, panel.show_snapshot
+            self._panels[id(panel)] = name
+
+            def timed(snap, render=render, name=name):
+                started = time.thread_time()
+                render(snap)
+                if self.counting:
+                    self.renders[name] = self.renders.get(name, 0) + 1
+                    if self.profile:
+                        self.render_ms.setdefault(name, []).append(1000 * (time.thread_time() - started))
+
+            panel.show_snapshot = timed
+
+    def panel_of(self, widget) -> str | None:
+        key = sip.unwrapinstance(widget)  # (a C++ widget's Python wrapper may not live long)
+        if key not in self._owner:
+            w, name = widget, None
+            while w is not None and name is None:
+                name = self._panels.get(id(w))
+                w = w.parentWidget() if hasattr(w, "parentWidget") else None
+            self._owner[key] = name
+        return self._owner[key]
+
+    def painted(self, widget, ms: float) -> None:
+        if not self.counting:
+            return
+        name = self.panel_of(widget) or "(other widgets)"
+        self.paint_ms.setdefault(name, []).append(ms)
+
+    def wrap_taken(self, window) -> None:
+        """The status bar and controls, updated with each snapshot taken."""
+        scheduler, taken = window.rendering, window.rendering._taken
+
+        def timed(snap):
+            started = time.thread_time()
+            taken(snap)
+            if self.counting and self.profile:
+                self.render_ms.setdefault("(status bar, controls)", []).append(1000 * (time.thread_time() - started))
+
+        scheduler._taken = timed
+
+
+def make_app(profile: bool) -> QApplication:
+    if QApplication.instance() is not None:
+        return QApplication.instance()
+    if not profile:
+        return QApplication(sys.argv[:1])
+    from PyQt6.QtCore import QEvent
+    from PyQt6.QtWidgets import QWidget
+
+    paint = QEvent.Type.Paint
+
+    class ProfilingApp(QApplication):
+        """Times the paint events of the panels' widgets (only for --profile-panels: a Python
+        notify() for every event of the application costs time of its own)."""
+
+        def notify(self, receiver, event):
+            if event.type() != paint or not isinstance(receiver, QWidget):
+                return super().notify(receiver, event)
+            started = time.thread_time()
+            try:
+                return super().notify(receiver, event)
+            finally:
+                if app.clock is not None:
+                    app.clock.painted(receiver, 1000 * (time.thread_time() - started))
+
+    app = ProfilingApp(sys.argv[:1])
+    app.clock = None
+    return app
 
 
 def run_gui(preset: str, all_panels: bool = False, profile: bool = False) -> dict:
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = make_app(profile)
+    panel_clock = PanelClock(profile)
+    app.clock = panel_clock if profile else None
     from visualizer.main_window import MainWindow
     from visualizer.worker import State
 
@@ -69,7 +145,6 @@ def run_gui(preset: str, all_panels: bool = False, profile: bool = False) -> dic
             raise SystemExit(f"panels not on screen: {hidden}")
 
     result: dict = {"startup_s": startup}
-    result["panel_ms"] = profile_panels(window) if profile else {}
     gaps: list[float] = []
     gap_times: list[float] = []  # ms after Start, of each sample
     clock = QElapsedTimer()
@@ -102,6 +177,9 @@ def run_gui(preset: str, all_panels: bool = False, profile: bool = False) -> dic
         time.sleep(0.005)
         if time.perf_counter() > deadline:
             raise SystemExit("the app did not become ready within 60 s")
+    panel_clock.wrap(window)  # every panel is built once the data has loaded
+    panel_clock.wrap_taken(window)
+    visible = [type(p).__name__ for p in window.panels() if window.on_screen(p)]
     # From here on the app runs in Qt's own event loop, as it does for a user (a polling loop of
     # processEvents() and sleep() would wake the GUI thread a thousand times a second and take
     # the GIL from the training thread each time).
@@ -128,8 +206,12 @@ def run_gui(preset: str, all_panels: bool = False, profile: bool = False) -> dic
     stall_timer.start()
     watcher.start()
     start_time[0] = time.perf_counter()
+    gui_cpu = time.thread_time()
+    panel_clock.counting = True
     window.controls.start_action.trigger()
     loop.exec()
+    panel_clock.counting = False
+    gui_cpu = time.thread_time() - gui_cpu
     watcher.stop()
     if ended[0] is None:
         raise SystemExit("the GUI run did not finish within 600 s")
@@ -140,6 +222,21 @@ def run_gui(preset: str, all_panels: bool = False, profile: bool = False) -> dic
     result["render_cost_ms"] = 1000 * cost if cost is not None else float("nan")
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the app's own peak
     result["dataset"] = window.dataset
+    result["gui_cpu_share"] = gui_cpu / wall
+    rates = {name: panel_clock.renders.get(name, 0) / wall for name in visible}
+    curves = [rates[name] for name in ("LossPanel", "AccuracyPanel") if name in rates]
+    others = [rate for name, rate in rates.items() if name not in ("LossPanel", "AccuracyPanel")]
+    result["render_rates"] = rates
+    result["renders_per_s_curves"] = min(curves) if curves else 0.0
+    result["renders_per_s_panels"] = min(others) if others else float("nan")
+    result["render_ms"], result["paint_ms"] = panel_clock.render_ms, panel_clock.paint_ms
+    # The test points the window shows (its last snapshot's test curve): in the first epoch, and
+    # the first after step 0.
+    test = window.last_snapshot.test_curve
+    first_epoch = (test.samples > 0) & (test.samples <= window.last_snapshot.n_train)
+    result["test_points_first_epoch"] = int(np.count_nonzero(first_epoch))
+    later = test.step[test.step > 0]
+    result["first_test_point_step"] = int(later.min()) if len(later) else None
     result.update(samples=trainer.samples_seen, wall=wall, samples_per_s=trainer.samples_seen / wall,
                   test_accuracy=trainer.last_test.accuracy, snapshots=snapshots[0],
                   seconds_to_98=shown_98[0], gaps=np.array(gaps) if gaps else np.zeros(1),
@@ -209,12 +306,28 @@ def main() -> None:
                          for i in np.argsort(gui["gaps"])[::-1][:3])
     print(f"startup {gui['startup_s']:.2f} s; stall p50 {np.percentile(all_gaps, 50):.1f} ms, "
           f"p99 {p99:.1f} ms, max {worst:.1f} ms (worst: {worst_at} after Start); peak RSS {peak_rss_mb:.0f} MB")
-    for name, calls in sorted(gui["panel_ms"].items(), key=lambda item: -sum(item[1])):
-        if calls:
-            print(f"  {name:28} {len(calls):4d} renders, mean {np.mean(calls):6.1f} ms, max {max(calls):6.1f} ms")
+    print(f"GUI thread CPU while training: {gui['gui_cpu_share'] * 100:.1f} % of wall time")
+    print("renders per second while training: " + ", ".join(
+        f"{name.removesuffix('Panel')} {rate:.1f}" for name, rate in gui["render_rates"].items()))
+    if gui["render_ms"]:
+        print(f"  {'GUI-thread CPU per panel':28} {'renders':>8} {'render ms':>10} {'paints':>7} {'paint ms':>9} "
+              f"{'total ms/s':>10}")
+        names = set(gui["render_ms"]) | set(gui["paint_ms"])
+        total = {n: (sum(gui["render_ms"].get(n, [])) + sum(gui["paint_ms"].get(n, []))) / gui["wall"]
+                 for n in names}
+        for name in sorted(names, key=lambda n: -total[n]):
+            renders, paints = gui["render_ms"].get(name, []), gui["paint_ms"].get(name, [])
+            print(f"  {name:28} {len(renders):8d} {np.mean(renders) if renders else 0:10.2f} {len(paints):7d} "
+                  f"{np.mean(paints) if paints else 0:9.2f} {total[name]:10.1f}")
+    curves = float(np.median([g["renders_per_s_curves"] for g, _ in pairs]))
+    panels = float(np.median([g["renders_per_s_panels"] for g, _ in pairs]))
+    points = min(g["test_points_first_epoch"] for g, _ in pairs)
+    firsts = [g["first_test_point_step"] for g, _ in pairs]
+    first = None if None in firsts else max(firsts)
     print(f"RESULT gui_vs_headless={ratio:.3f} stall_p99_ms={p99:.1f} stall_max_ms={worst:.1f} "
           f"seconds_to_98={(f'{s98:.2f}' if s98 else 'null')} startup_s={gui['startup_s']:.2f} "
-          f"peak_rss_mb={peak_rss_mb:.0f}")
+          f"peak_rss_mb={peak_rss_mb:.0f} renders_per_s_curves={curves:.1f} renders_per_s_panels={panels:.1f} "
+          f"test_points_first_epoch={points} first_test_point_step={first if first is not None else 'null'}")
 
 
 if __name__ == "__main__":

@@ -499,8 +499,10 @@ class Trainer:
         spent = self.eval_seconds - self._unbudgeted_eval_seconds
         return spent + self._last_eval_cost <= EVAL_BUDGET * self.train_seconds
 
-    def evaluate_test(self) -> Evaluation:
-        """Evaluate on the whole test set now (skipped if nothing changed since the last one)."""
+    def evaluate_test(self, budgeted: bool = True) -> Evaluation:
+        """Evaluate on the whole test set now (skipped if nothing changed since the last one).
+        ``budgeted=False``: an evaluation asked for besides the schedule (after a single step, or
+        while the app trains in slow motion) leaves the scheduled ones' time budget alone."""
         if self.last_test is not None and self.last_test.step == self.step_count:
             return self.last_test
         started = time.perf_counter()
@@ -521,7 +523,7 @@ class Trainer:
                 self._histograms = weight_histograms(self.net.weights, self.initial_weights)
                 self._histograms_time = time.perf_counter()
         elapsed = time.perf_counter() - started
-        if self.eval_seconds == 0 or self.step_count in EARLY_EVALUATION_STEPS:
+        if not budgeted or self.eval_seconds == 0 or self.step_count in EARLY_EVALUATION_STEPS:
             self._unbudgeted_eval_seconds += elapsed
         self.eval_seconds += elapsed
         self._last_eval_cost = elapsed

@@ -81,6 +81,10 @@ class WorkerCommands:
     def set_run_length(self, epochs, iterations) -> None:
         self._send("set_run_length", (object, epochs), (object, iterations))
 
+    def set_speed(self, steps_per_s: float) -> None:
+        """Slow motion: at most this many steps a second; 0 for full speed."""
+        self._send("set_speed", (float, float(steps_per_s)))
+
     def set_probes(self, indices) -> None:
         self._send("set_probes", (object, list(indices)))
 

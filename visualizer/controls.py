@@ -36,6 +36,7 @@ from PyQt6.QtWidgets import (
 
 from nn.activations import ACTIVATIONS
 from nn.config import (
+    MAX_EPOCHS,
     PRESETS,
     ConfigError,
     TrainConfig,
@@ -58,6 +59,9 @@ LIVE_APPLY_DELAY_MS = 350  # a dragged slider applies once it rests, not at ever
 TYPING_PAUSE_MS = 900  # a typed live value applies after this long without a keystroke
 LIVE = ("lr", "lr_decay", "batch", "momentum", "length")
 STRUCTURAL = ("hidden", "activation", "optimizer", "seed", "init", "l2")
+UNTIL_PAUSED = "until paused"  # a run length: the longest run there is (MAX_EPOCHS epochs)
+SPEEDS = ((0.0, "full speed"), (100.0, "100 steps/s"), (30.0, "30 steps/s"), (10.0, "10 steps/s"),
+          (3.0, "3 steps/s"), (1.0, "1 step/s"))
 OPTIMIZER_LABELS = {"gd": "gd (plain gradient descent)", "sgd": "sgd (plain, mini-batch)",
                     "momentum": "momentum", "adam": "adam"}
 
@@ -243,6 +247,7 @@ class ControlPanel(QWidget):
     momentum_changed = pyqtSignal(float)
     batch_size_changed = pyqtSignal(object)  # int or None (full batch)
     run_length_changed = pyqtSignal(object, object)  # epochs, iterations
+    speed_changed = pyqtSignal(float)  # steps per second, 0 for full speed
     dropout_changed = pyqtSignal(float)
     augmentation_changed = pyqtSignal(int, float, float)  # shift (pixels), rotation (degrees), noise
     start_requested = pyqtSignal()
@@ -366,12 +371,22 @@ class ControlPanel(QWidget):
         length_layout.setContentsMargins(0, 0, 0, 0)
         self.length_value = QLineEdit()
         self.length_unit = QComboBox()
-        self.length_unit.addItems(["epochs", "iterations"])
-        self.length_unit.setToolTip("Count the run in passes over the training set or in steps")
+        self.length_unit.addItems(["epochs", "iterations", UNTIL_PAUSED])
+        self.length_unit.setToolTip("Count the run in passes over the training set or in steps, "
+                                    "or train until you pause")
         length_layout.addWidget(self.length_value, 1)
         length_layout.addWidget(self.length_unit)
-        self._add(live_form, "length", "Run length", length_row, "How long the run lasts; can be extended live")
+        self._add(live_form, "length", "Run length", length_row,
+                  "How long the run lasts; can be extended live. When it has ended, Start continues it "
+                  "for as long again.")
         self._fields["length"].widget = self.length_value
+        self.speed = QComboBox()
+        for steps_per_s, text in SPEEDS:
+            self.speed.addItem(text, steps_per_s)
+        self._add(live_form, "speed", "Speed", self.speed,
+                  "Slow motion: at most this many training steps a second, to watch the first steps one by "
+                  "one. Full speed trains as fast as the computer can. Applies live.")
+        self.speed.activated.connect(lambda _: self.speed_changed.emit(self.speed_value))
 
         self.pending_note = QLabel("• changed: press Reset (Ctrl+R) to apply")
         style.set_colors(self.pending_note, WindowText=theme.current().warning)
@@ -411,6 +426,8 @@ class ControlPanel(QWidget):
         self.batch.lineEdit().editingFinished.connect(lambda: self._commit("batch"))
         self.length_value.editingFinished.connect(lambda: self._commit("length"))
         self.length_unit.activated.connect(lambda _: self._commit("length"))
+        self.length_unit.currentIndexChanged.connect(
+            lambda _: self.length_value.setEnabled(self.length_unit.currentText() != UNTIL_PAUSED))
         # ... or at a pause in typing
         for name, editor in (("lr", self.lr.spin.lineEdit()), ("momentum", self.momentum.lineEdit()),
                              ("lr_decay", self.lr_decay.lineEdit()), ("batch", self.batch.lineEdit()),
@@ -458,7 +475,9 @@ class ControlPanel(QWidget):
         values["seed"] = read("seed", lambda: parse_int(self.seed.text(), "seed", 0))
         values["l2"] = read("l2", lambda: _parse_l2(self.l2.text()))
         values["batch_size"] = read("batch", lambda: parse_batch_size(self.batch.currentText()))
-        if self.length_unit.currentText() == "epochs":
+        if self.length_unit.currentText() == UNTIL_PAUSED:
+            values["epochs"], values["iterations"] = float(MAX_EPOCHS), None
+        elif self.length_unit.currentText() == "epochs":
             values["epochs"] = read("length", lambda: parse_positive_float(self.length_value.text(), "epochs"))
             values["iterations"] = None
         else:
@@ -614,15 +633,26 @@ class ControlPanel(QWidget):
         self.batch.setCurrentText("full" if config.batch_size is None else str(config.batch_size))
         self.momentum.setValue(config.momentum)
         self.lr_decay.setValue(config.lr_decay)
-        if config.epochs is not None:
+        self._show_length(config)
+        show_regularization(self, config)
+        self._loading_preset = False
+        self._refresh()
+
+    def _show_length(self, config: TrainConfig) -> None:
+        if config.epochs is not None and config.epochs >= MAX_EPOCHS:
+            self.length_unit.setCurrentText(UNTIL_PAUSED)  # (the number typed before stays for later)
+        elif config.epochs is not None:
             self.length_unit.setCurrentText("epochs")
             self.length_value.setText(format_number(config.epochs))
         else:
             self.length_unit.setCurrentText("iterations")
             self.length_value.setText(str(config.iterations))
-        show_regularization(self, config)
-        self._loading_preset = False
-        self._refresh()
+        self.length_value.setEnabled(self.length_unit.currentText() != UNTIL_PAUSED)
+
+    @property
+    def speed_value(self) -> float:
+        """The speed chosen: steps per second, 0 for full speed."""
+        return float(self.speed.currentData())
 
     def apply_changes(self, changes: dict) -> None:
         """Set fields to these TrainConfig values (a hint's action) as a person would: the learning
@@ -644,6 +674,13 @@ class ControlPanel(QWidget):
 
     def set_applied_config(self, config: TrainConfig) -> None:
         """The trainer now runs ``config``; live fields follow it (e.g. after a preset Reset)."""
+        previous = self._applied
+        shown = self.current_config()
+        if (previous is not None and shown is not None and _live_value("length", config) != _live_value(
+                "length", previous) and _live_value("length", shown) == _live_value("length", previous)):
+            self._loading_preset = True  # a run continued by Start: the field shows its new length
+            self._show_length(config)
+            self._loading_preset = False
         self._applied = config
         self._live_sent = {}
         blocked = self.init.blockSignals(True)  # the initialisation it was built with ("auto" after a change)
@@ -663,20 +700,22 @@ class ControlPanel(QWidget):
     def set_state(self, state: State) -> None:
         self._state = state
         self.pause_action.setText("Resume" if state == State.PAUSED else "Pause")
+        # A run that has ended goes on at Start, for its run length again.
+        self.start_action.setText("Continue" if state == State.FINISHED else "Start")
         self._update_actions(self.is_valid)
 
     def _update_actions(self, valid: bool) -> None:
         state, ready = self._state, self._applied is not None
-        self.toggle_action.setEnabled(ready and state in (State.IDLE, State.TRAINING, State.PAUSED))
-        self.start_action.setEnabled(ready and valid and state == State.IDLE)
+        self.toggle_action.setEnabled(ready and state in (State.IDLE, State.TRAINING, State.PAUSED, State.FINISHED))
+        self.start_action.setEnabled(ready and valid and state in (State.IDLE, State.FINISHED))
         self.pause_action.setEnabled(state in (State.TRAINING, State.PAUSED))
         self.step_action.setEnabled(ready and valid and state in (State.IDLE, State.PAUSED))
         self.reset_action.setEnabled(valid and state not in (State.LOADING, State.NO_DATA))
 
     # -- actions ----------------------------------------------------------------------------------
     def _start_or_pause(self) -> None:
-        """Space: start when idle, otherwise pause/resume."""
-        if self._state == State.IDLE:
+        """Space: start when idle (or continue a run that has ended), otherwise pause/resume."""
+        if self._state in (State.IDLE, State.FINISHED):
             if self.is_valid:
                 self.start_requested.emit()
         else:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from PyQt6.QtCore import QEvent, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QMainWindow, QSplitter, QVBoxLayout, QWidget
 
+from nn.config import format_number
+
 from . import style, theme
 from .banner import MessageBanner
 from .commands import WorkerCommands, create_worker, stop_worker
@@ -25,7 +27,7 @@ from .panel_table import DOCKED, PANELS
 from .rendering import RenderScheduler
 from .runs_import import RunsImport
 from .session_files import SessionFiles
-from .settings import app_settings, remember_config, remembered_config
+from .settings import app_settings, remember_config, remember_smoothing, remembered_config, remembered_smoothing
 from .status_bar import StatusFigures
 from .tsne_map import TsneMaps
 from .worker import State
@@ -205,8 +207,33 @@ class MainWindow(QMainWindow):
         c.run_length_changed.connect(commands.set_run_length)
         c.dropout_changed.connect(commands.set_dropout)
         c.augmentation_changed.connect(commands.set_augmentation)
+        c.speed_changed.connect(self._set_speed)
+        # One smoothing for both train curves, remembered with the other settings.
+        for panel in (self.loss_panel, self.accuracy_panel):
+            panel.set_smoothing(remembered_smoothing(self.settings, panel.smoothing))
+            panel.smoothing_changed.connect(self._set_smoothing)
+
+    def _set_smoothing(self, weight: float) -> None:
+        for panel in (self.loss_panel, self.accuracy_panel):
+            panel.set_smoothing(weight)
+        remember_smoothing(self.settings, weight)
+
+    def _set_speed(self, steps_per_s: float) -> None:
+        self.status.speed_limit = steps_per_s
+        self.commands.set_speed(steps_per_s)
+
+    def _continuation(self) -> str:
+        """What Start adds to a run that has ended: "4 more epochs" (the run length last set)."""
+        epochs, iterations = self.worker.continue_length
+        if epochs is None and iterations is None and self.applied_config is not None:
+            epochs, iterations = self.applied_config.epochs, self.applied_config.iterations
+        if epochs is not None:
+            return f"{format_number(epochs)} more epoch{'' if epochs == 1 else 's'}"
+        return f"{iterations or 0:,} more step{'' if iterations == 1 else 's'}"
 
     def _start(self) -> None:
+        if self.state == State.FINISHED:
+            self.statusBar().showMessage(f"The run goes on: {self._continuation()}.", 5000)
         self.banner.hide()
         self.controls.commit_typing()
         self._apply_structure_edit()  # the network in the fields, even if typed a moment ago
@@ -351,7 +378,8 @@ class MainWindow(QMainWindow):
         self.state_shown.emit(state)
         self.rendering.set_training(state == State.TRAINING)
         self.controls.set_state(state)
-        self.status.show_state(state)
+        ended = state == State.FINISHED
+        self.status.show_state(state, f"Start continues for {self._continuation()}" if ended else "")
         if state == State.DIVERGED and self.last_snapshot is not None and self.last_snapshot.diverged:
             self.banner.show_message(self.last_snapshot.diverged, "error")
 

@@ -3,14 +3,16 @@
 The worker signals that a snapshot is waiting; :class:`RenderScheduler` takes it when the GUI
 thread's budget allows (:class:`visualizer.pacing.RenderPacer`) and hands it to the panels on
 screen. While training, what a person watches closely (the table's ``watched`` panels: the
-curves, the softmax of the selected digit, the drawing's prediction) renders every cycle, the
-other panels take turns, one panel per pass of the event loop. When training is not running,
-every snapshot is shown at once. A panel that is not on screen renders nothing; it catches up
-when it is shown.
+curves, the softmax of the selected digit, the drawing's prediction) renders every cycle, ten or
+more times a second; the other panels take turns, the longest unrendered first, as many per
+cycle as give each a render every ``OTHERS_INTERVAL_S``; one panel per pass of the event loop.
+When training is not running, every snapshot is shown at once. A panel that is not on screen
+renders nothing; it catches up when it is shown.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Callable
 
@@ -18,7 +20,8 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from .pacing import RenderPacer
 
-SECONDARY_EVERY = 3  # while training, panels that are not watched render every 3rd cycle
+WATCHED_RATE = 10  # while training, the watched panels render this often a second (budget allowing)
+OTHERS_INTERVAL_S = 0.4  # ... and each of the others takes a turn this often
 
 
 class RenderScheduler(QObject):
@@ -41,8 +44,8 @@ class RenderScheduler(QObject):
         self._timer.timeout.connect(self.on_snapshot_available)
         self._queue: list = []  # panels still to show self._rendering (while training)
         self._generation = 0
-        self._cycle = 0
         self._rendering = None  # the snapshot the panels are being given (while training)
+        self._shown_at: dict[int, float] = {}  # id(panel): when it last rendered while training
 
     def on_snapshot_available(self) -> None:
         if self.stopped:
@@ -72,13 +75,8 @@ class RenderScheduler(QObject):
         # Rendering what nobody sees would only take time from training.
         panels = [panel for panel in self._panels() if self._on_screen(panel)]
         if training:
-            # The panels that are not watched take turns, each every SECONDARY_EVERY-th cycle,
-            # so more cycles fit in the GUI thread's budget.
-            self._cycle += 1
-            watched = self._watched()
-            others = [p for p in panels if p not in watched]
-            panels = [p for p in panels if p in watched] + [
-                p for k, p in enumerate(others) if (self._cycle + k) % SECONDARY_EVERY == 0]
+            panels = [p for p in panels if p in self._watched()] + self._turn(
+                [p for p in panels if p not in self._watched()])
             # One panel per pass of the event loop, each painted before the next renders: the
             # GUI never stops for the whole window's render at once (clicks and keys get in).
             self._queue = panels
@@ -90,6 +88,19 @@ class RenderScheduler(QObject):
         for panel in panels:
             panel.show_snapshot(snap)
         self._finish(snap)
+
+    def _turn(self, others: list) -> list:
+        """The panels that are not watched whose turn it is: the longest unrendered first, as many
+        as give each a turn every OTHERS_INTERVAL_S at WATCHED_RATE cycles a second (so that the
+        cycles cost alike; slower cycles, when renders cost more, mean rarer turns)."""
+        if not others:
+            return []
+        now = time.monotonic()
+        per_cycle = math.ceil(len(others) / (OTHERS_INTERVAL_S * WATCHED_RATE))
+        turn = sorted(others, key=lambda p: self._shown_at.get(id(p), -math.inf))[:per_cycle]
+        for panel in turn:
+            self._shown_at[id(panel)] = now
+        return turn
 
     def _render_next(self, generation: int) -> None:
         if generation != self._generation or self.stopped:

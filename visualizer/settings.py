@@ -45,3 +45,16 @@ def remembered_config(settings: QSettings):
 def remember_config(settings: QSettings, config) -> None:
     if config is not None:
         settings.setValue("last_config", json.dumps(config.to_dict()))
+
+
+def remembered_smoothing(settings: QSettings, default: float) -> float:
+    """The smoothing of the train curves the app was last closed with (``default`` at first)."""
+    try:
+        value = float(settings.value("curve_smoothing", default))
+    except (TypeError, ValueError):
+        return default
+    return value if 0.0 <= value < 1.0 else default
+
+
+def remember_smoothing(settings: QSettings, value: float) -> None:
+    settings.setValue("curve_smoothing", float(value))

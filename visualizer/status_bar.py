@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PyQt6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
+from nn.config import MAX_EPOCHS, format_number
 from nn.files import format_duration
 
 from . import theme
@@ -28,13 +29,16 @@ class StatusFigures:
         for w in (self.state_label, self.step_label, self.speed_label, self.time_label):
             bar.addWidget(w)
         bar.addPermanentWidget(self.progress)
+        self.speed_limit = 0.0  # slow motion: steps per second (0: full speed)
         self.show_state(State.LOADING)
         self.show_counters(None, State.LOADING)
 
-    def show_state(self, state: State) -> None:
+    def show_state(self, state: State, note: str = "") -> None:
+        """``note``: what comes next, after the state (e.g. what Start does when a run has ended)."""
         colours = theme.STATE_COLOURS[theme.current().name]
         colour = colours.get(state.value, colours[State.IDLE.value])
-        self.state_label.setText(f"<span style='color:{colour}; font-weight:600'>● {state.value}</span>")
+        note = f" · {note}" if note else ""
+        self.state_label.setText(f"<span style='color:{colour}; font-weight:600'>● {state.value}</span>{note}")
 
     def show_counters(self, snap, state: State) -> None:
         if snap is None:
@@ -43,9 +47,19 @@ class StatusFigures:
             self.time_label.setText("")
             self.progress.setValue(0)
             return
-        self.step_label.setText(f"epoch {snap.epoch:.2f} · step {snap.step:,}")
-        if state == State.TRAINING and snap.samples_per_s > 0:
+        # the step that diverged is the one after the last one done (the banner names it)
+        failed = f" · diverged at step {snap.step + 1:,}" if snap.diverged else ""
+        self.step_label.setText(f"epoch {snap.epoch:.2f} · step {snap.step:,}{failed}")
+        if snap.step == 0:
+            self.speed_label.setText("")  # a new run: no speed yet (not the last run's)
+        elif state == State.TRAINING and self.speed_limit > 0:
+            self.speed_label.setText(f"slow motion: {format_number(self.speed_limit)} steps/s")
+        elif state == State.TRAINING and snap.samples_per_s > 0:
             self.speed_label.setText(f"{snap.samples_per_s:,.0f} samples/s")
         self.time_label.setText(f"trained {format_duration(snap.train_seconds)}")
-        self.progress.setValue(round(snap.progress * 1000))
-        self.progress.setFormat(f"{snap.progress * 100:.0f} %")
+        if snap.config.epochs is not None and snap.config.epochs >= MAX_EPOCHS:
+            self.progress.setValue(0)
+            self.progress.setFormat("until paused")
+        else:
+            self.progress.setValue(round(snap.progress * 1000))
+            self.progress.setFormat(f"{snap.progress * 100:.0f} %")

@@ -20,6 +20,43 @@ CHUNK_SECONDS = 0.03  # commands take effect within about this long (one step at
 SNAPSHOT_INTERVAL_S = 0.066  # at most 15 snapshots per second: smooth, and leaves the CPU to training
 MAP_INTERVAL_S = 3.0  # the PCA map refreshes this often while training (and on demand)
 MAP_SHARE = 0.05  # ... or less often, so that it takes at most 5 % of training time (wide layers)
+SLOW_EVAL_INTERVAL_S = 0.25  # in slow motion, the test set is evaluated this often (as time allows)
+
+
+class StepPace:
+    """Slow motion: how many steps are due now to train at ``rate`` steps a second (0: full
+    speed), and how long until the next one. A run that cannot keep up (a full-batch step may
+    take longer than 1/rate) goes on at its own speed and never races to catch up later."""
+
+    def __init__(self, clock=time.monotonic):
+        self.rate = 0.0
+        self._clock = clock
+        self._next: float | None = None  # when the next step is due
+
+    def set_rate(self, rate: float) -> None:
+        self.rate = max(0.0, float(rate))
+        self.restart()
+
+    def restart(self) -> None:
+        """Training (re)starts: the first step is due at once."""
+        self._next = None
+
+    def due(self) -> int:
+        """Steps to take now: at most a chunk's worth (commands still get in between)."""
+        now = self._clock()
+        if self._next is None or now - self._next > 1.0:  # (fell behind: no burst to catch up)
+            self._next = now
+        if now < self._next:
+            return 0
+        return min(1 + int((now - self._next) * self.rate), max(1, int(self.rate * CHUNK_SECONDS)))
+
+    def advance(self, steps: int) -> None:
+        """``steps`` were taken: the next one is due 1/rate later."""
+        if self._next is not None and steps:
+            self._next += steps / self.rate
+
+    def wait_s(self) -> float:
+        return 0.0 if self._next is None else max(0.0, self._next - self._clock())
 
 
 def _guarded(method):
@@ -83,6 +120,11 @@ class TrainingWorker(QObject):
         self.runs: list = []  # earlier runs of this session (nn.runs.RunRecord)
         self._stop = threading.Event()  # set from the GUI thread on close; checked between chunks
         self._network_copy = None  # the last copy_network() answer, handed out again while unchanged
+        self.pace = StepPace()  # slow motion (set_speed); full speed by default
+        self._last_slow_eval = -float("inf")
+        self._slow_eval_cost = 0.0
+        # What Start adds to a run that has ended: the run length last set (at Reset or live).
+        self.continue_length: tuple[float | None, int | None] = (None, None)
 
     # -- plumbing -------------------------------------------------------------------------------
     @pyqtSlot()
@@ -189,6 +231,7 @@ class TrainingWorker(QObject):
         if self.trainer is not None:
             trainer.set_drawn_input(self.trainer.drawn_input)
         self.trainer = trainer
+        self.continue_length = (config.epochs, config.iterations)
         self._refresh_map()
         self.config_applied.emit(trainer.config)
         self._set_state(State.IDLE)
@@ -247,12 +290,27 @@ class TrainingWorker(QObject):
     @pyqtSlot()
     @_guarded
     def start(self) -> None:
+        """Train; a run that has ended goes on for its run length again (see continue_length)."""
         if self.trainer is None or self.state in (State.TRAINING, State.DIVERGED):
             return
         if self.trainer.finished:
+            self._continue_run()
+        if self.trainer.finished:  # (a run at the longest length there is)
             self._set_state(State.FINISHED)
             return
+        self.pace.restart()
         self._set_state(State.TRAINING)
+
+    def _continue_run(self) -> None:
+        from nn.config import MAX_EPOCHS, MAX_ITERATIONS
+
+        config, (epochs, iterations) = self.trainer.config, self.continue_length
+        if config.epochs is not None:
+            self.trainer.set_run_length(epochs=min(MAX_EPOCHS, config.epochs + (epochs or config.epochs)))
+        else:
+            more = iterations or config.iterations
+            self.trainer.set_run_length(iterations=min(MAX_ITERATIONS, config.iterations + more))
+        self.config_applied.emit(self.trainer.config)
 
     @pyqtSlot()
     @_guarded
@@ -274,7 +332,7 @@ class TrainingWorker(QObject):
         if self.trainer.diverged:
             self._set_state(State.DIVERGED)
         else:
-            self.trainer.evaluate_test()
+            self.trainer.evaluate_test(budgeted=False)
             self._set_state(State.FINISHED if self.trainer.finished else State.PAUSED)
         self._publish(force=True)
 
@@ -325,9 +383,18 @@ class TrainingWorker(QObject):
     def set_run_length(self, epochs, iterations) -> None:
         if self.trainer is not None:
             self.trainer.set_run_length(epochs, iterations)
+            self.continue_length = (epochs, iterations)
             if self.state == State.FINISHED and not self.trainer.finished:
                 self._set_state(State.PAUSED)
             self._publish(force=self.state != State.TRAINING)
+
+    @pyqtSlot(float)
+    @_guarded
+    def set_speed(self, steps_per_s: float) -> None:
+        """Slow motion: at most this many steps a second (0: full speed)."""
+        self.pace.set_rate(steps_per_s)
+        if self._timer is not None:
+            self._timer.setInterval(0)  # the next chunk works out its own wait
 
     @pyqtSlot(object)
     @_guarded
@@ -498,6 +565,7 @@ class TrainingWorker(QObject):
             self.runs = runs
             self.runs_changed.emit(tuple(self.runs))
         self.trainer = trainer
+        self.continue_length = (trainer.config.epochs, trainer.config.iterations)
         trainer.evaluate_test()
         self.config_applied.emit(trainer.config)
         self._set_state(State.DIVERGED if trainer.diverged else State.FINISHED if trainer.finished
@@ -538,7 +606,10 @@ class TrainingWorker(QObject):
             self._timer.stop()
             return
         try:
-            trainer.run(max_seconds=CHUNK_SECONDS)
+            if self.pace.rate > 0:
+                self._slow_motion_chunk(trainer)
+            else:
+                trainer.run(max_seconds=CHUNK_SECONDS)
             if trainer.diverged:
                 self._set_state(State.DIVERGED)
                 self._publish(force=True)
@@ -552,3 +623,18 @@ class TrainingWorker(QObject):
         except Exception as exc:  # noqa: BLE001 - shown to the user; the app stays usable
             self._report(exc)
             self._publish(force=True)
+
+    def _slow_motion_chunk(self, trainer) -> None:
+        """The steps due at the set speed, then the chunk timer waits for the next. With the
+        time between steps, the test set is evaluated a few times a second (the time budget
+        alone would leave the test curve behind: slow steps cost little training time)."""
+        steps = self.pace.due()
+        if steps:
+            self.pace.advance(trainer.run(max_steps=steps, max_seconds=CHUNK_SECONDS))
+            now = time.monotonic()
+            if (trainer.can_step and now - self._last_slow_eval >= SLOW_EVAL_INTERVAL_S
+                    and self.pace.wait_s() > 2 * self._slow_eval_cost):
+                self._last_slow_eval = now
+                trainer.evaluate_test(budgeted=False)
+                self._slow_eval_cost = time.monotonic() - now
+        self._timer.setInterval(round(1000 * self.pace.wait_s()))

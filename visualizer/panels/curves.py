@@ -3,11 +3,19 @@
 x is the number of training samples seen; a second axis on top counts epochs. Live
 hyperparameter changes (``snap.events``) are marked by labelled dashed vertical lines, and a run
 that diverged by a red line. Hovering shows samples, epoch and the values under the cursor.
+
+The train curve can be smoothed as TensorBoard does (an exponential moving average, debiased at
+the start) with the raw batches faint behind; smoothing changes what is drawn, never the history.
+
+The curves redraw ten times a second while training, so a render does little: the view moves in
+coarse steps, the axes are cached as pictures, the title changes a few times a second at most,
+and nothing is created per render.
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -19,6 +27,50 @@ from .. import style, theme
 from ..export_menu import add_export_menu
 
 _EMPTY = np.zeros(0)
+DEFAULT_SMOOTHING = 0.6  # TensorBoard's default
+MAX_SMOOTHING = 0.99
+TITLE_INTERVAL_S = 0.3  # the title's numbers change at most about 3 times a second
+RAW_ALPHA = 60  # of 255: the raw batches behind a smoothed train curve
+
+
+class Smoother:
+    """TensorBoard's smoothing of a growing curve: m_i = w m_(i-1) + (1 - w) v_i from m = 0,
+    shown debiased as m_i / (1 - w^k) after k finite values (so the start is not pulled to 0).
+    A value that is not finite is shown as it is and leaves the average alone. Only the points
+    added since the last call are computed (the history only grows, until it merges pairs of
+    points or a new run begins: then it starts over)."""
+
+    def __init__(self, weight: float = 0.0):
+        self.weight = float(weight)
+        self.reset()
+
+    def reset(self) -> None:
+        self._source: np.ndarray = _EMPTY  # the values smoothed so far (the caller's array)
+        self._out = np.zeros(0)
+        self._mean = 0.0
+        self._finite = 0
+
+    def smooth(self, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype=np.float64)
+        n, done = len(values), len(self._source)
+        if n < done or (done and not _same(values[done - 1], self._source[done - 1])):
+            self.reset()
+            done = 0
+        if n > len(self._out):
+            out = np.empty(max(n, 2 * len(self._out)))
+            out[:done] = self._out[:done]
+            self._out = out
+        w, mean, finite, out = self.weight, self._mean, self._finite, self._out
+        for i in range(done, n):
+            v = float(values[i])
+            if math.isfinite(v):
+                mean = w * mean + (1.0 - w) * v
+                finite += 1
+                out[i] = mean / (1.0 - w ** finite)
+            else:
+                out[i] = v
+        self._mean, self._finite, self._source = mean, finite, values
+        return out[:n]
 
 
 class EpochAxis(pg.AxisItem):
@@ -60,8 +112,14 @@ def _format_samples(x: float) -> str:
     return f"{int(round(x)):,}".replace(",", "\u202f")  # thin space: 12 345
 
 
+def _same(a: float, b: float) -> bool:
+    return a == b or (a != a and b != b)  # (NaN is the same as NaN)
+
+
 class _CurvePanel(QtWidgets.QWidget):
     """Train and test curve of one metric, with event marks and a hover readout."""
+
+    smoothing_changed = QtCore.pyqtSignal(float)  # the person moved the smoothing slider
 
     NAME = ""
     UNIT = ""
@@ -90,6 +148,10 @@ class _CurvePanel(QtWidgets.QWidget):
         # repaint, and the curves repaint with every snapshot.
         self.plot.showGrid(x=False, y=True, alpha=theme.current().grid_alpha)
         self.plot.getAxis("left").setStyle(maxTickLevel=0)
+        # Each axis is painted from a cached picture: the curves repaint ten times a second, the
+        # axes (text and grid lines) only when their ticks change.
+        for name in ("left", "bottom", "top"):
+            self.plot.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.setClipToView(True)
@@ -103,13 +165,20 @@ class _CurvePanel(QtWidgets.QWidget):
         self._view = None  # (x max, y low, y high) last set
 
         self.legend = style.add_legend(self.plot, offset=self.LEGEND_OFFSET, colCount=2)
-        self.train_item = self.plot.plot(_EMPTY, _EMPTY, pen=style.train_pen(), name="train (batches)")
-        self.test_item = self.plot.plot(_EMPTY, _EMPTY, pen=style.test_pen(), name="test set",
+        # train_item: the batches as recorded; smooth_item: their moving average, drawn over them
+        self.train_item = self.plot.plot(_EMPTY, _EMPTY, pen=style.train_pen())
+        self.smooth_item = self.plot.plot(_EMPTY, _EMPTY, pen=style.train_pen())
+        self.test_item = self.plot.plot(_EMPTY, _EMPTY, pen=style.test_pen(),
                                         symbol=None, symbolBrush=theme.current().test, symbolPen=None)
-        for item in (self.train_item, self.test_item):
+        for item in (self.train_item, self.smooth_item, self.test_item):
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="peak")
         self._test_symbols = False
+        self.smoother = Smoother()
+        self._train_x = self._train_y = self._test_x = self._test_y = self._smooth_y = _EMPTY
+        self._title_time = -math.inf
+        self._title_timer = QtCore.QTimer(self, singleShot=True)
+        self._title_timer.timeout.connect(self._flush_title)
 
         self.readout = QtWidgets.QLabel()
         self.readout.setFont(style.small_font())
@@ -119,6 +188,7 @@ class _CurvePanel(QtWidgets.QWidget):
 
         self.controls = QtWidgets.QHBoxLayout()
         self.controls.setContentsMargins(4, 0, 4, 0)
+        self._add_smoothing(self.controls)
         self._add_controls(self.controls)
         self.controls.addStretch(1)
         self.controls.addWidget(self.readout)
@@ -161,8 +231,11 @@ class _CurvePanel(QtWidgets.QWidget):
     def clear(self) -> None:
         """Forget the run: empty curves, no marks, no values."""
         self.train_item.setData(_EMPTY, _EMPTY)
+        self.smooth_item.setData(_EMPTY, _EMPTY)
         self.test_item.setData(_EMPTY, _EMPTY)
-        self._train_x = self._train_y = self._test_x = self._test_y = _EMPTY
+        self._train_x = self._train_y = self._test_x = self._test_y = self._smooth_y = _EMPTY
+        self.smoother.reset()
+        self._title_timer.stop()
         self._train_key = self._test_key = None
         self._set_test_symbols(False)
         for line in self.event_lines:
@@ -198,12 +271,14 @@ class _CurvePanel(QtWidgets.QWidget):
             self._train_key = key
             self._train_x, self._train_y = train.samples, self._values(train)
             self.train_item.setData(self._train_x, self._train_y)
+            self._show_smoothed()
         key = (len(test), float(test.step[-1]) if len(test) else None)
-        if key != self._test_key:
+        test_changed = key != self._test_key
+        if test_changed:
             self._test_key = key
             self._test_x, self._test_y = test.samples, self._values(test)
             self.test_item.setData(self._test_x, self._test_y)
-            self._set_test_symbols(len(test) <= 30)
+            self._set_test_symbols(len(test) == 1)  # a lone point needs a mark; a line shows the rest
 
         self._planned = snap.planned_samples
         if self._follow:
@@ -214,24 +289,106 @@ class _CurvePanel(QtWidgets.QWidget):
         if snap.diverged and self.diverged_line is None:
             self.diverged_line = self._mark(snap.samples_seen, "diverged", "diverged", 0.5, snap.diverged)
         self._snap = snap
-        self._show_title()
+        # (the test value at once; the running train value, which changes with every snapshot,
+        # a few times a second: each new title re-lays the plot)
+        self._show_title(at_once=test_changed or snap.finished or snap.diverged is not None)
 
     def apply_theme(self) -> None:
         """Repaint in :func:`theme.current` (curves, marks, legend, title)."""
         style.restyle(self)
         t = theme.current()
-        self.train_item.setPen(style.train_pen())
+        self._pen_train_curves()
         self.test_item.setPen(style.test_pen())
         self.test_item.setSymbolBrush(t.test)
         if self._snap is not None:
-            self._show_title()
+            self._show_title(at_once=True)
 
-    def _show_title(self) -> None:
+    def _show_title(self, at_once: bool = True) -> None:
         t, snap = theme.current(), self._snap
+        if snap is None:
+            return
         test_value = float(self._test_y[-1]) if len(self._test_y) else None
-        self._set_title(f"{self.NAME} — <span style='color:{t.train}'>train "
-                        f"{self._format(self._latest_train(snap))}</span> · "
-                        f"<span style='color:{t.test}'>test {self._format(test_value)}</span>")
+        text = (f"{self.NAME} — <span style='color:{t.train}'>train "
+                f"{self._format(self._latest_train(snap))}</span> · "
+                f"<span style='color:{t.test}'>test {self._format(test_value)}</span>")
+        if text == self._title:
+            return
+        wait = self._title_time + TITLE_INTERVAL_S - time.monotonic()
+        if at_once or wait <= 0:
+            self._title_timer.stop()
+            self._title_time = time.monotonic()
+            self._set_title(text)
+        elif not self._title_timer.isActive():
+            self._title_timer.start(max(1, round(wait * 1000)))
+
+    def _flush_title(self) -> None:
+        self._show_title(at_once=True)
+
+    # -- smoothing -------------------------------------------------------------------------------
+    def _add_smoothing(self, layout: QtWidgets.QHBoxLayout) -> None:
+        label = QtWidgets.QLabel("smoothing")
+        label.setFont(style.small_font())
+        self.smoothing_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.smoothing_slider.setRange(0, round(MAX_SMOOTHING * 100))
+        self.smoothing_slider.setFixedWidth(90)
+        self.smoothing_value = QtWidgets.QLabel()
+        self.smoothing_value.setFont(style.small_font())
+        self.smoothing_value.setMinimumWidth(self.smoothing_value.fontMetrics().horizontalAdvance("0.00") + 2)
+        tip = ("Smoothing of the train curve, as in TensorBoard: an exponential moving average of the batches "
+               "(weight 0 = off, 0.99 = very smooth), debiased at the start; the raw batches stay faint "
+               "behind it. Only the drawing changes, not the recorded history.")
+        for widget in (label, self.smoothing_slider, self.smoothing_value):
+            widget.setToolTip(tip)
+            layout.addWidget(widget)
+        self.smoothing_slider.valueChanged.connect(self._slider_moved)
+        self.set_smoothing(DEFAULT_SMOOTHING)
+
+    @property
+    def smoothing(self) -> float:
+        return self.smoother.weight
+
+    def set_smoothing(self, weight: float) -> None:
+        """Smooth the train curve with this EMA weight (0: off, up to 0.99); no signal."""
+        weight = min(max(float(weight), 0.0), MAX_SMOOTHING)
+        blocked = self.smoothing_slider.blockSignals(True)
+        self.smoothing_slider.setValue(round(weight * 100))
+        self.smoothing_slider.blockSignals(blocked)
+        self._apply_smoothing(round(weight * 100) / 100)
+
+    def _slider_moved(self, position: int) -> None:
+        self._apply_smoothing(position / 100)
+        self.smoothing_changed.emit(self.smoothing)
+
+    def _apply_smoothing(self, weight: float) -> None:
+        self.smoothing_value.setText(f"{weight:.2f}")
+        if weight == self.smoother.weight and self.legend.items:
+            return
+        self.smoother = Smoother(weight)
+        self._pen_train_curves()
+        self.legend.clear()  # the legend names the line drawn in full: the batches, or their average
+        self.legend.addItem(self.smooth_item if weight else self.train_item,
+                            "train (batches, smoothed)" if weight else "train (batches)")
+        self.legend.addItem(self.test_item, "test set")
+        self.smooth_item.setVisible(weight > 0)
+        self._show_smoothed()
+
+    def _pen_train_curves(self) -> None:
+        """The raw batches in full, or faint behind their average."""
+        self.smooth_item.setPen(style.train_pen())
+        pen = style.train_pen()
+        if self.smoothing > 0:
+            color = pen.color()
+            color.setAlpha(RAW_ALPHA)
+            pen.setColor(color)
+        self.train_item.setPen(pen)
+
+    def _show_smoothed(self) -> None:
+        if self.smoothing > 0 and len(self._train_y):
+            self._smooth_y = self.smoother.smooth(self._train_y)
+            self.smooth_item.setData(self._train_x, self._smooth_y)
+        elif len(self._smooth_y):
+            self._smooth_y = _EMPTY
+            self.smooth_item.setData(_EMPTY, _EMPTY)
 
     # -- view range ------------------------------------------------------------------------------
     def _user_moved_view(self, *args) -> None:
@@ -333,7 +490,10 @@ class _CurvePanel(QtWidgets.QWidget):
                 i = int(np.clip(np.searchsorted(xs, x), 0, len(xs) - 1))
                 if i > 0 and abs(xs[i - 1] - x) < abs(xs[i] - x):
                     i -= 1
-                parts.append(f"<span style='color:{color}'>{name} {self._format(float(ys[i]))}</span>")
+                value = self._format(float(ys[i]))
+                if name == "train" and len(self._smooth_y) == len(ys):
+                    value += f" (smoothed {self._format(float(self._smooth_y[i]))})"
+                parts.append(f"<span style='color:{color}'>{name} {value}</span>")
         self.readout.setText(" · ".join(parts))
 
 

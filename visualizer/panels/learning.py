@@ -8,7 +8,8 @@ learning has slowed down; a growing dead share means units stopped learning for 
 The second tab shows one layer's weight distribution now over the one at initialisation.
 
 The curves re-render when their lengths change (at most ~4 times a second); the histogram when
-the engine publishes a new one.
+the engine publishes a new one. A render changes the curves only: the x axis grows in coarse
+steps, the y axes by whole decades, and the axes are painted from cached pictures.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from nn.trainer import Snapshot
 from .. import style, theme
 from ..export_menu import add_export_menu
 from ..throttle import RenderThrottle
+from .curves import COARSE_STEPS, nice_ceiling
 
 MIN_INTERVAL_S = 0.25  # curves re-render at most ~4 times per second
 TYPICAL_RATIO = 1e-3  # a common rule of thumb for a healthy update/weight ratio
@@ -59,6 +61,9 @@ def _compact_plot(plot: pg.PlotItem, y_label: str, show_x: bool) -> None:
     plot.hideButtons()
     plot.setMouseEnabled(x=False, y=False)
     plot.showGrid(x=True, y=True, alpha=theme.current().grid_alpha)
+    plot.vb.disableAutoRange(pg.ViewBox.XAxis)  # the panel moves the x range itself, in coarse steps
+    for name in ("left", "bottom"):
+        plot.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
     style.axis_label(plot, "left", y_label)
     left = plot.getAxis("left")
     left.setWidth(58)
@@ -188,6 +193,7 @@ class LearningPanel(QtWidgets.QWidget):
         self._throttle.reset()
         self._curve_key = None
         self._histograms = None
+        self._x_max = None
         for curve in self.grad_curves + self.ratio_curves + self.inactive_curves:
             curve.setData(_EMPTY, _EMPTY)
         self.grad_plot._decades = self.ratio_plot._decades = None
@@ -204,7 +210,7 @@ class LearningPanel(QtWidgets.QWidget):
         self._paint_initial_fill()
         for curves in (self.grad_curves, self.ratio_curves, self.inactive_curves):
             for i, curve in enumerate(curves):
-                curve.setPen(style.pen(layer_color(i), 1.5))
+                curve.setPen(style.pen(layer_color(i), 1.0))
         self._show_layer_legend()
         self.hist_now.setPen(style.pen(layer_color(max(self.layer_combo.currentIndex(), 0)), 2.0))
 
@@ -243,7 +249,7 @@ class LearningPanel(QtWidgets.QWidget):
             curves.clear()
         self._show_layer_legend()
         for i in range(len(self._names)):
-            pen = style.pen(layer_color(i), 1.5)
+            pen = style.pen(layer_color(i), 1.0)  # (1 px: Qt's fast path for antialiased lines)
             g = pg.PlotDataItem(pen=pen, connect="finite")
             r = pg.PlotDataItem(pen=pen, connect="finite")
             self.grad_plot.addItem(g)
@@ -251,7 +257,7 @@ class LearningPanel(QtWidgets.QWidget):
             self.grad_curves.append(g)
             self.ratio_curves.append(r)
         for i, _ in enumerate(self._hidden_names):
-            c = pg.PlotDataItem(pen=style.pen(layer_color(i), 1.5), connect="finite")
+            c = pg.PlotDataItem(pen=style.pen(layer_color(i), 1.0), connect="finite")
             self.inactive_plot.addItem(c)
             self.inactive_curves.append(c)
         style.axis_label(self.inactive_plot, "left", "dead (%)" if stats.inactive_label.startswith("dead")
@@ -282,6 +288,10 @@ class LearningPanel(QtWidgets.QWidget):
                 r.setData(_EMPTY, _EMPTY)
         for plot, values in ((self.grad_plot, stats.gradient_norms), (self.ratio_plot, stats.update_ratios)):
             self._decade_range(plot, values)
+        x_max = nice_ceiling(float(x[-1]) * 1.03, COARSE_STEPS) if len(x) else 1.0
+        if x_max != self._x_max:  # (the three plots share the x axis)
+            self._x_max = x_max
+            self.grad_plot.setXRange(0, x_max, padding=0)
         xi = np.asarray(stats.inactive_samples, dtype=np.float64)
         for i, c in enumerate(self.inactive_curves):
             if len(xi) and i < stats.inactive_fraction.shape[1]:
