@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
         self._structure_timer = QTimer(self, singleShot=True, interval=STRUCTURE_APPLY_DELAY_MS)
         self._structure_timer.timeout.connect(self._apply_structure_edit)
         self._pending_structure = None
+        self._map_asked = None  # (run, step) whose layer map was asked for (_catch_up_map)
         self.settings = app_settings()
         # The look first, so every panel is built in the right colours.
         self.theme_choice = theme.apply_choice(self.settings.value("theme", theme.DEFAULT))
@@ -372,6 +373,16 @@ class MainWindow(QMainWindow):
         self.controls.set_progress(snap.step, snap.epoch)
         if snap.diverged and self.state == State.DIVERGED:
             self.banner.show_message(snap.diverged, "error")
+        self._catch_up_map(snap)
+
+    def _catch_up_map(self, snap) -> None:
+        """While training, the layer map is recomputed every few seconds; once training stops (a
+        pause, the run's end, a step, an opened session) a map older than the snapshot is
+        recomputed, so every panel shows the final state."""
+        stale = snap.activation_map is not None and snap.activation_map.step != snap.step
+        if stale and self.state != State.TRAINING and self._map_asked != (snap.run_id, snap.step):
+            self._map_asked = (snap.run_id, snap.step)
+            self.commands.refresh_map()
 
     def _on_state_changed(self, state: State) -> None:
         self.state = state

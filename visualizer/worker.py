@@ -539,7 +539,10 @@ class TrainingWorker(QObject):
                 runs = runs_from_arrays(extra, meta.get("runs", []))
             except (KeyError, TypeError, ValueError) as exc:
                 raise ValueError(f"{path}: damaged run list ({exc})") from None
-            reserve_run_ids(max([r.run_id for r in runs] + [0]))
+            # The session's own run takes an id above its earlier runs': a fresh process numbers
+            # its first trainer 1, which may be a saved run's (then Reset would not archive it).
+            trainer.run_id = max([r.run_id for r in runs] + [trainer.run_id - 1]) + 1
+            reserve_run_ids(trainer.run_id)
             if self._probes:
                 trainer.set_probes(self._probes)
             self._pins = trainer.pins
