@@ -126,6 +126,7 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.disableAutoRange()  # the x range is the run's (show_snapshot), never a previous run's
         self.plot.showGrid(x=True, y=True, alpha=theme.current().grid_alpha)
         self.plot.setYRange(0, 1.0, padding=0.03)
         self.plot.getAxis("left").setTicks([[(v, f"{v:.0%}") for v in (0, 0.25, 0.5, 0.75, 1.0)], []])
@@ -168,6 +169,9 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
     def clear(self) -> None:
         """A new run: the trainer's curves restart; show what the next snapshot carries."""
         self._key = None
+        for curve in self.curves.values():
+            curve.setData([], [])
+        self.plot.setXRange(0, 1, padding=0.02)
         self._set_pins(())
 
     def apply_theme(self) -> None:
@@ -198,6 +202,8 @@ class PinnedDigitsPanel(QtWidgets.QWidget):
                                           symbol="o" if few else None)
             row = self._rows[pc.index]
             row.prob.setText(f"{pc.true_class_prob[-1] * 100:.0f} %" if len(pc.true_class_prob) else "–")
+        seen = max((float(pc.samples[-1]) for pc in pins if len(pc.samples)), default=0.0)
+        self.plot.setXRange(0, max(seen, 1.0), padding=0.02)
 
     def request_pin(self, index: int) -> bool:
         """Add test digit ``index`` to the pins (emits :attr:`pins_edited`); False if it cannot be."""
