@@ -31,6 +31,7 @@ class RunRecord:
     diverged: str | None = None
     hidden: bool = False  # left out of the overlay
     data: str = ""  # which data set the run trained on (Dataset.source)
+    changes: tuple[str, ...] = ()  # its live changes, in order (Event.text: "lr 0.1 -> 0.5")
 
     def replace(self, **changes) -> "RunRecord":
         return replace(self, **changes)
@@ -60,7 +61,7 @@ def record_from_trainer(trainer, name: str = "") -> RunRecord:
         best_test_accuracy=float(test.accuracy.max()) if len(test) else None,
         final_test_loss=None if final is None else final.loss,
         train_curve=trainer.train_history.curve(), test_curve=test, diverged=trainer.diverged,
-        data=trainer.dataset.source,
+        data=trainer.dataset.source, changes=tuple(e.text for e in trainer.events),
     )
 
 
@@ -106,8 +107,16 @@ def runs_to_arrays(runs: list[RunRecord]) -> tuple[dict[str, np.ndarray], list[d
                      "epochs": run.epochs, "train_seconds": run.train_seconds,
                      "final_test_accuracy": run.final_test_accuracy, "best_test_accuracy": run.best_test_accuracy,
                      "final_test_loss": run.final_test_loss, "diverged": run.diverged, "hidden": run.hidden,
-                     "data": run.data})
+                     "data": run.data, "changes": list(run.changes)})
     return arrays, meta
+
+
+def _changes(value) -> tuple[str, ...]:
+    """A saved run's live changes: a list of short texts (anything else, from a damaged or older
+    file, is no changes)."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(str(text)[:100] for text in value[:10_000] if isinstance(text, str))
 
 
 def runs_from_arrays(arrays: dict[str, np.ndarray], meta: list[dict]) -> list[RunRecord]:
@@ -123,5 +132,6 @@ def runs_from_arrays(arrays: dict[str, np.ndarray], meta: list[dict]) -> list[Ru
             epochs=float(m["epochs"]), train_seconds=float(m["train_seconds"]),
             final_test_accuracy=m["final_test_accuracy"], best_test_accuracy=m["best_test_accuracy"],
             final_test_loss=m["final_test_loss"], train_curve=curves[0], test_curve=curves[1],
-            diverged=m.get("diverged"), hidden=bool(m.get("hidden", False)), data=str(m.get("data", ""))[:500]))
+            diverged=m.get("diverged"), hidden=bool(m.get("hidden", False)), data=str(m.get("data", ""))[:500],
+            changes=_changes(m.get("changes", []))))
     return runs

@@ -44,19 +44,20 @@ _EMPTY = np.zeros(0)
 MESSAGE_MS = 10_000  # "Deleted …", "Exported …" fade back to the hint after this
 LEGEND_CHARS = 30  # longer labels take two lines in the legend, then are cut short
 
-# (key, header, tooltip)
+# (key, header, tooltip): the figures first, so they are in view in a narrow panel
 COLUMNS = (
     ("show", "show", "Overlay this run's curves on the plots (its colour in the plots)"),
-    ("name", "run", "The run's name (double-click to rename), or what sets it apart from the others"),
+    ("name", "run", "The run's name (double-click to rename), or what sets it apart from the others; "
+                    "hover for all of it"),
+    ("final", "final %", "Test accuracy at the latest evaluation"),
+    ("best", "best %", "Best test accuracy of any evaluation during the run"),
+    ("time", "time", "Training time (without test evaluations)"),
+    ("lr", "lr", "Learning rate (the base rate, before any decay), and each value it was changed to live"),
+    ("batch", "batch", "Batch size (full = the whole training set per step), and each value it was changed to live"),
     ("layers", "layers", "Layer sizes: inputs - hidden - classes"),
     ("optimizer", "optimiser", "Optimiser"),
-    ("lr", "lr", "Learning rate (the base rate, before any decay)"),
-    ("batch", "batch", "Batch size (full = the whole training set per step)"),
     ("steps", "steps", "Training steps (batches) done"),
     ("epochs", "epochs", "Passes over the training set"),
-    ("best", "best %", "Best test accuracy of any evaluation during the run"),
-    ("final", "final %", "Test accuracy at the latest evaluation"),
-    ("time", "time", "Training time (without test evaluations)"),
     ("data", "data", "The dataset the run trained on"),
 )
 COL = {key: i for i, (key, _, _) in enumerate(COLUMNS)}
@@ -81,7 +82,34 @@ def record_from_snapshot(snap: Snapshot) -> RunRecord:
         final_test_accuracy=None if snap.test is None else snap.test.accuracy,
         best_test_accuracy=float(test.accuracy.max()) if len(test) else None,
         final_test_loss=None if snap.test is None else snap.test.loss,
-        train_curve=snap.train_curve, test_curve=test, diverged=snap.diverged)
+        train_curve=snap.train_curve, test_curve=test, diverged=snap.diverged,
+        changes=tuple(e.text for e in snap.events))
+
+
+def value_history(record: RunRecord, name: str) -> list[str]:
+    """The values ``name`` ("lr" or "batch") took during the run, in order: its first value, then
+    each live change's (e.g. ['0.1', '0.5', '2'])."""
+    values = []
+    for text in record.changes:
+        if not text.startswith(f"{name} ") or " -> " not in text:
+            continue
+        old, new = text[len(name) + 1:].split(" -> ", 1)
+        values += [old, new] if not values else [new]
+    if not values:
+        value = record.config.lr if name == "lr" else record.config.batch_size
+        values = [f"{value:g}" if name == "lr" else "full" if value is None else str(value)]
+    return values
+
+
+def compact_tick_strings(values, scale, spacing) -> list[str]:
+    """Tick labels for counts in a narrow plot: 500, 20k, 1.5M."""
+    def text(v: float) -> str:
+        for unit, size in (("M", 1e6), ("k", 1e3)):
+            if abs(v) >= size:
+                return f"{v / size:.3g}{unit}"
+        return f"{v:.3g}"
+
+    return [text(v * scale) for v in values]
 
 
 def _percent(value: float | None) -> str:
@@ -219,10 +247,8 @@ class RunsModel(QtCore.QAbstractTableModel):
             return "-".join(map(str, r.layer_sizes))
         if key == "optimizer":
             return r.config.optimizer
-        if key == "lr":
-            return f"{r.config.lr:g}"
-        if key == "batch":
-            return "full" if r.config.batch_size is None else str(r.config.batch_size)
+        if key in ("lr", "batch"):
+            return " → ".join(value_history(r, key))
         if key == "steps":
             return f"{r.steps:,}".replace(",", "\u202f")
         if key == "epochs":
@@ -263,7 +289,9 @@ class RunsModel(QtCore.QAbstractTableModel):
         r = row.record
         settings = ", ".join(f"{k} {v}" for k, v in r.config.to_dict().items() if v is not None)
         lines = [("Current run (still training or ready to train)" if row.current else f"Run {r.run_id}")
-                 + (f": {r.name}" if r.name else ""), settings]
+                 + (f": {r.name or row.label}" if r.name or row.label else ""), settings]
+        if r.changes:
+            lines.append("changed live: " + ", ".join(r.changes))
         if r.final_test_loss is not None:
             lines.append(f"final test loss {r.final_test_loss:.4f}")
         if r.data:
@@ -493,7 +521,7 @@ class RunsPanel(QtWidgets.QWidget):
             style.set_title(plot, title)
             style.axis_label(plot, "bottom", "samples seen")
             style.axis_label(plot, "left", y_label)
-            plot.getAxis("bottom").enableAutoSIPrefix(True)
+            plot.getAxis("bottom").tickStrings = compact_tick_strings  # "1M 2M 3M", never "1e+062e+06"
             plot.showGrid(x=False, y=True, alpha=theme.current().grid_alpha)
             plot.getAxis("left").setStyle(maxTickLevel=0)  # grid lines at labelled ticks only
             plot.setMenuEnabled(False)
