@@ -322,17 +322,23 @@ class ControlPanel(QWidget):
         self.hidden = QLineEdit()
         self.hidden.setPlaceholderText("empty = softmax regression")
         self._add(network_form, "hidden", "Hidden layers", self.hidden,
-                  'Hidden layer sizes, e.g. "50" or "128, 64". Empty: no hidden layer (softmax regression).')
+                  'Hidden layer sizes, e.g. "50" or "128, 64". Empty: no hidden layer (softmax regression).\n'
+                  "Try empty, then 50, then 256, 128: how much does each layer buy?")
         self.activation = QComboBox()
         self.activation.addItems(list(ACTIVATIONS))
-        self._add(network_form, "activation", "Activation", self.activation, "Hidden-layer activation function")
+        self._add(network_form, "activation", "Activation", self.activation,
+                  "Hidden-layer activation function: sigmoid (the tutorial's), tanh or ReLU.\n"
+                  "Try sigmoid and relu on the same network and compare the Learning tab.")
         self.optimizer = QComboBox()
         for name in OPTIMIZERS:
             self.optimizer.addItem(OPTIMIZER_LABELS[name], name)
         self._add(network_form, "optimizer", "Optimiser", self.optimizer,
-                  "Update rule. gd and sgd are plain gradient descent; momentum and Adam keep state.")
+                  "Update rule. gd and sgd are plain gradient descent; momentum and Adam keep state.\n"
+                  "Try sgd at learning rate 0.1 against adam at 0.001.")
         self.seed = QLineEdit()
-        self._add(network_form, "seed", "Seed", self.seed, "Random seed for the initial weights and the data order")
+        self._add(network_form, "seed", "Seed", self.seed,
+                  "Random seed for the initial weights and the data order. Try two seeds: how far apart do the "
+                  "runs end?")
         self.init = QComboBox()
         self.init.addItems(list(INITS))
         self._add(network_form, "init", "Initialisation", self.init,
@@ -347,25 +353,30 @@ class ControlPanel(QWidget):
         live = QGroupBox("Training (applies live)")
         live_form = self._form(live)
         self.lr = LearningRateControl()
-        self._add(live_form, "lr", "Learning rate", self.lr, "Step size of gradient descent; applies at once")
+        self._add(live_form, "lr", "Learning rate", self.lr,
+                  "Step size of gradient descent; applies at once. Try ten times higher mid-run and watch the loss.")
         self.lr_decay = QDoubleSpinBox()
         self.lr_decay.setRange(0.05, 1.0)
         self.lr_decay.setSingleStep(0.05)
         self.lr_decay.setDecimals(2)
         self.lr_decay.setKeyboardTracking(False)
         self._add(live_form, "lr_decay", "LR decay / epoch", self.lr_decay,
-                  "The learning rate is multiplied by this once per epoch (smoothly). 1 = constant. Applies live.")
+                  "The learning rate is multiplied by this once per epoch (smoothly). 1 = constant. Applies live.\n"
+                  "Try 0.5: big steps early, fine ones late.")
         self.batch = QComboBox()
         self.batch.setEditable(True)
         self.batch.addItems(["full", "32", "64", "128", "256", "512", "1024"])
         self._add(live_form, "batch", "Batch size", self.batch,
-                  "Samples per step: a number, or 'full' for full-batch gradient descent. Applies live.")
+                  "Samples per step: a number, or 'full' for full-batch gradient descent. Applies live.\n"
+                  "Try 32 against full: noisier steps, but many more of them.")
         self.momentum = QDoubleSpinBox()
         self.momentum.setRange(0.0, 0.999)
         self.momentum.setSingleStep(0.05)
         self.momentum.setDecimals(3)
         self.momentum.setKeyboardTracking(False)
-        self._add(live_form, "momentum", "Momentum", self.momentum, "Momentum coefficient (momentum optimiser only)")
+        self._add(live_form, "momentum", "Momentum", self.momentum,
+                  "Momentum coefficient (momentum optimiser only): the share of the last update carried into the "
+                  "next. Try 0.9 against 0.")
         length_row = QWidget()
         length_layout = QHBoxLayout(length_row)
         length_layout.setContentsMargins(0, 0, 0, 0)

@@ -129,6 +129,12 @@ def entries() -> list[Entry]:
     return result
 
 
+def dock_tip(name: str, tip: str) -> str:
+    """A dock title's tooltip: what the panel is (``tip``) and the guide's experiment to try."""
+    try_this = _TEXT.get(name, ("", "", ""))[2]
+    return f"{tip}\n\nTry this: {try_this}" if try_this else tip
+
+
 def entry_html(entry: Entry) -> str:
     parts = [f"<h3>{entry.title}</h3><p><b>What it shows.</b> {entry.shows}</p>"]
     if entry.look_for:

@@ -8,7 +8,7 @@ from PyQt6.QtWidgets import QMessageBox
 from nn import __version__
 
 from . import theme
-from .guide import open_guide
+from .guide import dock_tip, open_guide
 
 MNIST_ATTRIBUTION = "MNIST database, Yann LeCun, Corinna Cortes and Christopher J.C. Burges (CC BY-SA 3.0)."
 SHORTCUTS = (
@@ -66,7 +66,10 @@ def build_menus(w) -> None:
     file_menu.addAction(act("&Quit", w.close, "Ctrl+Q", "Quit Softmax Visualizer (Ctrl+Q)"))
 
     view = w.menuBar().addMenu("&View")
-    for dock in w.docks.values():
+    view.setToolTipsVisible(True)
+    for name, dock in w.docks.items():
+        dock.setToolTip(dock_tip(name, dock.toolTip()))  # the title says what it is, and what to try
+        dock.toggleViewAction().setToolTip(dock.toolTip())
         view.addAction(dock.toggleViewAction())
     view.addSeparator()
     view.addAction(act("Restore default &layout", w.restore_default_layout, None,

@@ -209,7 +209,7 @@ def test_every_control_panel_title_and_axis_has_a_tooltip(qtbot, window):
                                    f"{type(root).__name__}")
     assert not missing, missing
     for name, dock in window.docks.items():
-        assert dock.toolTip().strip(), name  # the dock's title
+        assert dock.toolTip().strip() and "Try this:" in dock.toolTip(), name  # the title: what, and what to try
     for root in roots:
         for view in root.findChildren(pg.GraphicsView):
             for item in view.scene().items():
