@@ -14,8 +14,8 @@ from PyQt6 import QtWidgets
 from nn.trainer import Snapshot
 
 from .. import style
-from ..export_menu import add_export_menu
 from ..cell_text import CellTexts, class_ticks, text_cells
+from ..export_menu import add_export_menu
 
 TITLE = "Mean softmax output per true class (test set)"
 _TOOLTIP = ("Row t, column p: the network's probability for class p, averaged over all test digits "
@@ -93,6 +93,11 @@ class ClassProbabilityPanel(QtWidgets.QWidget):
 
     def show_snapshot(self, snap: Snapshot) -> None:
         evaluation = snap.test
+        n = len(snap.class_names) if evaluation is None else len(evaluation.class_mean_probs)
+        if n != self.n_classes or tuple(snap.class_names) != self.class_names:  # other data
+            self.class_names = tuple(snap.class_names)
+            self._setup_grid(n)
+            self._evaluation = None
         if evaluation is self._evaluation:
             return
         if evaluation is None:
@@ -100,9 +105,6 @@ class ClassProbabilityPanel(QtWidgets.QWidget):
             return
         self._evaluation = evaluation
         matrix = np.asarray(evaluation.class_mean_probs, dtype=np.float64)
-        if matrix.shape[0] != self.n_classes or tuple(snap.class_names) != self.class_names:
-            self.class_names = tuple(snap.class_names)
-            self._setup_grid(matrix.shape[0])
         self.matrix = matrix
         self.image_item.setImage(matrix, levels=(0.0, 1.0), autoLevels=False)
         self.empty_text.setVisible(False)

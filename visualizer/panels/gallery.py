@@ -318,6 +318,13 @@ class MistakesGallery(QtWidgets.QWidget):
         layout.addWidget(style.title_label("Mistakes"))
         layout.addLayout(row1)
         layout.addLayout(row2)
+        if not digits_only(self.names):  # the cell chip ("Shirt → T-shirt/top  ✕") gets a row of its own
+            row2.removeWidget(self.cell_chip)
+            chip_row = QtWidgets.QHBoxLayout()
+            chip_row.setContentsMargins(4, 0, 4, 0)
+            chip_row.addWidget(self.cell_chip)
+            chip_row.addStretch(1)
+            layout.addLayout(chip_row)
         layout.addWidget(self.count_label)
         layout.addWidget(self.stack, 1)
         layout.addLayout(bottom)
