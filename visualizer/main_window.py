@@ -27,7 +27,14 @@ from .panel_table import DOCKED, PANELS
 from .rendering import RenderScheduler
 from .runs_import import RunsImport
 from .session_files import SessionFiles
-from .settings import app_settings, remember_config, remember_smoothing, remembered_config, remembered_smoothing
+from .settings import (
+    app_settings,
+    forget_settings,
+    remember_config,
+    remember_smoothing,
+    remembered_config,
+    remembered_smoothing,
+)
 from .status_bar import StatusFigures
 from .tsne_map import TsneMaps
 from .worker import State
@@ -141,6 +148,15 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window_state", self.saveState())
         remember_config(self.settings, self.controls.current_config())
         self.settings.sync()
+
+    def restore_default_settings(self) -> None:
+        """Back to a first start: the fast preset in the fields (applied as any edit is), the
+        system theme, the default layout; nothing remembered from earlier launches."""
+        forget_settings(self.settings)
+        self.controls.load_preset("fast")
+        self.set_theme_choice(theme.DEFAULT)
+        self.restore_default_layout()
+        self.statusBar().showMessage("Default settings restored: the fast preset applies at Reset.", 5000)
 
     def restore_default_layout(self) -> None:
         restore_layout(self, self.docks, self._default_layout)
@@ -293,7 +309,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Digit #{index} is already pinned.", 3000)
         elif self._room_for_a_pin(len(self.pins)):
             self.set_pins(self.pins + [index])
-            self.docks["pins"].raise_()
+            # the gallery (or wherever it was pinned from) stays in view; the Pins tab follows it
+            self.statusBar().showMessage(f"Pinned #{index}: the Pins tab follows it while training goes on.", 4000)
 
     def set_pins(self, indices) -> None:
         """Pinned digits: test digits (index >= 0) and drawings (-1, -2, ...) left pinned."""
@@ -304,6 +321,8 @@ class MainWindow(QMainWindow):
                 self.commands.unpin_drawn(pin_id)
         self.pins = [i for i in indices if i >= 0]
         self.commands.set_pins(self.pins)
+        if self.gallery is not None:
+            self.gallery.set_pinned(self.pins)
 
     def _pin_drawing(self, image, label: int) -> None:
         if self._room_for_a_pin(len(self.last_snapshot.pins) if self.last_snapshot else 0):

@@ -74,6 +74,10 @@ def build_menus(w) -> None:
     view.addSeparator()
     view.addAction(act("Restore default &layout", w.restore_default_layout, None,
                        "Put every panel back where it started"))
+    w.restore_settings_action = act("Restore default &settings", w.restore_default_settings, None,
+                                    "Forget what earlier launches left: the fast preset in the fields, "
+                                    "the system theme, the default layout and size")
+    view.addAction(w.restore_settings_action)
     theme_menu = view.addMenu("&Theme")
     theme_menu.setToolTipsVisible(True)
     group = QActionGroup(w)

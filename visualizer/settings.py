@@ -58,3 +58,15 @@ def remembered_smoothing(settings: QSettings, default: float) -> float:
 
 def remember_smoothing(settings: QSettings, value: float) -> None:
     settings.setValue("curve_smoothing", float(value))
+
+
+# forgotten by "Restore default settings"
+REMEMBERED = ("last_config", "theme", "geometry", "window_state", "curve_smoothing")
+
+
+def forget_settings(settings: QSettings) -> None:
+    """Forget the configuration, theme, size and layout remembered from earlier launches (recent
+    files and folders stay)."""
+    for key in REMEMBERED:
+        settings.remove(key)
+    settings.sync()

@@ -121,3 +121,35 @@ def test_the_learning_rate_slider_covers_its_decades_evenly(qtbot):
     for decade in range(-4, 2):  # each decade the same length of slider
         inside = [v for v in values if 10.0 ** decade <= v < 10.0 ** (decade + 1)]
         assert len(inside) == round(per_decade)
+
+
+def test_default_settings_can_be_restored_and_pinning_keeps_the_gallery(qtbot, small_mnist):
+    """Issue 15.10: settings of the last launch can be forgotten; pinning from the gallery keeps
+    it in view and marks the pinned digit there."""
+    first = MainWindow(preset="tutorial", data=small_mnist, ask_to_save=False, autosave=False)
+    qtbot.addWidget(first)
+    first.show()
+    qtbot.waitUntil(lambda: first.state == State.IDLE and first.last_snapshot is not None, timeout=TIMEOUT_MS)
+    first.set_theme_choice("dark")
+    first.close()
+    win = MainWindow(data=small_mnist, ask_to_save=False, autosave=False)  # remembers the tutorial
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)
+    assert win.controls.current_config().optimizer == "gd" and win.theme_choice == "dark"
+    win.restore_settings_action.trigger()
+    assert win.controls.preset.currentText() == "fast" and win.theme_choice == "system"
+    for key in ("last_config", "window_state", "geometry"):
+        assert not win.settings.contains(key)
+    # pinning from the gallery
+    for _ in range(3):
+        win.controls.step_action.trigger()
+    qtbot.waitUntil(lambda: win.last_snapshot.step == 3, timeout=TIMEOUT_MS)
+    win.docks["mistakes"].raise_()
+    qtbot.waitUntil(lambda: len(win.gallery.shown_indices()) > 0, timeout=TIMEOUT_MS)
+    digit = win.gallery.shown_indices()[0]
+    win.gallery.pin_requested.emit(digit)
+    qtbot.waitUntil(lambda: len(win.last_snapshot.pins) == 1, timeout=TIMEOUT_MS)
+    assert win.on_screen(win.gallery) and not win.on_screen(win.pins_panel)
+    assert digit in win.gallery.pinned
+    win.close()

@@ -135,9 +135,15 @@ class ThumbnailDelegate(QtWidgets.QStyledItemDelegate):
         thumb = self.gallery.thumb
         x = rect.x() + (rect.width() - thumb) // 2
         y = rect.y() + 5
-        painter.drawPixmap(x, y, self.gallery.thumbnail(int(model.indices[row])))
+        digit = int(model.indices[row])
+        painter.drawPixmap(x, y, self.gallery.thumbnail(digit))
         painter.setPen(QtGui.QPen(highlight if selected else QtGui.QColor(t.frame), 1))
         painter.drawRect(x - 1, y - 1, thumb + 1, thumb + 1)
+        if digit in self.gallery.pinned and self.gallery._source == "test":  # a pin mark, top right
+            painter.setBrush(highlight)
+            painter.setPen(QtGui.QPen(QtGui.QColor("white"), 1.5))
+            painter.drawEllipse(QtCore.QRectF(x + thumb - 9, y - 3, 11, 11))
+            painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
         # caption: "4 → 9" (true in green, predicted in red), then the confidence; names that do
         # not fit on one line take two: "Shirt" over "→ T-shirt/top"
         painter.setFont(self.caption_font)
@@ -199,6 +205,7 @@ class MistakesGallery(QtWidgets.QWidget):
         self.names = dataset.class_names
         self.thumb, self.cell_size = cell_layout(dataset.image_shape, self.names)
         self._source = "test"
+        self.pinned: frozenset[int] = frozenset()  # test digits pinned: marked on their thumbnails
         self._sort = "confident"
         self._true_filter: int | None = None
         self._predicted_filter: int | None = None
@@ -436,6 +443,11 @@ class MistakesGallery(QtWidgets.QWidget):
             self._maybe_request_train(self._snap)
 
     # -- API: browsing ------------------------------------------------------------------------
+    def set_pinned(self, indices) -> None:
+        """Mark these test digits as pinned (a pin mark on their thumbnails)."""
+        self.pinned = frozenset(int(i) for i in indices)
+        self.view.viewport().update()
+
     def shown_indices(self) -> list[int]:
         return [int(i) for i in self.model.indices]
 
