@@ -11,8 +11,8 @@ from PyQt6.QtCore import Qt
 
 from nn import reference
 from nn.explain import softmax_at_temperature
+from visualizer.explain_widgets import fmt
 from visualizer.main_window import MainWindow
-from visualizer.panels.explain_widgets import fmt
 from visualizer.worker import State
 
 TIMEOUT_MS = 30_000

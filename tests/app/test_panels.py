@@ -363,4 +363,4 @@ def test_every_panel_of_the_table_is_a_panel_and_every_panel_is_in_the_table(qtb
     assert modules == {spec.widget.split(".")[0] for spec in PANELS}
     # Saved layouts find docks by these names: they never change.
     assert [spec.name for spec in DOCKED] == ["softmax", "class_probs", "confusion", "weights", "mistakes", "pins",
-                                             "draw", "activations", "learning", "pca", "runs"]
+                                             "draw", "activations", "learning", "pca", "runs", "math", "make"]

@@ -16,8 +16,8 @@ from PyQt6 import QtCore, QtWidgets
 from nn.explain import input_gradient, nudge
 
 from .. import style, theme
+from ..explain_widgets import ExplainPanel, MatrixView, caption, fmt
 from ..network_copy import NetworkCopy
-from .explain_widgets import ExplainPanel, MatrixView, caption, fmt
 
 FRAMES = 6  # nudge images shown (the start, the end and evenly between)
 DEFAULT_TARGET = 7

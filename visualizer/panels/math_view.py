@@ -28,8 +28,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from nn.explain import digit_math, gradient_check, one_step, softmax_at_temperature
 
 from .. import style, theme
-from ..network_copy import NetworkCopy
-from .explain_widgets import (
+from ..explain_widgets import (
     BarsView,
     ExplainPanel,
     MatrixView,
@@ -40,6 +39,7 @@ from .explain_widgets import (
     sequential_rgb,
     signed_rgb,
 )
+from ..network_copy import NetworkCopy
 
 CHECK_SAMPLES = 16  # test digits the gradient check averages its loss over
 STEP_MULTIPLIERS = (1, 10, 100)

@@ -15,8 +15,8 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from nn.trainer import Snapshot
 
-from .. import style, theme
-from ..network_copy import NetworkCopy
+from . import style, theme
+from .network_copy import NetworkCopy
 
 SOURCES = ("selected test digit", "drawn digit")
 
