@@ -99,3 +99,35 @@ def test_no_figure_of_the_last_run_stays(qtbot, win):
     failed = win.last_snapshot.step + 1
     assert f"step {failed}:" in win.last_snapshot.diverged  # what the banner says
     assert f"diverged at step {failed}" in win.status.step_label.text()
+
+
+def test_a_finished_runs_figures_are_frozen(qtbot, win, tmp_path):
+    """Issue 15.5: neither a click on a digit nor reopening the session changes the titles."""
+    run_length(qtbot, win, 30)
+    win.controls.start_action.trigger()
+    qtbot.waitUntil(lambda: win.state == State.FINISHED and win.last_snapshot.step == 30, timeout=TIMEOUT_MS)
+    qtbot.wait(100)
+    titles = (win.loss_panel._title, win.accuracy_panel._title)
+    path = tmp_path / "done.npz"
+    with qtbot.waitSignal(win.worker.saved, timeout=TIMEOUT_MS):
+        win.commands.save("session", str(path))
+    with qtbot.waitSignal(win.snapshot_shown, timeout=TIMEOUT_MS):
+        win.select_digit(7)  # a new snapshot of the same step
+    assert (win.loss_panel._title, win.accuracy_panel._title) == titles
+    with qtbot.waitSignal(win.worker.opened, timeout=TIMEOUT_MS):
+        win.files.open_from("session", str(path))
+    qtbot.waitUntil(lambda: win.last_snapshot.step == 30 and win.last_snapshot.run_id != 0, timeout=TIMEOUT_MS)
+    qtbot.wait(100)
+    assert (win.loss_panel._title, win.accuracy_panel._title) == titles
+
+
+def test_hover_readout_goes_and_no_epochs_before_start(qtbot, win):
+    """Issue 15.8 and 15.7: the readout leaves with the mouse; the epochs axis is empty before any sample."""
+    from PyQt6.QtCore import QEvent
+    from PyQt6.QtWidgets import QApplication
+
+    panel = win.loss_panel
+    assert panel.epoch_axis.n_train > 0 and panel.epoch_axis.tickValues(0, 1, 300) == []
+    panel.readout.setText("samples 1 000 · train 0.5")
+    QApplication.sendEvent(panel, QEvent(QEvent.Type.Leave))
+    assert panel.readout.text() == ""

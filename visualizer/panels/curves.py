@@ -81,7 +81,7 @@ class EpochAxis(pg.AxisItem):
         self.n_train = 0
 
     def tickValues(self, minVal, maxVal, size):
-        if self.n_train <= 0:
+        if self.n_train <= 0 or maxVal <= 1.0:  # no sample seen yet (the empty view): no epochs
             return []
         n = float(self.n_train)
         levels = super().tickValues(minVal / n, maxVal / n, size)
@@ -95,6 +95,9 @@ class EpochAxis(pg.AxisItem):
 
 FINE_STEPS = (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
 COARSE_STEPS = (1, 2, 3, 5, 10)
+
+
+TITLE_BATCHES = 20  # the title's train figure: mean of the last this many batches of the history
 
 
 def nice_ceiling(x: float, steps: tuple = FINE_STEPS) -> float:
@@ -222,7 +225,9 @@ class _CurvePanel(QtWidgets.QWidget):
         raise NotImplementedError
 
     def _latest_train(self, snap: Snapshot) -> float | None:
-        raise NotImplementedError
+        """The title's train figure: the mean of the last batches in the history, so a run that
+        has ended keeps its figures (whatever snapshot shows it, a reopened session too)."""
+        return float(np.mean(self._train_y[-TITLE_BATCHES:])) if len(self._train_y) else None
 
     def _format(self, value: float | None) -> str:
         return "–" if value is None or not math.isfinite(value) else f"{value:.{self.DIGITS}f}{self.UNIT}"
@@ -474,10 +479,19 @@ class _CurvePanel(QtWidgets.QWidget):
         self.plot.addItem(line, ignoreBounds=True)
         return line
 
+    def leaveEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self._clear_readout()
+        super().leaveEvent(event)
+
+    def _clear_readout(self) -> None:
+        self.readout.setText("" if self._follow else "double-click the plot to follow the run again")
+
     def _mouse_moved(self, event) -> None:
         pos = event[0]
-        if not self.plot.sceneBoundingRect().contains(pos) or not len(self._train_x):
-            self.readout.setText("")
+        # (a rate-limited move may arrive after the mouse has left: it clears, too)
+        if not self.plot.sceneBoundingRect().contains(pos) or not len(self._train_x) \
+                or not self.plot_widget.underMouse():
+            self._clear_readout()
             return
         x = self.plot.vb.mapSceneToView(pos).x()
         parts = [f"samples {_format_samples(max(x, 0))}"]
@@ -536,10 +550,6 @@ class LossPanel(_CurvePanel):
     def _values(self, curve) -> np.ndarray:
         return curve.loss
 
-    def _latest_train(self, snap):
-        if snap.train_loss is not None:
-            return snap.train_loss
-        return float(self._train_y[-1]) if len(self._train_y) else None
 
 
 class AccuracyPanel(_CurvePanel):
@@ -565,7 +575,3 @@ class AccuracyPanel(_CurvePanel):
     def _values(self, curve) -> np.ndarray:
         return curve.accuracy * 100.0
 
-    def _latest_train(self, snap):
-        if snap.train_accuracy is not None:
-            return snap.train_accuracy * 100.0
-        return float(self._train_y[-1]) if len(self._train_y) else None
