@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PyQt6.QtCore import QObject
 
 FAILED = "failed: "
@@ -24,10 +25,27 @@ def records_from_sweep(results, first_id: int) -> list:
         record = result.record.replace(run_id=first_id + k)
         if result.status == "failed":
             record = record.replace(diverged=FAILED + (result.message or "unknown error"))
-        elif result.status == "diverged" and not record.diverged:
-            record = record.replace(diverged=result.message or "diverged")
+        elif result.status == "diverged":
+            record = _before_divergence(record.replace(diverged=record.diverged or result.message or "diverged"))
         records.append(record)
     return records
+
+
+def _before_divergence(record):
+    """A diverged sweep run as the app keeps its own: without the test evaluation of the network
+    that had already blown up (a sweep evaluates once more at the end), whose loss of 1e17 would
+    set the scale of every overlaid loss curve."""
+    from nn.history import Curve
+
+    test = record.test_curve
+    keep = np.asarray(test.step) < record.steps
+    if keep.all():
+        return record
+    curve = Curve(*(np.asarray(column)[keep] for column in (test.step, test.samples, test.loss, test.accuracy)))
+    last = len(curve) > 0
+    return record.replace(test_curve=curve, final_test_accuracy=float(curve.accuracy[-1]) if last else None,
+                          final_test_loss=float(curve.loss[-1]) if last else None,
+                          best_test_accuracy=float(np.max(curve.accuracy)) if last else None)
 
 
 def run_status(record) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QColor
@@ -85,6 +86,10 @@ def test_imported_runs_join_the_runs_panel_overlaid_and_sortable(qtbot, window, 
     assert "diverged: Training diverged" in cell(panel, diverged.run_id, "name").data(Qt.ItemDataRole.ToolTipRole)
     assert cell(panel, ok.run_id, "final").data() == f"{ok.final_test_accuracy * 100:.2f}"
     assert cell(panel, ok.run_id, "data").data() == os.path.basename(ok.data)
+    # the diverged run's last evaluation (of the blown-up network) is left out, as in the app's own runs
+    assert len(diverged.test_curve) > 0 and np.all(diverged.test_curve.step < diverged.steps)
+    assert diverged.final_test_accuracy == diverged.test_curve.accuracy[-1]
+    assert panel.loss_plot.vb.viewRange()[1][1] < 20  # so it does not set the loss plot's scale
     # overlaid: every run that has curves
     assert panel.overlay(ok.run_id) is not None and panel.overlay(diverged.run_id) is not None
     assert len(panel.overlay(ok.run_id).accuracy_items[1].getData()[0]) == len(ok.test_curve)

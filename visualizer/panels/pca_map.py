@@ -435,14 +435,23 @@ class LayerMapPanel(ActivationMapPanel):
         tsne = amap.method == "t-SNE"
         if tsne:
             self.title.setText(f"t-SNE of {amap.layer} at step {amap.step:,}")
-        style.axis_label(self.plot, "bottom", "t-SNE 1" if tsne else "PC1")
-        style.axis_label(self.plot, "left", "t-SNE 2" if tsne else "PC2")
+        self._label_axes(tsne)
 
     def _show_nothing(self, text: str = _TSNE_EMPTY) -> None:
         ActivationMapPanel.clear(self)
-        if self.method == "t-SNE":
+        tsne = self.method == "t-SNE"
+        if tsne:
             self.title.setText("t-SNE map of the last hidden layer")
             self._show_empty(text)
+        self._label_axes(tsne)
+
+    def _label_axes(self, tsne: bool) -> None:
+        for side, k in (("bottom", 1), ("left", 2)):
+            if tsne:
+                style.axis_label(self.plot, side, f"t-SNE {k}", tip="t-SNE's axes have no meaning of their own: "
+                                 "what counts is which digits sit close together")
+            else:
+                style.axis_label(self.plot, side, f"PC{k}")
 
     def _update_controls(self) -> None:
         tsne = self.method == "t-SNE"
