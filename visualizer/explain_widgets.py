@@ -276,7 +276,8 @@ class ExplainPanel(QtWidgets.QWidget):
     While training, the copy that arrives answers the request of the previous render, so the
     render itself happens inside :meth:`show_snapshot`, within the window's render budget; a copy
     of exactly the snapshot's step (paused, stepped) or the first copy of a run renders at once.
-    Subclasses implement :meth:`_render_digit` and :meth:`_show_empty`."""
+    Subclasses lay themselves out with :meth:`_header` and :meth:`_assemble`, and implement
+    :meth:`_render_digit`."""
 
     network_wanted = QtCore.pyqtSignal()  # ask the worker for a NetworkCopy (set_network answers)
 
@@ -302,6 +303,45 @@ class ExplainPanel(QtWidgets.QWidget):
                                     "against this class")
         self.drawn_label.currentIndexChanged.connect(lambda _: self.refresh())
         self.drawn_label.setVisible(False)
+
+    def _header(self, title_tip: str) -> QtWidgets.QHBoxLayout:
+        """The panel's first row: its title (``self.title``) and the choice of digit."""
+        self.title = caption("", 10)
+        self.title.setToolTip(title_tip)
+        header = QtWidgets.QHBoxLayout()
+        header.setContentsMargins(6, 4, 4, 0)
+        header.addWidget(self.title, 1)
+        show = QtWidgets.QLabel("show:")
+        show.setToolTip(self.source_combo.toolTip())
+        header.addWidget(show)
+        header.addWidget(self.source_combo)
+        header.addWidget(self.drawn_label)
+        return header
+
+    def _assemble(self, body: QtWidgets.QWidget, *rows: QtWidgets.QLayout) -> None:
+        """Lay the panel out: ``rows`` (its header, its controls) above ``body`` in a vertical
+        scroll area, which a message replaces while there is nothing to explain."""
+        self.scroll = QtWidgets.QScrollArea()
+        self.scroll.setWidget(body)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.empty_label = caption("", 10)
+        self.empty_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        style.themed_css(self.empty_label, "color: $muted; background: $background; padding: 12px;")
+        self.stack = QtWidgets.QStackedWidget()
+        self.stack.addWidget(self.empty_label)
+        self.stack.addWidget(self.scroll)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        for row in rows:
+            layout.addLayout(row)
+        layout.addWidget(self.stack, 1)
+
+    def _show_empty(self, text: str) -> None:
+        self.empty_label.setText(text)
+        self.stack.setCurrentWidget(self.empty_label)
 
     # -- the Panel protocol ---------------------------------------------------------------------
     def show_snapshot(self, snap: Snapshot) -> None:
@@ -393,10 +433,8 @@ class ExplainPanel(QtWidgets.QWidget):
         if key == self._rendered_key and not force:
             return
         self._rendered_key, self._rendered_run = key, network.run_id
+        self.stack.setCurrentWidget(self.scroll)
         self._render_digit(network, x, label, title)
 
     def _render_digit(self, network: NetworkCopy, x: np.ndarray, label: int, title: str) -> None:
-        raise NotImplementedError
-
-    def _show_empty(self, text: str) -> None:
         raise NotImplementedError

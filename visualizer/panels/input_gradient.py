@@ -73,16 +73,7 @@ class InputGradientPanel(ExplainPanel):
         self.result = None  # the nn.explain.Nudge shown
         self.network_shown: NetworkCopy | None = None
 
-        self.title = caption("", 10)
-        self.title.setToolTip("The digit, its true class and what the network reads now")
-        header = QtWidgets.QHBoxLayout()
-        header.setContentsMargins(6, 4, 4, 0)
-        header.addWidget(self.title, 1)
-        show = QtWidgets.QLabel("show:")
-        show.setToolTip(self.source_combo.toolTip())
-        header.addWidget(show)
-        header.addWidget(self.source_combo)
-        header.addWidget(self.drawn_label)
+        header = self._header("The digit, its true class and what the network reads now")
 
         self.target = QtWidgets.QComboBox()
         self.target.addItems(self.class_names)
@@ -161,10 +152,8 @@ class InputGradientPanel(ExplainPanel):
         self.plot.setYRange(0, 1, padding=0.04)
         self.plot.showGrid(y=True, alpha=theme.current().grid_alpha)
         style.axis_label(self.plot, "bottom", "nudge step")
-        style.axis_label(self.plot, "left", "probability")
-        self.plot.getAxis("bottom").setToolTip("Steps of the nudge: 0 is the digit as it is")
-        self.plot.getAxis("left").setToolTip("The network's probability for the target class and for the true "
-                                             "class after each step")
+        style.axis_label(self.plot, "left", "probability", tip="The network's probability for the target class and "
+                         "for the true class after each step")
         self.target_curve = self.plot.plot([], [])
         self.true_curve = self.plot.plot([], [])
         style.themed_pen(self.target_curve, "train", 2)
@@ -176,24 +165,7 @@ class InputGradientPanel(ExplainPanel):
         self.summary = caption()
         b.addWidget(self.summary)
         b.addStretch(1)
-        self.scroll = QtWidgets.QScrollArea()
-        self.scroll.setWidget(body)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-
-        self.empty_label = caption("", 10)
-        self.empty_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        style.themed_css(self.empty_label, "color: $muted; background: $background; padding: 12px;")
-        self.stack = QtWidgets.QStackedWidget()
-        self.stack.addWidget(self.empty_label)
-        self.stack.addWidget(self.scroll)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        layout.addLayout(header)
-        layout.addLayout(controls)
-        layout.addWidget(self.stack, 1)
+        self._assemble(body, header, controls)
         self.clear()
 
     # -- API ------------------------------------------------------------------------------------
@@ -208,13 +180,8 @@ class InputGradientPanel(ExplainPanel):
         self.x, self.gradient, self.result, self.network_shown = None, None, None, None
         self.title.setText("<b>What would make this a …?</b>")
 
-    def _show_empty(self, text: str) -> None:
-        self.empty_label.setText(text)
-        self.stack.setCurrentWidget(self.empty_label)
-
     # -- rendering ------------------------------------------------------------------------------
     def _render_digit(self, network: NetworkCopy, x: np.ndarray, label: int, title: str) -> None:
-        self.stack.setCurrentWidget(self.scroll)
         target = self.target.currentIndex()
         shape = self.image_shape
         self.network_shown = network

@@ -91,17 +91,8 @@ class MathPanel(ExplainPanel):
         self._structure = None
         self._hidden_views: list[tuple[QtWidgets.QLabel, MatrixView, MatrixView]] = []
 
-        self.title = caption("", 10)
-        self.title.setToolTip("The digit explained, its true and predicted class, and the training step of the "
+        header = self._header("The digit explained, its true and predicted class, and the training step of the "
                               "network copy the numbers come from")
-        header = QtWidgets.QHBoxLayout()
-        header.setContentsMargins(6, 4, 4, 0)
-        header.addWidget(self.title, 1)
-        show = QtWidgets.QLabel("show:")
-        show.setToolTip(self.source_combo.toolTip())
-        header.addWidget(show)
-        header.addWidget(self.source_combo)
-        header.addWidget(self.drawn_label)
 
         body = QtWidgets.QWidget()
         style.paint_background(body)
@@ -112,23 +103,7 @@ class MathPanel(ExplainPanel):
         self._build_backward()
         self._build_try_it()
         self.body.addStretch(1)
-        self.scroll = QtWidgets.QScrollArea()
-        self.scroll.setWidget(body)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-
-        self.empty_label = caption("", 10)
-        self.empty_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        style.themed_css(self.empty_label, "color: $muted; background: $background; padding: 12px;")
-        self.stack = QtWidgets.QStackedWidget()
-        self.stack.addWidget(self.empty_label)
-        self.stack.addWidget(self.scroll)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addLayout(header)
-        layout.addWidget(self.stack, 1)
+        self._assemble(body, header)
         self.clear()
 
     # -- construction ---------------------------------------------------------------------------
@@ -317,10 +292,6 @@ class MathPanel(ExplainPanel):
         self.step_result, self.check_result = None, None
         self.title.setText("<b>The math</b>")
 
-    def _show_empty(self, text: str) -> None:
-        self.empty_label.setText(text)
-        self.stack.setCurrentWidget(self.empty_label)
-
     def _temperature_changed(self, position: int) -> None:
         low, high = T_RANGE
         self.temperature = float(f"{10 ** (low + (high - low) * position / 200):.2g}")
@@ -358,7 +329,6 @@ class MathPanel(ExplainPanel):
 
     # -- rendering ------------------------------------------------------------------------------
     def _render_digit(self, network: NetworkCopy, x: np.ndarray, label: int, title: str) -> None:
-        self.stack.setCurrentWidget(self.scroll)
         structure = network.layer_sizes
         if structure != self._structure:
             self._structure = structure
