@@ -105,9 +105,14 @@ def columns(width: int) -> dict[str, str]:
     """For a screen ``width`` pixels wide: the bottom column each docked panel goes into (by
     name: the first dock of its column)."""
     bottom = [spec.name for spec in DOCKED if spec.place == "bottom"]
-    kept = bottom if width >= WIDE_SCREEN or len(bottom) < 3 else bottom[:-1]
-    group = {name: name if name in kept else kept[0] for name in bottom}
-    return {spec.name: group[spec.name if spec.place == "bottom" else spec.place] for spec in DOCKED}
+    column = {spec.name: spec.name if spec.place == "bottom" else spec.place for spec in DOCKED}
+    if width >= WIDE_SCREEN or len(bottom) < 3:
+        return column
+    kept, dropped = bottom[:-1], bottom[-1]
+    # the last column's tabs are dealt out to the others in turn, so no column gets them all
+    members = [name for name in column if column[name] == dropped]
+    column.update({name: kept[k % len(kept)] for k, name in enumerate(members)})
+    return column
 
 
 def arrange_default(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
@@ -174,6 +179,9 @@ def _tab_bars(window: QMainWindow) -> list[QTabBar]:
 
 def _hide_left_behind(window: QMainWindow, docks: dict[str, QDockWidget], before: list[QTabBar]) -> None:
     window.layout().activate()
+    for bar in _tab_bars(window):  # whole titles, scrolled when they do not fit ("So…", "W…" say nothing)
+        bar.setElideMode(Qt.TextElideMode.ElideNone)
+        bar.setUsesScrollButtons(True)
     groups = set()
     for dock in docks.values():
         tabbed = window.tabifiedDockWidgets(dock)
