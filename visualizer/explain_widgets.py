@@ -290,6 +290,7 @@ class ExplainPanel(QtWidgets.QWidget):
         self.network: NetworkCopy | None = None
         self._rendered_key = None
         self._rendered_run = None
+        self._asked = False  # a snapshot was shown (so the panel is on screen) and its copy not yet in
         self._source = 0
         style.paint_background(self)
         self.source_combo = QtWidgets.QComboBox()
@@ -346,14 +347,16 @@ class ExplainPanel(QtWidgets.QWidget):
     # -- the Panel protocol ---------------------------------------------------------------------
     def show_snapshot(self, snap: Snapshot) -> None:
         self.snap = snap
+        self._asked = True
         self.network_wanted.emit()
         self.refresh()
 
     def set_network(self, network: NetworkCopy) -> None:
-        """The worker's answer to :attr:`network_wanted`."""
+        """The worker's answer to :attr:`network_wanted` (of this panel, or of another: then it is
+        only kept, since this panel may not be on screen)."""
         self.network = network
-        snap = self.snap
-        if snap is not None and network.run_id == snap.run_id and (
+        snap, asked, self._asked = self.snap, self._asked, False
+        if asked and snap is not None and network.run_id == snap.run_id and (
                 network.step == snap.step or self._rendered_run != snap.run_id):
             self.refresh()
 

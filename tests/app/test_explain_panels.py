@@ -191,9 +191,11 @@ def test_the_explaining_panels_render_only_on_screen_and_in_place(qtbot, window)
     views = (panel.w_view, panel.dw_view, panel.dz_bars)
     asked = []
     panel.network_wanted.connect(lambda: asked.append(1))
-    win.docks["runs"].raise_()  # the Math tab is now hidden
-    qtbot.waitUntil(lambda: not win.on_screen(panel), timeout=TIMEOUT_MS)
-    shown = panel.network_shown
+    win.docks["runs"].raise_()  # the Math tab is now hidden, and so is "Make it a …"
+    win.docks["weights"].raise_()
+    other = win.gradient_panel
+    qtbot.waitUntil(lambda: not win.on_screen(panel) and not win.on_screen(other), timeout=TIMEOUT_MS)
+    shown, other_shown = panel.network_shown, other.network_shown
     win.controls.step_action.trigger()
     qtbot.waitUntil(lambda: win.last_snapshot.step == STEPS + 1, timeout=TIMEOUT_MS)
     qtbot.wait(100)
@@ -201,6 +203,7 @@ def test_the_explaining_panels_render_only_on_screen_and_in_place(qtbot, window)
     win.docks["math"].raise_()
     qtbot.waitUntil(lambda: panel.network_shown.step == STEPS + 1, timeout=TIMEOUT_MS)
     assert asked
+    assert other.network_shown is other_shown  # the copy the Math panel asked for: not rendered off screen
     # the same cells and views, with new contents
     assert [panel.table.item(r, c) for r in range(10) for c in range(6)] == table_items
     assert (panel.w_view, panel.dw_view, panel.dz_bars) == views
