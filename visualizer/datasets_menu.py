@@ -31,6 +31,9 @@ class DatasetFiles(QObject):
         self.settings = window.settings
         self.recent_menu: QMenu | None = None
         self._pending = initial if isinstance(initial, (str, Path)) else _NOTHING
+        if self._pending is not _NOTHING:  # the panels' placeholders name the data being loaded
+            for slot in getattr(window, "slots", {}).values():
+                slot.message.setText(f"Loading {Path(initial).name}…")
         window.worker.data_loaded.connect(self._loaded)
 
     def add_actions(self, menu: QMenu, act) -> None:

@@ -18,6 +18,7 @@ SHORTCUTS = (
     "<tr><td><b>Ctrl+R</b></td><td>reset: new network from the fields</td></tr>"
     "<tr><td><b>Ctrl+S</b>, <b>Ctrl+Shift+S</b></td><td>save model, save session</td></tr>"
     "<tr><td><b>Ctrl+O</b>, <b>Ctrl+Shift+O</b></td><td>open session, open model</td></tr>"
+    "<tr><td><b>Ctrl+D</b></td><td>open a dataset (a folder of MNIST-format files)</td></tr>"
     "<tr><td><b>Arrows</b>, <b>Enter</b>, <b>P</b></td><td>in the mistakes gallery: move, show, pin</td></tr>"
     "<tr><td><b>F1</b></td><td>the guide to the panels</td></tr>"
     "<tr><td><b>Ctrl+Q</b></td><td>quit</td></tr></table>")

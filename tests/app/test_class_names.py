@@ -15,13 +15,12 @@ from PyQt6.QtCore import Qt
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from app_window import open_window  # noqa: E402
 from conftest import random_idx_arrays, write_idx  # noqa: E402
 
 import nn.data  # noqa: E402
 from visualizer.class_axis import ClassAxis  # noqa: E402
 from visualizer.export import export_report  # noqa: E402
-from visualizer.main_window import MainWindow  # noqa: E402
-from visualizer.worker import State  # noqa: E402
 
 TIMEOUT_MS = 30_000
 FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -41,18 +40,6 @@ def named(tmp_path_factory):
     return data
 
 
-def make_window(qtbot, data, hidden="32"):
-    win = MainWindow(preset="fast", data=data, ask_to_save=False, autosave=False)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)
-    win.controls.hidden.setText(hidden)
-    for k in range(2):
-        win.controls.step_action.trigger()
-        qtbot.waitUntil(lambda k=k: win.last_snapshot.step == k + 1, timeout=TIMEOUT_MS)
-    return win
-
-
 def show(qtbot, win, *docks):
     for name in docks:
         win.docks[name].show()
@@ -70,7 +57,7 @@ def axis_labels(plot, side="bottom"):
 
 
 def test_every_panel_speaks_of_the_classes_by_name(qtbot, named, tmp_path):
-    win = make_window(qtbot, named)
+    win = open_window(qtbot, named, steps=2, hidden="32")
     snap = win.last_snapshot
     assert snap.class_names == FASHION
     # softmax bars and title
@@ -131,7 +118,7 @@ def test_every_panel_speaks_of_the_classes_by_name(qtbot, named, tmp_path):
 
 
 def test_class_templates_are_named(qtbot, named):
-    win = make_window(qtbot, named, hidden="")
+    win = open_window(qtbot, named, steps=2, hidden="")
     show(qtbot, win, "weights")
     win.weights_panel.show_snapshot(win.last_snapshot)
     qtbot.waitUntil(lambda: win.weights_panel.templates and len(win.weights_panel._labels) == 10, timeout=TIMEOUT_MS)
@@ -140,7 +127,7 @@ def test_class_templates_are_named(qtbot, named):
 
 
 def test_mnist_keeps_its_digits(qtbot, small_mnist):
-    win = make_window(qtbot, small_mnist)
+    win = open_window(qtbot, small_mnist, steps=2, hidden="32")
     show(qtbot, win, "softmax")
     assert axis_labels(win.softmax_panel.plot) == [str(d) for d in range(10)]
     assert not win.softmax_panel.plot.getAxis("bottom").turned  # digits fit side by side
@@ -150,7 +137,7 @@ def test_mnist_keeps_its_digits(qtbot, small_mnist):
 
 def test_long_names_turn_to_fit(qtbot, named):
     """Names that do not fit side by side under the bars are drawn turned, and the axis grows for them."""
-    win = make_window(qtbot, named)
+    win = open_window(qtbot, named, steps=2, hidden="32")
     show(qtbot, win, "softmax")
     axis = win.softmax_panel.plot.getAxis("bottom")
     win.softmax_panel.resize(320, 400)
@@ -165,7 +152,7 @@ def test_long_names_turn_to_fit(qtbot, named):
 @pytest.mark.skipif(not FASHION_DIR.is_dir(), reason="Fashion-MNIST is not installed (Debian: dataset-fashion-mnist)")
 def test_fashion_mnist_is_named_without_a_classes_file(qtbot):
     data = nn.data.load_mnist(FASHION_DIR).subset(3000, 1000)
-    win = make_window(qtbot, data)
+    win = open_window(qtbot, data, steps=2, hidden="32")
     assert win.last_snapshot.class_names == FASHION
     assert "Fashion-MNIST" in win.windowTitle() or win.dataset.source.startswith("Fashion-MNIST")
     win.close()

@@ -15,9 +15,9 @@ from PyQt6.QtWidgets import QFileDialog
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from app_window import open_window, step  # noqa: E402
 from conftest import random_idx_arrays  # noqa: E402
 
-from visualizer.main_window import MainWindow  # noqa: E402
 from visualizer.naming import data_name  # noqa: E402
 from visualizer.panels.runs import COL  # noqa: E402
 from visualizer.worker import State  # noqa: E402
@@ -28,13 +28,7 @@ NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
 
 @pytest.fixture
 def window(qtbot, small_mnist):
-    win = MainWindow(preset="fast", data=small_mnist, ask_to_save=False, autosave=False)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)
-    yield win
-    if win.isVisible():
-        win.close()
+    return open_window(qtbot, small_mnist)
 
 
 def idx_folder(tmp_idx_dir, shape, names=NAMES, name=None):
@@ -43,14 +37,6 @@ def idx_folder(tmp_idx_dir, shape, names=NAMES, name=None):
     if names:
         (folder / "classes.txt").write_text("\n".join(names) + "\n")
     return folder
-
-
-def step(qtbot, win, steps=1):
-    for _ in range(steps):
-        before = win.last_snapshot.step
-        win.controls.step_action.trigger()
-        qtbot.waitUntil(lambda before=before: win.last_snapshot is not None
-                        and win.last_snapshot.step == before + 1, timeout=TIMEOUT_MS)
 
 
 def open_dataset(qtbot, win, monkeypatch, folder):

@@ -13,12 +13,12 @@ from PyQt6.QtWidgets import QFileDialog
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from app_window import open_window  # noqa: E402
 from conftest import write_mnist_subset  # noqa: E402
 
 from nn.config import PRESETS  # noqa: E402
 from nn.sweep import RunResult, _empty_record, run_one, save_sweep  # noqa: E402
 from visualizer import theme  # noqa: E402
-from visualizer.main_window import MainWindow  # noqa: E402
 from visualizer.panels.runs import COL  # noqa: E402
 from visualizer.runs_import import imported_message, run_status  # noqa: E402
 from visualizer.worker import State  # noqa: E402
@@ -41,16 +41,9 @@ def sweep_file(mnist, tmp_path_factory):
 
 @pytest.fixture
 def window(qtbot, small_mnist):
-    win = MainWindow(preset="fast", data=small_mnist, ask_to_save=False, autosave=False)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)
-    win.controls.step_action.trigger()
-    qtbot.waitUntil(lambda: win.last_snapshot.step == 1, timeout=TIMEOUT_MS)
+    win = open_window(qtbot, small_mnist, steps=1)
     win.docks["runs"].raise_()
-    yield win
-    if win.isVisible():
-        win.close()
+    return win
 
 
 def import_file(win, monkeypatch, path):

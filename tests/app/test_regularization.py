@@ -11,28 +11,16 @@ from PyQt6.QtCore import Qt
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from visualizer.main_window import MainWindow  # noqa: E402
+from app_window import open_window, step  # noqa: E402
+
 from visualizer.regularization import AugmentedStrip  # noqa: E402
-from visualizer.worker import State  # noqa: E402
 
 TIMEOUT_MS = 30_000
 
 
 @pytest.fixture
 def window(qtbot, small_mnist):
-    win = MainWindow(preset="fast", data=small_mnist, ask_to_save=False, autosave=False)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)
-    yield win
-    if win.isVisible():
-        win.close()
-
-
-def step(qtbot, win):
-    before = win.last_snapshot.step
-    win.controls.step_action.trigger()
-    qtbot.waitUntil(lambda: win.last_snapshot.step == before + 1, timeout=TIMEOUT_MS)
+    return open_window(qtbot, small_mnist)
 
 
 def type_into(qtbot, spin, text):

@@ -9,6 +9,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from app_window import open_window  # noqa: E402
+
 from visualizer.app import EXIT_FILE_ERROR, build_parser, main, open_session_at_start  # noqa: E402
 from visualizer.main_window import MainWindow  # noqa: E402
 from visualizer.worker import State  # noqa: E402
@@ -19,14 +21,7 @@ TIMEOUT_MS = 30_000
 @pytest.fixture
 def saved_session(qtbot, small_mnist, tmp_path):
     """A session of three steps of the fast preset with 64-32 hidden units, saved to a file."""
-    win = MainWindow(preset="fast", data=small_mnist, ask_to_save=False, autosave=False)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)
-    win.controls.hidden.setText("64, 32")
-    for k in range(3):
-        win.controls.step_action.trigger()
-        qtbot.waitUntil(lambda k=k: win.last_snapshot.step == k + 1, timeout=TIMEOUT_MS)
+    win = open_window(qtbot, small_mnist, steps=3, hidden="64, 32")
     path = tmp_path / "three-steps.npz"
     with qtbot.waitSignal(win.worker.saved, timeout=TIMEOUT_MS):
         win.files.save_to("session", str(path))

@@ -10,8 +10,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from visualizer.main_window import MainWindow  # noqa: E402
-from visualizer.worker import State  # noqa: E402
+from app_window import open_window  # noqa: E402
 
 TIMEOUT_MS = 30_000
 TSNE_TIMEOUT_MS = 180_000  # starting a Python process and scikit-learn, then 250 iterations
@@ -20,19 +19,19 @@ SMALL_ITER = 250  # scikit-learn's least
 
 @pytest.fixture
 def window(qtbot, small_mnist):
-    win = MainWindow(preset="fast", data=small_mnist, ask_to_save=False, autosave=False)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)
+    win = open_window(qtbot, small_mnist, steps=1)
     win.tsne.max_iter = SMALL_ITER
-    win.controls.step_action.trigger()
-    qtbot.waitUntil(lambda: win.last_snapshot.step == 1, timeout=TIMEOUT_MS)
     win.docks["pca"].raise_()
     qtbot.waitUntil(lambda: win.map_panel.shown_indices() != [], timeout=TIMEOUT_MS)
-    yield win
-    win.tsne.cancel()
-    if win.isVisible():
-        win.close()
+    return win
+
+
+def start_tsne(qtbot, window):
+    """Choose t-SNE and press Compute; wait for its process to start."""
+    window.map_panel.set_method("t-SNE")
+    window.map_panel.refresh_button.click()
+    qtbot.waitUntil(lambda: window.tsne.job is not None, timeout=TIMEOUT_MS)
+    return window.tsne.job
 
 
 def test_pca_is_the_default_and_tsne_is_computed_on_request(qtbot, window, monkeypatch):
@@ -70,10 +69,7 @@ def test_pca_is_the_default_and_tsne_is_computed_on_request(qtbot, window, monke
 
 def test_tsne_can_be_cancelled(qtbot, window):
     panel = window.map_panel
-    panel.set_method("t-SNE")
-    panel.refresh_button.click()
-    qtbot.waitUntil(lambda: window.tsne.job is not None, timeout=TIMEOUT_MS)
-    job = window.tsne.job
+    job = start_tsne(qtbot, window)
     panel.cancel_button.click()
     assert window.tsne.job is None and not job.running
     assert not panel.progress_row.isVisible() and panel.refresh_button.isEnabled()
@@ -83,10 +79,7 @@ def test_tsne_can_be_cancelled(qtbot, window):
 
 def test_a_new_run_stops_the_old_networks_tsne(qtbot, window):
     panel = window.map_panel
-    panel.set_method("t-SNE")
-    panel.refresh_button.click()
-    qtbot.waitUntil(lambda: window.tsne.job is not None, timeout=TIMEOUT_MS)
-    job = window.tsne.job
+    job = start_tsne(qtbot, window)
     window.controls.reset_action.trigger()
     qtbot.waitUntil(lambda: window.last_snapshot.step == 0 and not window.tsne.running, timeout=TIMEOUT_MS)
     assert not job.running and panel._tsne_map is None and panel.method == "t-SNE"
