@@ -82,3 +82,19 @@ def test_numbers_fit_their_cells_at_any_panel_size(qtbot):
                   if panel is confusion else [probabilities.cell_texts])
         assert all(group.point_size is not None for group in groups)
     assert confusion.cell_text(0, 0) == str(int(confusion.matrix()[0, 0]))
+
+
+def test_learning_panel_labels_never_pile_up(qtbot):
+    """Issue 15.7: the empty log axes show whole decades (not 2 3 4 ... piled up), and each axis
+    label fits beside its plot."""
+    from visualizer.panels.learning import LearningPanel
+
+    panel = LearningPanel()
+    qtbot.addWidget(panel)
+    shown(panel, qtbot, 440, 330)
+    for plot in (panel.grad_plot, panel.ratio_plot):
+        ticks = plot.getAxis("left")._tickLevels
+        assert ticks is not None and len(ticks[0]) <= 6 and ticks[1] == []
+    for plot in (panel.grad_plot, panel.ratio_plot, panel.inactive_plot):
+        label = plot.getAxis("left").label
+        assert label.boundingRect().width() <= plot.vb.height(), label.toPlainText()

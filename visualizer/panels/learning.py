@@ -25,6 +25,7 @@ from nn.trainer import Snapshot
 from .. import style, theme
 from ..export_menu import add_export_menu
 from ..throttle import RenderThrottle
+from ..tips import AXIS_TIPS
 from .curves import COARSE_STEPS, nice_ceiling
 
 MIN_INTERVAL_S = 0.25  # curves re-render at most ~4 times per second
@@ -55,7 +56,8 @@ def decade_label(k: int) -> str:
     return f"{10.0 ** k:g}" if -2 <= k <= 3 else f"1e{k}"
 
 
-def _compact_plot(plot: pg.PlotItem, y_label: str, show_x: bool) -> None:
+def _compact_plot(plot: pg.PlotItem, y_label: str, show_x: bool, short: str) -> None:
+    """``short``: the left axis' label (the title says the rest); its tip is ``y_label``'s."""
     style.style_plot(plot)
     plot.setMenuEnabled(False)
     plot.hideButtons()
@@ -64,7 +66,7 @@ def _compact_plot(plot: pg.PlotItem, y_label: str, show_x: bool) -> None:
     plot.vb.disableAutoRange(pg.ViewBox.XAxis)  # the panel moves the x range itself, in coarse steps
     for name in ("left", "bottom"):
         plot.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
-    style.axis_label(plot, "left", y_label)
+    style.axis_label(plot, "left", short, tip=AXIS_TIPS.get(y_label, ""))
     left = plot.getAxis("left")
     left.setWidth(58)
     left.enableAutoSIPrefix(False)
@@ -106,9 +108,11 @@ class LearningPanel(QtWidgets.QWidget):
         self.grad_plot = self.graphics.addPlot(row=0, col=0)
         self.ratio_plot = self.graphics.addPlot(row=1, col=0)
         self.inactive_plot = self.graphics.addPlot(row=2, col=0)
-        _compact_plot(self.grad_plot, "gradient norm", False)
-        _compact_plot(self.ratio_plot, "update / weight", False)
-        _compact_plot(self.inactive_plot, "dead (%)", True)
+        # Short axis labels: each plot's title says what it shows, and three stacked plots leave
+        # each too little height for a longer label (they ran into each other).
+        _compact_plot(self.grad_plot, "gradient norm", False, "norm")
+        _compact_plot(self.ratio_plot, "update / weight", False, "ratio")
+        _compact_plot(self.inactive_plot, "dead (%)", True, "%")
         for plot in (self.grad_plot, self.ratio_plot):
             plot.setLogMode(y=True)
         for plot in (self.ratio_plot, self.inactive_plot):
@@ -116,7 +120,7 @@ class LearningPanel(QtWidgets.QWidget):
         self.inactive_plot.setYRange(-4, 104, padding=0)
         self.inactive_plot.getAxis("left").setTicks([[(v, str(v)) for v in (0, 25, 50, 75, 100)], []])
         self.typical_line = pg.InfiniteLine(math.log10(TYPICAL_RATIO), angle=0, label="~1e-3 typical",
-                                            labelOpts={"position": 0.02, "anchors": [(0, 1), (0, 1)]})
+                                            labelOpts={"position": 0.98, "anchors": [(1, 1), (1, 1)]})
         style.themed_pen(self.typical_line, "reference", 1.0, QtCore.Qt.PenStyle.DashLine)
         style.theme_text(self.typical_line.label, "muted")
         self.ratio_plot.addItem(self.typical_line)
@@ -197,6 +201,9 @@ class LearningPanel(QtWidgets.QWidget):
         for curve in self.grad_curves + self.ratio_curves + self.inactive_curves:
             curve.setData(_EMPTY, _EMPTY)
         self.grad_plot._decades = self.ratio_plot._decades = None
+        # Empty log axes: whole decades as with data (pyqtgraph's own log ticks pile up: 2 3 4 ...)
+        self._decade_range(self.grad_plot, np.array([1e-3, 10.0]))
+        self._decade_range(self.ratio_plot, np.array([1e-5, 1e-1]))
         self.hist_now.setData(_EMPTY, _EMPTY)  # stepMode needs len(x) == len(y) + 1 only with data
         self.hist_initial.setData(_EMPTY, _EMPTY)
         self.hist_empty.setText("no network yet")
@@ -260,8 +267,8 @@ class LearningPanel(QtWidgets.QWidget):
             c = pg.PlotDataItem(pen=style.pen(layer_color(i), 1.0), connect="finite")
             self.inactive_plot.addItem(c)
             self.inactive_curves.append(c)
-        style.axis_label(self.inactive_plot, "left", "dead (%)" if stats.inactive_label.startswith("dead")
-                         else "saturated (%)")
+        style.axis_label(self.inactive_plot, "left", "%", tip=AXIS_TIPS["dead (%)" if stats.inactive_label.startswith(
+            "dead") else "saturated (%)"])
         self._inactive_title = stats.inactive_label
         style.set_title(self.inactive_plot, stats.inactive_label, size="8pt")
         style.set_title(self.grad_plot, "gradient norm per layer", size="8pt")
