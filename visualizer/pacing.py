@@ -7,6 +7,9 @@ the GIL between its NumPy calls; so every millisecond the GUI thread computes is
 millisecond training waits (benchmarks/README.md has the figures). Keeping the GUI thread busy
 for at most ``duty`` of wall time bounds that loss, on any machine and with any set of panels
 on screen: a slow machine or many open panels get fewer frames per second, not slower training.
+What a person watches closely (the curves, the selected digit's softmax) and the other panels
+have budgets of their own (:class:`RenderPacer`, :class:`RenderBudget`), so that many costly
+panels on screen slow their own turns, not the curves.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-DUTY = 0.05  # the GUI thread may compute for 5 % of wall time while training runs
+DUTY = 0.05  # while training, the GUI thread may compute for 5 % of wall time on the watched panels
+OTHERS_DUTY = 0.025  # ... and for another 2.5 % on the other panels' turns
+OTHERS_BURST_S = 0.05  # (saved up while they have nothing to render, for at most this much)
 MIN_INTERVAL_S = 1 / 15  # at most 15 renders a second (the worker sends no more anyway)
 MAX_INTERVAL_S = 1.0  # at least one render a second, however costly, so the window stays alive
 SMOOTHING = 0.3  # weight of the newest cycle in the running cost estimate
@@ -76,3 +81,28 @@ class RenderPacer:
         """Training paused or stopped: the next render may start at once (the estimate stays)."""
         self._last_start = None
         self._start_cpu = None
+
+
+class RenderBudget:
+    """GUI-thread time for the renders that may wait (the panels that are not watched): ``duty``
+    of wall time, saved up for at most ``burst_s``. Spend what a render cost once it is over;
+    while :meth:`available_s` is not positive, such renders wait for a later cycle."""
+
+    def __init__(self, duty: float = OTHERS_DUTY, burst_s: float = OTHERS_BURST_S,
+                 clock: Callable[[], float] = time.monotonic):
+        if not 0 < duty <= 1:
+            raise ValueError("duty must be in (0, 1]")
+        self.duty, self.burst_s = duty, burst_s
+        self._clock = clock
+        self._left = burst_s
+        self._at = clock()
+
+    def available_s(self) -> float:
+        now = self._clock()
+        self._left = min(self.burst_s, self._left + (now - self._at) * self.duty)
+        self._at = now
+        return self._left
+
+    def spend(self, cpu_s: float) -> None:
+        self.available_s()
+        self._left -= max(0.0, cpu_s)

@@ -3,11 +3,14 @@
 The worker signals that a snapshot is waiting; :class:`RenderScheduler` takes it when the GUI
 thread's budget allows (:class:`visualizer.pacing.RenderPacer`) and hands it to the panels on
 screen. While training, what a person watches closely (the table's ``watched`` panels: the
-curves, the softmax of the selected digit, the drawing's prediction) renders every cycle, ten or
-more times a second; the other panels take turns, the longest unrendered first, as many per
-cycle as give each a render every ``OTHERS_INTERVAL_S``; one panel per pass of the event loop.
-When training is not running, every snapshot is shown at once. A panel that is not on screen
-renders nothing; it catches up when it is shown.
+curves, the softmax of the selected digit, the drawing's prediction) renders every cycle, up to
+``WATCHED_RATE`` times a second within the pacer's budget; after them, the other panels take
+turns, the longest unrendered first, up to as many per cycle as give each a turn every
+``OTHERS_INTERVAL_S``, as long as their own, smaller budget of GUI-thread time lasts
+(:class:`visualizer.pacing.RenderBudget`): with many costly panels open they refresh less
+often, never at training's expense. One panel per pass of the event loop. When training is not
+running, every snapshot is shown at once. A panel that is not on screen renders nothing; it
+catches up when it is shown.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Callable
 
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
-from .pacing import RenderPacer
+from .pacing import RenderBudget, RenderPacer
 
 WATCHED_RATE = 10  # while training, the watched panels render this often a second (budget allowing)
 OTHERS_INTERVAL_S = 0.4  # ... and each of the others takes a turn this often
@@ -36,13 +39,17 @@ class RenderScheduler(QObject):
         super().__init__(parent)
         self.worker = worker
         self._panels, self._on_screen, self._watched, self._taken = panels, on_screen, watched, taken
-        self.pacer = RenderPacer()
+        self.pacer = RenderPacer()  # the cycles: the watched panels (and status bar)
+        self.budget = RenderBudget()  # the other panels' turns
         self.last_snapshot = None  # the snapshot every panel on screen shows
         self.training = False
         self.stopped = False
         self._timer = QTimer(self, singleShot=True)
         self._timer.timeout.connect(self.on_snapshot_available)
-        self._queue: list = []  # panels still to show self._rendering (while training)
+        self._queue: list = []  # watched panels still to show self._rendering (while training)
+        self._others: list = []  # then the other panels whose turn it is, budget allowing
+        self._cpu_mark: float | None = None  # thread time when the other panel rendering now began
+        self._pacing = False  # a cycle's watched panels are being rendered (the pacer measures them)
         self._generation = 0
         self._rendering = None  # the snapshot the panels are being given (while training)
         self._shown_at: dict[int, float] = {}  # id(panel): when it last rendered while training
@@ -65,6 +72,7 @@ class RenderScheduler(QObject):
             return
         if training:
             self.pacer.started()
+            self._pacing = True
         previous = self._rendering or self.last_snapshot
         if previous is None or snap.run_id != previous.run_id:
             for panel in self._panels():  # a new run: its curves start empty
@@ -75,44 +83,49 @@ class RenderScheduler(QObject):
         # Rendering what nobody sees would only take time from training.
         panels = [panel for panel in self._panels() if self._on_screen(panel)]
         if training:
-            panels = [p for p in panels if p in self._watched()] + self._turn(
-                [p for p in panels if p not in self._watched()])
+            watched = self._watched()
             # One panel per pass of the event loop, each painted before the next renders: the
             # GUI never stops for the whole window's render at once (clicks and keys get in).
-            self._queue = panels
+            self._queue = [p for p in panels if p in watched]
+            self._others = self._turn([p for p in panels if p not in watched])
+            self._cpu_mark = None
             self._generation += 1
             self._render_next(self._generation)
             return
-        self._queue = []
+        self._queue, self._others = [], []
         self._generation += 1  # a staggered render still under way is superseded
         for panel in panels:
             panel.show_snapshot(snap)
         self._finish(snap)
 
     def _turn(self, others: list) -> list:
-        """The panels that are not watched whose turn it is: the longest unrendered first, as many
-        as give each a turn every OTHERS_INTERVAL_S at WATCHED_RATE cycles a second (so that the
-        cycles cost alike; slower cycles, when renders cost more, mean rarer turns)."""
-        if not others:
-            return []
-        now = time.monotonic()
+        """The panels that are not watched whose turn it may be: the longest unrendered first, at
+        most as many as give each a turn every OTHERS_INTERVAL_S at WATCHED_RATE cycles a second."""
         per_cycle = math.ceil(len(others) / (OTHERS_INTERVAL_S * WATCHED_RATE))
-        turn = sorted(others, key=lambda p: self._shown_at.get(id(p), -math.inf))[:per_cycle]
-        for panel in turn:
-            self._shown_at[id(panel)] = now
-        return turn
+        return sorted(others, key=lambda p: self._shown_at.get(id(p), -math.inf))[:per_cycle]
 
     def _render_next(self, generation: int) -> None:
         if generation != self._generation or self.stopped:
             return  # a newer snapshot took over
         snap = self._rendering
+        if self._cpu_mark is not None:  # an other panel's render and paint are over: its cost
+            self.budget.spend(time.thread_time() - self._cpu_mark)
+            self._cpu_mark = None
         if self._queue:
             self._queue.pop(0).show_snapshot(snap)
-            # The next panel (or the end) after this one's paint event, so that it is measured
-            QTimer.singleShot(0, lambda: self._render_next(generation))
         else:
-            self._finish(snap)
-            self.pacer.finished()
+            if self._pacing:  # the watched panels are done, their paint included
+                self._pacing = False
+                self.pacer.finished()
+            if not (self._others and self.budget.available_s() > 0):
+                self._finish(snap)
+                return
+            panel = self._others.pop(0)
+            self._shown_at[id(panel)] = time.monotonic()
+            self._cpu_mark = time.thread_time()
+            panel.show_snapshot(snap)
+        # The next panel (or the end) after this one's paint event, so that it is measured
+        QTimer.singleShot(0, lambda: self._render_next(generation))
 
     def _finish(self, snap) -> None:
         self.last_snapshot = snap

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from PyQt6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
 from nn.config import MAX_EPOCHS, format_number
@@ -9,6 +11,8 @@ from nn.files import format_duration
 
 from . import theme
 from .worker import State
+
+COUNTERS_INTERVAL_S = 0.25  # while training, the counters change at most this often (readable, and cheap)
 
 
 class StatusFigures:
@@ -30,6 +34,7 @@ class StatusFigures:
             bar.addWidget(w)
         bar.addPermanentWidget(self.progress)
         self.speed_limit = 0.0  # slow motion: steps per second (0: full speed)
+        self._counted = 0.0  # when the counters last changed (time.monotonic())
         self.show_state(State.LOADING)
         self.show_counters(None, State.LOADING)
 
@@ -47,6 +52,10 @@ class StatusFigures:
             self.time_label.setText("")
             self.progress.setValue(0)
             return
+        now = time.monotonic()
+        if state == State.TRAINING and now - self._counted < COUNTERS_INTERVAL_S and self.speed_limit == 0:
+            return  # (the snapshot shown once training stops comes in another state)
+        self._counted = now
         # the step that diverged is the one after the last one done (the banner names it)
         failed = f" · diverged at step {snap.step + 1:,}" if snap.diverged else ""
         self.step_label.setText(f"epoch {snap.epoch:.2f} · step {snap.step:,}{failed}")

@@ -159,6 +159,9 @@ def style_plot(plot: pg.PlotItem) -> None:
     style_axes(plot)
     for name in ("left", "bottom", "top", "right"):
         plot.getAxis(name).setTickFont(small_font())
+        # Painted from a cached picture: a plot whose data changes ten times a second repaints its
+        # axes (their text, and the grid lines they draw over the plot) only when their ticks do.
+        plot.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
     plot.titleLabel.setAttr("color", theme.current().foreground)
     plot.titleLabel.setAttr("size", TITLE_SIZE)
 

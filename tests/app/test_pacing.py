@@ -9,7 +9,7 @@ import time
 import pytest
 
 from visualizer.main_window import MainWindow
-from visualizer.pacing import RenderPacer
+from visualizer.pacing import RenderBudget, RenderPacer
 from visualizer.worker import State
 
 TIMEOUT_MS = 30_000
@@ -103,6 +103,20 @@ def test_reset_lets_the_next_render_start_at_once():
 def test_duty_must_be_a_fraction():
     with pytest.raises(ValueError):
         RenderPacer(duty=0)
+
+
+def test_the_other_panels_budget_refills_at_its_duty_up_to_its_burst():
+    clocks = FakeClocks()
+    budget = RenderBudget(duty=0.1, burst_s=0.05, clock=lambda: clocks.wall)
+    assert budget.available_s() == pytest.approx(0.05)  # a full burst at first
+    budget.spend(0.08)  # a costly render: in debt ...
+    assert budget.available_s() == pytest.approx(-0.03)
+    clocks.advance(0.2)
+    assert budget.available_s() == pytest.approx(-0.01)  # ... repaid at 10 % of wall time
+    clocks.advance(100)
+    assert budget.available_s() == pytest.approx(0.05)  # never more than the burst
+    with pytest.raises(ValueError):
+        RenderBudget(duty=1.5)
 
 
 # -- in the window -----------------------------------------------------------------------------------
@@ -207,4 +221,30 @@ def test_the_worker_builds_snapshots_only_shortly_before_the_gui_takes_one(qtbot
     assert len(built) <= 3 * renders + 2  # not one every 66 ms: 7 or more per render
     assert sorted(ages)[len(ages) // 2] < interval / 2  # taken soon after it was made
     pause_and_expect_the_newest_snapshot_at_once(qtbot, win, trainer)
+    win.close()
+
+
+def test_costly_panels_take_their_turns_from_their_own_budget_not_from_the_curves(qtbot, small_mnist):
+    """A panel that costs 40 ms of GUI-thread time per render (as if it were huge) renders less
+    often; the curves keep their pace. Counted over the same interval: no fixed times."""
+    win = open_window(qtbot, small_mnist)
+    counts = {"loss": 0, "costly": 0}
+    loss_render, costly_render = win.loss_panel.show_snapshot, win.class_panel.show_snapshot
+
+    def loss(snap):
+        counts["loss"] += 1
+        loss_render(snap)
+
+    def costly(snap):
+        counts["costly"] += 1
+        started = time.thread_time()
+        while time.thread_time() - started < 0.04:
+            pass
+        costly_render(snap)
+
+    win.loss_panel.show_snapshot, win.class_panel.show_snapshot = loss, costly
+    assert win.on_screen(win.class_panel)
+    win.controls.start_action.trigger()
+    qtbot.waitUntil(lambda: counts["costly"] >= 2 and counts["loss"] >= 12, timeout=TIMEOUT_MS)
+    assert counts["loss"] >= 2 * counts["costly"]
     win.close()

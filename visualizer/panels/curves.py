@@ -8,8 +8,8 @@ The train curve can be smoothed as TensorBoard does (an exponential moving avera
 the start) with the raw batches faint behind; smoothing changes what is drawn, never the history.
 
 The curves redraw ten times a second while training, so a render does little: the view moves in
-coarse steps, the axes are cached as pictures, the title changes a few times a second at most,
-and nothing is created per render.
+coarse steps, the axes are cached pictures (style.style_plot), the title changes a few times a
+second at most, and nothing is created per render.
 """
 
 from __future__ import annotations
@@ -151,10 +151,6 @@ class _CurvePanel(QtWidgets.QWidget):
         # repaint, and the curves repaint with every snapshot.
         self.plot.showGrid(x=False, y=True, alpha=theme.current().grid_alpha)
         self.plot.getAxis("left").setStyle(maxTickLevel=0)
-        # Each axis is painted from a cached picture: the curves repaint ten times a second, the
-        # axes (text and grid lines) only when their ticks change.
-        for name in ("left", "bottom", "top"):
-            self.plot.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.setClipToView(True)

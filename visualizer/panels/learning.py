@@ -64,8 +64,6 @@ def _compact_plot(plot: pg.PlotItem, y_label: str, show_x: bool, short: str) -> 
     plot.setMouseEnabled(x=False, y=False)
     plot.showGrid(x=True, y=True, alpha=theme.current().grid_alpha)
     plot.vb.disableAutoRange(pg.ViewBox.XAxis)  # the panel moves the x range itself, in coarse steps
-    for name in ("left", "bottom"):
-        plot.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
     style.axis_label(plot, "left", short, tip=AXIS_TIPS.get(y_label, ""))
     left = plot.getAxis("left")
     left.setWidth(58)
