@@ -203,6 +203,7 @@ class MainWindow(QMainWindow):
         w.config_applied.connect(self._on_config_applied)
         w.opened.connect(self._on_opened)
         w.runs_changed.connect(self.runs_panel.set_runs)
+        w.network_copied.connect(self._on_network_copied)
         self.runs_panel.rename_requested.connect(self.commands.rename_run)
         self.runs_panel.hidden_changed.connect(self.commands.set_run_hidden)
         self.runs_panel.delete_requested.connect(self.commands.delete_run)
@@ -356,12 +357,6 @@ class MainWindow(QMainWindow):
         self.pins_panel.pins_edited.connect(self.set_pins)
         for panel in (self.math_panel, self.gradient_panel):  # they compute on a copy of the network
             panel.network_wanted.connect(commands.copy_network)
-            self.worker.network_copied.connect(panel.set_network)
-            self.drawing_panel.drawing_changed.connect(
-                lambda image, p=panel: image is not None and p.set_source("drawn"))
-        for panel in (self.math_panel, self.gradient_panel):  # they compute on a copy of the network
-            panel.network_wanted.connect(commands.copy_network)
-            self.worker.network_copied.connect(panel.set_network)
             self.drawing_panel.drawing_changed.connect(
                 lambda image, p=panel: image is not None and p.set_source("drawn"))
         commands.set_probes([self.softmax_panel.selected_index])
@@ -373,6 +368,12 @@ class MainWindow(QMainWindow):
             commands.reset(config)
             if self.autostart:
                 commands.start()
+
+    def _on_network_copied(self, network) -> None:
+        """The worker's copy of the network, for the panels that explain its math (they asked)."""
+        for panel in (self.math_panel, self.gradient_panel):
+            if panel is not None:
+                panel.set_network(network)
 
     def _filter_gallery(self, true_class: int, predicted: int) -> None:
         self.gallery.set_cell_filter(true_class, predicted)

@@ -13,6 +13,7 @@ import pytest
 from PyQt6.QtCore import QSettings, Qt
 from PyQt6.QtWidgets import QApplication, QTabBar
 
+from visualizer.guide import dock_tip
 from visualizer.main_window import MainWindow
 from visualizer.panel_table import DOCKED
 from visualizer.session_files import app_data_dir
@@ -115,7 +116,8 @@ def test_docks_and_the_view_menu_come_from_the_panel_table(qtbot, small_mnist):
     assert titles[: len(win.docks)] == ["Controls"] + [spec.title for spec in DOCKED]
     for spec in DOCKED:
         dock = win.docks[spec.name]
-        assert dock.objectName() == spec.name and dock.windowTitle() == spec.title and dock.toolTip() == spec.tip
+        assert dock.objectName() == spec.name and dock.windowTitle() == spec.title
+        assert dock.toolTip() == dock_tip(spec.name, spec.tip)  # the table's tip, and the guide's experiment
     qtbot.waitUntil(lambda: win.state == State.IDLE, timeout=TIMEOUT_MS)
     win.close()
 
