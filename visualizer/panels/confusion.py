@@ -18,10 +18,10 @@ from sklearn.metrics import confusion_matrix
 from nn.trainer import Snapshot
 
 from .. import style, theme
+from ..cell_text import CellTexts, class_ticks, text_cells
 from ..export_menu import add_export_menu
 from ..naming import class_name
 from ..tips import AXIS_TIPS
-from ..cell_text import CellTexts, class_ticks, text_cells
 
 TITLE = "Confusion matrix (test set)"
 GAP = 0.25  # between the matrix and the recall / precision margins, in cells
