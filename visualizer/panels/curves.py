@@ -434,6 +434,8 @@ class _CurvePanel(QtWidgets.QWidget):
         if view != (x_max, lo, hi):
             self._view = (x_max, lo, hi)
             self.plot.setRange(xRange=(0, x_max), yRange=(lo, hi), padding=0)
+            for line in self.event_lines + ([self.diverged_line] if self.diverged_line else []):
+                self._place_label(line)
 
     def _clamp_y(self, lo: float, hi: float) -> tuple[float, float]:
         return lo, hi
@@ -458,12 +460,9 @@ class _CurvePanel(QtWidgets.QWidget):
 
     def _mark(self, x: float, text: str, role: str, height: float, tooltip: str) -> pg.InfiniteLine:
         """A vertical line with a label, in the theme's ``role`` colour ("event" or "diverged")."""
-        # label right of the line, or left of it near the right edge (so it is not cut off)
-        x_max = self._view[0] if self._view else 0.0
-        side = 1 if x_max and x > 0.7 * x_max else 0
         line = pg.InfiniteLine(pos=float(x), angle=90, movable=False, label=text,
-                               labelOpts={"position": height, "anchors": [(side, 0.5), (side, 0.5)],
-                                          "movable": False})
+                               labelOpts={"position": height, "anchors": [(0, 0.5), (0, 0.5)], "movable": False})
+        self._place_label(line)
         if role == "event":
             style.themed_pen(line, role, 1.0, QtCore.Qt.PenStyle.DashLine)
         else:
@@ -481,6 +480,15 @@ class _CurvePanel(QtWidgets.QWidget):
 
     def _clear_readout(self) -> None:
         self.readout.setText("" if self._follow else "double-click the plot to follow the run again")
+
+    def _place_label(self, line: pg.InfiniteLine) -> None:
+        """Each time the view changes (not only when the mark is made): the label right of its
+        line, or left of it in the right part of the plot, so it stays beside its line and inside."""
+        x_max = self._view[0] if self._view else 0.0
+        side = 1 if x_max and line.value() > 0.7 * x_max else 0
+        if line.label.anchors[0][0] != side:
+            line.label.anchors = [(side, 0.5), (side, 0.5)]
+            line.label.updatePosition()
 
     def _mouse_moved(self, event) -> None:
         pos = event[0]
@@ -513,7 +521,7 @@ class LossPanel(_CurvePanel):
     NAME = "Loss"
     DIGITS = 3
     LEGEND_OFFSET = (-10, 10)  # top right: the loss falls away from there
-    LABEL_HEIGHTS = (0.7, 0.6, 0.5, 0.8)
+    LABEL_HEIGHTS = (0.7, 0.6, 0.5, 0.4)  # below the legend (top right)
     TOOLTIP = ("Cross-entropy loss over training samples seen (top axis: epochs).\n"
                "Blue: mean loss of each training batch. Orange: loss on the whole test set.\n"
                "Dashed lines mark hyperparameters changed while training; hover for values.")
@@ -555,7 +563,7 @@ class AccuracyPanel(_CurvePanel):
     UNIT = " %"
     DIGITS = 1
     LEGEND_OFFSET = (-10, -10)  # bottom right: accuracy rises away from there
-    LABEL_HEIGHTS = (0.45, 0.35, 0.25, 0.55)
+    LABEL_HEIGHTS = (0.7, 0.6, 0.5, 0.4)  # above the legend (bottom right)
     TOOLTIP = ("Share of correctly classified digits over training samples seen (top axis: epochs).\n"
                "Blue: accuracy of each training batch. Orange: accuracy on the whole test set.\n"
                "Dashed lines mark hyperparameters changed while training; hover for values.")
