@@ -585,7 +585,7 @@ def test_activations_show_every_hidden_unit_and_the_top_units_contributions(qtbo
                                    rtol=1e-6, atol=1e-9)
         assert np.abs(panel.tiles[j]).max() <= 1.0 + 1e-12
         unit = int(detail.top_units[j])
-        assert panel.tile_texts[j].toPlainText() == f"unit {unit}\na={detail.hidden[0][unit]:.1f}"
+        assert panel.tile_texts[j].toPlainText() == f"#{unit}\na={detail.hidden[0][unit]:.1f}"
     np.testing.assert_allclose(panel.probs, detail.probs, rtol=1e-6)
     _save(qtbot, panel, "/tmp/inside/activations.png")
     # the drawn digit instead of the selected test digit

@@ -285,7 +285,8 @@ class ActivationsPanel(QtWidgets.QWidget):
             if i >= k:
                 self._set_text(text, "")
             elif hidden:
-                self._set_text(text, f"unit {units[i]}\na={detail.hidden[0][units[i]]:.1f}")
+                # "#160", not "unit 160": eight of them side by side under tiles a few dozen pixels wide
+                self._set_text(text, f"#{units[i]}\na={detail.hidden[0][units[i]]:.1f}")
             else:
                 self._set_text(text, f"class {class_name(snap.class_names, units[i])}\n"
                                      f"p={detail.probs[units[i]] * 100:.0f} %")
