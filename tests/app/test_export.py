@@ -319,6 +319,6 @@ def test_every_plot_in_the_window_exports_png_and_svg(qtbot, small_mnist, save_a
             check_png(f"{stem}.png", source_size(menu))
             check_svg(f"{stem}.svg", source_size(menu))
             exported.append(menu.name)
-    assert len(exported) == 14  # two curves, two runs plots, two learning tabs and one per other panel
+    assert len(exported) == 15  # two curves, two runs plots, two learning tabs and one per other panel (with one)
     assert win.statusBar().currentMessage().startswith("Exported the ")  # the status tip reached the window
     win.close()

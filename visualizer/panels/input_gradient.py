@@ -17,6 +17,7 @@ from nn.explain import input_gradient, nudge
 
 from .. import style, theme
 from ..explain_widgets import ExplainPanel, MatrixView, caption, fmt
+from ..export_menu import add_export_menu
 from ..network_copy import NetworkCopy
 
 FRAMES = 6  # nudge images shown (the start, the end and evenly between)
@@ -159,6 +160,7 @@ class InputGradientPanel(ExplainPanel):
         style.themed_pen(self.target_curve, "train", 2)
         style.themed_pen(self.true_curve, "correct", 2)
         self.plot_widget.setToolTip("How the network's probabilities change along the nudge")
+        self.export_menu = add_export_menu(self.plot_widget, self.plot, "nudge")
         self.curves_key = caption()
         b.addWidget(self.curves_key)
         b.addWidget(self.plot_widget)
