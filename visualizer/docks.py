@@ -42,8 +42,15 @@ class DataSlot(QStackedWidget):
             self.removeWidget(self.panel)
             self.panel.deleteLater()
         self.panel = panel
+        keep_layout_minimum(panel)
         self.addWidget(panel)
         self.setCurrentWidget(panel)
+
+
+def keep_layout_minimum(widget: QWidget) -> None:
+    """A panel's explicit minimum size never below what its layout needs: a dock squeezed to it
+    would draw the panel's widgets over each other (e.g. Draw's preview over its prediction)."""
+    widget.setMinimumSize(widget.minimumSize().expandedTo(widget.minimumSizeHint()))
 
 
 def panel_in(dock: QDockWidget):
@@ -57,6 +64,8 @@ def panel_in(dock: QDockWidget):
 def _dock(window: QMainWindow, name: str, title: str, widget: QWidget, tip: str) -> QDockWidget:
     dock = QDockWidget(title, window)
     dock.setObjectName(name)  # saveState/restoreState find docks by name
+    if not isinstance(widget, (DataSlot, QScrollArea)):
+        keep_layout_minimum(widget)
     dock.setWidget(widget)
     dock.setToolTip(tip)
     dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
