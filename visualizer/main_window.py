@@ -65,7 +65,8 @@ class MainWindow(QMainWindow):
         self._structure_timer = QTimer(self, singleShot=True, interval=STRUCTURE_APPLY_DELAY_MS)
         self._structure_timer.timeout.connect(self._apply_structure_edit)
         self._pending_structure = None
-        self._map_asked = None  # (run, step) whose layer map was asked for (_catch_up_map)
+        self._map_asked = None  # (run, step) whose layer map was asked for (_after_training)
+        self._newest = None  # the snapshot taken last (panels may still be rendering it)
         self.settings = app_settings()
         # The look first, so every panel is built in the right colours.
         self.theme_choice = theme.apply_choice(self.settings.value("theme", theme.DEFAULT))
@@ -389,18 +390,21 @@ class MainWindow(QMainWindow):
         self.pins = list(self.worker.trainer.pins) if self.worker.trainer is not None else self.pins
 
     def _on_snapshot_taken(self, snap) -> None:
+        self._newest = snap
         self.status.show_counters(snap, self.state)
         self.controls.set_progress(snap.step, snap.epoch)
+        self._after_training(snap)
+
+    def _after_training(self, snap) -> None:
+        """Once training has stopped, whichever comes last of the snapshot and the new state: a
+        divergence is explained; a layer map older than the snapshot (it is recomputed every few
+        seconds while training) is recomputed, so every panel shows the final state."""
+        if snap is None or self.state == State.TRAINING:
+            return
         if snap.diverged and self.state == State.DIVERGED:
             self.banner.show_message(snap.diverged, "error")
-        self._catch_up_map(snap)
-
-    def _catch_up_map(self, snap) -> None:
-        """While training, the layer map is recomputed every few seconds; once training stops (a
-        pause, the run's end, a step, an opened session) a map older than the snapshot is
-        recomputed, so every panel shows the final state."""
         stale = snap.activation_map is not None and snap.activation_map.step != snap.step
-        if stale and self.state != State.TRAINING and self._map_asked != (snap.run_id, snap.step):
+        if stale and self._map_asked != (snap.run_id, snap.step):
             self._map_asked = (snap.run_id, snap.step)
             self.commands.refresh_map()
 
@@ -411,8 +415,7 @@ class MainWindow(QMainWindow):
         self.controls.set_state(state)
         ended = state == State.FINISHED
         self.status.show_state(state, f"Start continues for {self._continuation()}" if ended else "")
-        if state == State.DIVERGED and self.last_snapshot is not None and self.last_snapshot.diverged:
-            self.banner.show_message(self.last_snapshot.diverged, "error")
+        self._after_training(self._newest)
 
     # -- closing ------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
