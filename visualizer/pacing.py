@@ -86,7 +86,9 @@ class RenderPacer:
 class RenderBudget:
     """GUI-thread time for the renders that may wait (the panels that are not watched): ``duty``
     of wall time, saved up for at most ``burst_s``. Spend what a render cost once it is over;
-    while :meth:`available_s` is not positive, such renders wait for a later cycle."""
+    while :meth:`available_s` is not positive, such renders wait for a later cycle. A render
+    costlier than that (a panel's first) leaves a debt of at most ``burst_s``: the other panels
+    wait a second or two for it, not longer."""
 
     def __init__(self, duty: float = OTHERS_DUTY, burst_s: float = OTHERS_BURST_S,
                  clock: Callable[[], float] = time.monotonic):
@@ -105,4 +107,4 @@ class RenderBudget:
 
     def spend(self, cpu_s: float) -> None:
         self.available_s()
-        self._left -= max(0.0, cpu_s)
+        self._left = max(-self.burst_s, self._left - max(0.0, cpu_s))

@@ -23,7 +23,7 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from .pacing import RenderBudget, RenderPacer
 
-WATCHED_RATE = 10  # while training, the watched panels render this often a second (budget allowing)
+WATCHED_RATE = 10  # the watched panels' renders a second (pacer allowing) the turns are planned for
 OTHERS_INTERVAL_S = 0.4  # ... and each of the others takes a turn this often
 
 
@@ -50,6 +50,8 @@ class RenderScheduler(QObject):
         self._others: list = []  # then the other panels whose turn it is, budget allowing
         self._cpu_mark: float | None = None  # thread time when the other panel rendering now began
         self._pacing = False  # a cycle's watched panels are being rendered (the pacer measures them)
+        self._warming = False  # the next cycle is the first of a run, or after a pause: not measured
+        self._charged = False  # this cycle's renders count against the budgets
         self._generation = 0
         self._rendering = None  # the snapshot the panels are being given (while training)
         self._shown_at: dict[int, float] = {}  # id(panel): when it last rendered while training
@@ -70,9 +72,13 @@ class RenderScheduler(QObject):
         snap = self.worker.take_snapshot()
         if snap is None:
             return
-        if training:
+        # The first render of a run (or after a pause) draws new ranges, axes and matrices: unlike
+        # the ones that follow, and counting it would hold the next renders back for a second.
+        self._charged = training and not self._warming
+        self._warming = False
+        if self._charged:
             self.pacer.started()
-            self._pacing = True
+        self._pacing = self._charged
         previous = self._rendering or self.last_snapshot
         if previous is None or snap.run_id != previous.run_id:
             for panel in self._panels():  # a new run: its curves start empty
@@ -100,8 +106,10 @@ class RenderScheduler(QObject):
 
     def _turn(self, others: list) -> list:
         """The panels that are not watched whose turn it may be: the longest unrendered first, at
-        most as many as give each a turn every OTHERS_INTERVAL_S at WATCHED_RATE cycles a second."""
-        per_cycle = math.ceil(len(others) / (OTHERS_INTERVAL_S * WATCHED_RATE))
+        most as many as give each a turn every OTHERS_INTERVAL_S at the pacer's pace (their cost
+        is held by their own budget, not by the pacer's)."""
+        interval = max(self.pacer.interval_s, 1 / WATCHED_RATE)
+        per_cycle = math.ceil(len(others) * interval / OTHERS_INTERVAL_S)
         return sorted(others, key=lambda p: self._shown_at.get(id(p), -math.inf))[:per_cycle]
 
     def _render_next(self, generation: int) -> None:
@@ -122,7 +130,7 @@ class RenderScheduler(QObject):
                 return
             panel = self._others.pop(0)
             self._shown_at[id(panel)] = time.monotonic()
-            self._cpu_mark = time.thread_time()
+            self._cpu_mark = time.thread_time() if self._charged else None
             panel.show_snapshot(snap)
         # The next panel (or the end) after this one's paint event, so that it is measured
         QTimer.singleShot(0, lambda: self._render_next(generation))
@@ -140,6 +148,7 @@ class RenderScheduler(QObject):
     def set_training(self, training: bool) -> None:
         """The worker's state changed: renders are paced only while it trains."""
         self.training = training
+        self._warming = training
         if not training:
             self.pacer.reset()  # renders are immediate again, and the next run is measured afresh
             self.worker.defer_snapshots(0.0)

@@ -20,7 +20,8 @@ CHUNK_SECONDS = 0.03  # commands take effect within about this long (one step at
 SNAPSHOT_INTERVAL_S = 0.066  # at most 15 snapshots per second: smooth, and leaves the CPU to training
 MAP_INTERVAL_S = 3.0  # the PCA map refreshes this often while training (and on demand)
 MAP_SHARE = 0.05  # ... or less often, so that it takes at most 5 % of training time (wide layers)
-SLOW_EVAL_INTERVAL_S = 0.25  # in slow motion, the test set is evaluated this often (as time allows)
+SLOW_EVAL_INTERVAL_S = 0.25  # in slow motion, the test set is evaluated this often ...
+SLOW_EVAL_MAX_RATE = 30.0  # ... at speeds up to this many steps a second (faster: as scheduled)
 
 
 class StepPace:
@@ -122,7 +123,6 @@ class TrainingWorker(QObject):
         self._network_copy = None  # the last copy_network() answer, handed out again while unchanged
         self.pace = StepPace()  # slow motion (set_speed); full speed by default
         self._last_slow_eval = -float("inf")
-        self._slow_eval_cost = 0.0
         # What Start adds to a run that has ended: the run length last set (at Reset or live).
         self.continue_length: tuple[float | None, int | None] = (None, None)
 
@@ -635,9 +635,8 @@ class TrainingWorker(QObject):
         if steps:
             self.pace.advance(trainer.run(max_steps=steps, max_seconds=CHUNK_SECONDS))
             now = time.monotonic()
-            if (trainer.can_step and now - self._last_slow_eval >= SLOW_EVAL_INTERVAL_S
-                    and self.pace.wait_s() > 2 * self._slow_eval_cost):
+            if (trainer.can_step and self.pace.rate <= SLOW_EVAL_MAX_RATE
+                    and now - self._last_slow_eval >= SLOW_EVAL_INTERVAL_S):
                 self._last_slow_eval = now
                 trainer.evaluate_test(budgeted=False)
-                self._slow_eval_cost = time.monotonic() - now
         self._timer.setInterval(round(1000 * self.pace.wait_s()))

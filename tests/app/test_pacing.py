@@ -115,6 +115,8 @@ def test_the_other_panels_budget_refills_at_its_duty_up_to_its_burst():
     assert budget.available_s() == pytest.approx(-0.01)  # ... repaid at 10 % of wall time
     clocks.advance(100)
     assert budget.available_s() == pytest.approx(0.05)  # never more than the burst
+    budget.spend(1.0)  # a render far costlier than the burst ...
+    assert budget.available_s() == pytest.approx(-0.05)  # ... leaves a debt of one burst at most
     with pytest.raises(ValueError):
         RenderBudget(duty=1.5)
 

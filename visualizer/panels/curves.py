@@ -410,11 +410,12 @@ class _CurvePanel(QtWidgets.QWidget):
         ys = [a for a in (self._train_y, self._test_y) if len(a)]
         if not xs:
             return
-        # The x axis grows in coarse steps, from one epoch up to the planned end of the run: each
-        # change re-lays the axes and repaints the plot (most of a render's cost), so it should
-        # happen a few times a run, not at every snapshot.
+        # The x axis grows with the run in coarse steps (1, 2, 3, 5 x 10^k samples) up to its
+        # planned end: the first steps fill the plot instead of a sliver of the first epoch, and
+        # the axes are re-laid (most of a render's cost) about a dozen times a run, not at every
+        # snapshot.
         seen = max(xs)
-        x_max = max(nice_ceiling(seen * 1.03, COARSE_STEPS), min(self._planned, self._n_train))
+        x_max = nice_ceiling(seen * 1.03, COARSE_STEPS)
         if self._planned >= seen:
             x_max = min(x_max, self._planned)
         y = self._y_transform(np.concatenate(ys))
