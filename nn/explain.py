@@ -178,7 +178,7 @@ def gradient_check(params, activation: str, x: np.ndarray, labels: np.ndarray, w
     never inked) would test nothing."""
     from .network import Network
 
-    params = _float64(params)
+    params = [np.array(p, dtype=np.float64) for p in params]  # a copy: the check perturbs its weights
     x = np.asarray(x, dtype=np.float64).reshape(len(labels), -1)
     labels = np.asarray(labels, dtype=int)
     sizes = [params[0].shape[1]] + [w.shape[0] for w in params[0::2]]
