@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from PyQt6.QtCore import Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import (
     QAbstractSpinBox,
@@ -580,6 +580,15 @@ class ControlPanel(QWidget):
     def _would_end_run(self, config: TrainConfig) -> bool:
         step, epoch = self._position
         return config.iterations <= step if config.epochs is None else config.epochs <= epoch
+
+    def shut_down(self) -> None:
+        """The window is closing: nothing more is emitted (a field losing focus as the window is
+        destroyed would otherwise commit into a half-destroyed panel)."""
+        for timer in self._typing.values():
+            timer.stop()
+        for child in self.findChildren(QObject):
+            child.blockSignals(True)
+        self.blockSignals(True)
 
     def commit_typing(self) -> None:
         """Apply what is being typed into a live field now (e.g. Start was pressed)."""

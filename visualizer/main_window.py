@@ -423,6 +423,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._remember_window_settings()
+        self.controls.shut_down()
         self.rendering.stop()
         self._structure_timer.stop()
         self.tsne.cancel()

@@ -10,20 +10,14 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import nn.trainer  # noqa: E402
-from visualizer.main_window import MainWindow  # noqa: E402
 from visualizer.worker import State  # noqa: E402
 
 TIMEOUT_MS = 30_000
 
 
 @pytest.fixture
-def win(qtbot, small_mnist):
-    window = MainWindow(preset="fast", data=small_mnist, ask_to_save=False, autosave=False)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.state == State.IDLE and window.last_snapshot is not None, timeout=TIMEOUT_MS)
-    yield window
-    window.close()
+def win(open_window, small_mnist):
+    return open_window(small_mnist)
 
 
 def run_length(qtbot, window, iterations: int) -> None:

@@ -14,21 +14,9 @@ from PyQt6.QtCore import QPoint, QRect, QSize
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from visualizer import docks as docks_module  # noqa: E402
-from visualizer.main_window import MainWindow  # noqa: E402
-from visualizer.worker import State  # noqa: E402
 
-TIMEOUT_MS = 30_000
 TITLE_BAR = 32  # a window manager's title bar, inside the screen's available height
 SMALL_SCREENS = [QSize(1280, 800), QSize(1366, 768)]
-
-
-def open_window(qtbot, dataset):
-    win = MainWindow(preset="fast", data=dataset, ask_to_save=False, autosave=False)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)
-    qtbot.wait(50)
-    return win
 
 
 def visible_docks(win):
@@ -54,9 +42,10 @@ def check_fits(win, screen: QSize) -> None:
 
 
 @pytest.mark.parametrize("screen", SMALL_SCREENS, ids=lambda s: f"{s.width()}x{s.height()}")
-def test_the_window_fits_small_screens(qtbot, small_mnist, monkeypatch, screen):
+def test_the_window_fits_small_screens(qtbot, open_window, small_mnist, monkeypatch, screen):
     monkeypatch.setattr(docks_module, "available_size", lambda window: screen)
-    win = open_window(qtbot, small_mnist)
+    win = open_window(small_mnist)
+    qtbot.wait(50)
     assert win.size() == screen  # the start size, clamped to the screen
     check_fits(win, screen)
     win.docks["pca"].raise_()  # another tab of a merged column
@@ -67,15 +56,16 @@ def test_the_window_fits_small_screens(qtbot, small_mnist, monkeypatch, screen):
     win.close()
 
 
-def test_a_layout_remembered_on_a_large_screen_gives_way_on_a_small_one(qtbot, small_mnist, monkeypatch):
+def test_a_layout_remembered_on_a_large_screen_gives_way_on_a_small_one(qtbot, open_window, small_mnist,
+                                                                        monkeypatch):
     large, small = QSize(1920, 1080), SMALL_SCREENS[0]
     monkeypatch.setattr(docks_module, "available_size", lambda window: large)
-    win = open_window(qtbot, small_mnist)
+    win = open_window(small_mnist)
     assert win.size() == docks_module.START_SIZE
     assert win.minimumSizeHint().width() > small.width()  # three columns: too wide for the small screen
     win.close()
     monkeypatch.setattr(docks_module, "available_size", lambda window: small)
-    again = open_window(qtbot, small_mnist)
+    again = open_window(small_mnist)
     again.resize(small)  # the window manager keeps it on the screen
     qtbot.wait(50)
     check_fits(again, small)

@@ -13,19 +13,15 @@ from PyQt6.QtCore import Qt
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from visualizer.controls import TYPING_PAUSE_MS, LearningRateControl  # noqa: E402
-from visualizer.main_window import MainWindow  # noqa: E402
 from visualizer.worker import State  # noqa: E402
 
 TIMEOUT_MS = 30_000
 
 
 @pytest.fixture
-def paused_run(qtbot, small_mnist):
+def paused_run(qtbot, open_window, small_mnist):
     """A window whose run has trained 5 steps of a run counted in iterations, paused."""
-    win = MainWindow(preset="fast", data=small_mnist, ask_to_save=False, autosave=False)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)
+    win = open_window(small_mnist)
     c = win.controls
     c.length_unit.setCurrentText("iterations")
     c.length_value.setText("100000")
@@ -34,8 +30,7 @@ def paused_run(qtbot, small_mnist):
     for _ in range(5):
         c.step_action.trigger()
     qtbot.waitUntil(lambda: win.last_snapshot.step == 5 and win.state == State.PAUSED, timeout=TIMEOUT_MS)
-    yield win
-    win.close()
+    return win
 
 
 def type_into(qtbot, editor, text: str) -> None:
@@ -90,18 +85,14 @@ def test_a_run_length_being_typed_never_ends_the_run(qtbot, paused_run):
     qtbot.waitUntil(lambda: win.worker.trainer.finished, timeout=TIMEOUT_MS)
 
 
-def test_a_change_before_start_is_the_runs_own_value(qtbot, small_mnist):
+def test_a_change_before_start_is_the_runs_own_value(qtbot, open_window, small_mnist):
     """Issue 15.6: a learning rate set before Start is not a change marked at x = 0."""
-    win = MainWindow(preset="fast", data=small_mnist, ask_to_save=False, autosave=False)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)
+    win = open_window(small_mnist)
     win.controls.lr.set_value(0.0003, emit=True)
     qtbot.waitUntil(lambda: win.worker.trainer.config.lr == 0.0003, timeout=TIMEOUT_MS)
     win.controls.step_action.trigger()
     qtbot.waitUntil(lambda: win.last_snapshot.step == 1, timeout=TIMEOUT_MS)
     assert win.last_snapshot.events == () and win.last_snapshot.config.lr == 0.0003
-    win.close()
 
 
 def test_the_learning_rate_slider_covers_its_decades_evenly(qtbot):
@@ -123,19 +114,13 @@ def test_the_learning_rate_slider_covers_its_decades_evenly(qtbot):
         assert len(inside) == round(per_decade)
 
 
-def test_default_settings_can_be_restored_and_pinning_keeps_the_gallery(qtbot, small_mnist):
+def test_default_settings_can_be_restored_and_pinning_keeps_the_gallery(qtbot, open_window, small_mnist):
     """Issue 15.10: settings of the last launch can be forgotten; pinning from the gallery keeps
     it in view and marks the pinned digit there."""
-    first = MainWindow(preset="tutorial", data=small_mnist, ask_to_save=False, autosave=False)
-    qtbot.addWidget(first)
-    first.show()
-    qtbot.waitUntil(lambda: first.state == State.IDLE and first.last_snapshot is not None, timeout=TIMEOUT_MS)
+    first = open_window(small_mnist, preset="tutorial")
     first.set_theme_choice("dark")
     first.close()
-    win = MainWindow(data=small_mnist, ask_to_save=False, autosave=False)  # remembers the tutorial
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)
+    win = open_window(small_mnist, preset=None)  # remembers the tutorial
     assert win.controls.current_config().optimizer == "gd" and win.theme_choice == "dark"
     win.restore_settings_action.trigger()
     assert win.controls.preset.currentText() == "fast" and win.theme_choice == "system"
@@ -152,4 +137,3 @@ def test_default_settings_can_be_restored_and_pinning_keeps_the_gallery(qtbot, s
     qtbot.waitUntil(lambda: len(win.last_snapshot.pins) == 1, timeout=TIMEOUT_MS)
     assert win.on_screen(win.gallery) and not win.on_screen(win.pins_panel)
     assert digit in win.gallery.pinned
-    win.close()
