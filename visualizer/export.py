@@ -194,7 +194,7 @@ def _qt_svg(source, width: float, height: float) -> str:
     buffer = QtCore.QBuffer()
     buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
     generator.setOutputDevice(buffer)
-    generator.setSize(QtCore.QSize(int(round(width)), int(round(height))))
+    generator.setSize(QtCore.QSize(int(width), int(height)))  # whole pixels, as the PNG export takes them
     generator.setViewBox(QtCore.QRectF(0, 0, width, height))
     painter = QtGui.QPainter(generator)
     try:
@@ -210,7 +210,7 @@ def _svg_with_size(svg: str, width: float, height: float) -> str:
     if match is None:
         return svg
     tag = re.sub(r'\s(width|height)\s*=\s*"[^"]*"', "", match.group(0)).replace("viewBox =", "viewBox=")
-    tag = tag[:4] + f' width="{int(round(width))}px" height="{int(round(height))}px"' + tag[4:]
+    tag = tag[:4] + f' width="{int(width)}px" height="{int(height)}px"' + tag[4:]
     return svg[: match.start()] + tag + svg[match.end():]
 
 
