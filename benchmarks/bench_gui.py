@@ -1,9 +1,11 @@
 """GUI benchmark: the real app, offscreen, against the headless engine on the same workload.
 
-Run:  QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui.py [--preset fast] [--repeats 1]
+Run:  QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui.py [--preset fast] [--repeats 1] [--all-panels]
 
 Prints a table and a last line
-``RESULT gui_vs_headless=<r> stall_p99_ms=<x> stall_max_ms=<y> seconds_to_98=<s> startup_s=<s> peak_rss_mb=<m>``.
+``RESULT gui_vs_headless=<r> stall_p99_ms=<x> stall_max_ms=<y> seconds_to_98=<s> startup_s=<s>
+peak_rss_mb=<m> renders_per_s_curves=<f> renders_per_s_panels=<f> test_points_first_epoch=<n>
+first_test_point_step=<n>``.
 
 - gui_vs_headless: samples/s in the app (wall clock from pressing Start to the end of the run,
   all panels live) divided by samples/s of the same run headless (wall clock of Trainer.run).
@@ -11,6 +13,15 @@ Prints a table and a last line
 - seconds_to_98: wall seconds from pressing Start until the window shows >= 98 % test accuracy.
 - startup_s: from the start of this script (before Qt is imported) until the window is shown.
 - peak_rss_mb: the process's peak resident memory.
+- renders_per_s_curves: how often the loss and accuracy plots were given a snapshot to show,
+  per second of the run (the lower of the two); renders_per_s_panels: the lowest such rate over
+  the other panels on screen. (A panel whose data has not changed since it last rendered, e.g.
+  the confusion matrix between test evaluations, counts the render and skips the drawing.)
+- test_points_first_epoch: test evaluations the window's curves show in the first epoch;
+  first_test_point_step: the first step after 0 with one.
+
+Rates and ratios are medians over the repeats; test points the fewest, the first step the latest.
+``--profile-panels`` adds each panel's GUI-thread CPU per render and per paint of its widgets.
 """
 
 from __future__ import annotations

@@ -50,6 +50,10 @@ class WorkerCommands:
     def start(self) -> None:
         self._send("start")
 
+    def continue_run(self) -> None:
+        """Start, and a run that has ended goes on for its run length again."""
+        self._send("continue_run")
+
     def pause(self) -> None:
         self._send("pause")
 

@@ -251,12 +251,16 @@ class MainWindow(QMainWindow):
         return f"{iterations or 0:,} more step{'' if iterations == 1 else 's'}"
 
     def _start(self) -> None:
-        if self.state == State.FINISHED:
+        ended = self.state == State.FINISHED
+        if ended:
             self.statusBar().showMessage(f"The run goes on: {self._continuation()}.", 5000)
         self.banner.hide()
         self.controls.commit_typing()
         self._apply_structure_edit()  # the network in the fields, even if typed a moment ago
-        self.commands.start()
+        if ended:
+            self.commands.continue_run()
+        else:
+            self.commands.start()
 
     def _step(self) -> None:
         self.controls.commit_typing()

@@ -290,18 +290,25 @@ class TrainingWorker(QObject):
     @pyqtSlot()
     @_guarded
     def start(self) -> None:
-        """Train; a run that has ended goes on for its run length again (see continue_length)."""
         if self.trainer is None or self.state in (State.TRAINING, State.DIVERGED):
             return
         if self.trainer.finished:
-            self._continue_run()
-        if self.trainer.finished:  # (a run at the longest length there is)
             self._set_state(State.FINISHED)
             return
         self.pace.restart()
         self._set_state(State.TRAINING)
 
-    def _continue_run(self) -> None:
+    @pyqtSlot()
+    @_guarded
+    def continue_run(self) -> None:
+        """Start; a run that has ended goes on for its run length again (continue_length)."""
+        if self.trainer is None or self.state in (State.TRAINING, State.DIVERGED):
+            return
+        if self.trainer.finished:
+            self._extend_run()
+        self.start()
+
+    def _extend_run(self) -> None:
         from nn.config import MAX_EPOCHS, MAX_ITERATIONS
 
         config, (epochs, iterations) = self.trainer.config, self.continue_length
