@@ -302,9 +302,7 @@ class TrainingWorker(QObject):
     @_guarded
     def continue_run(self) -> None:
         """Start; a run that has ended goes on for its run length again (continue_length)."""
-        if self.trainer is None or self.state in (State.TRAINING, State.DIVERGED):
-            return
-        if self.trainer.finished:
+        if self.state == State.FINISHED and self.trainer is not None and self.trainer.finished:
             self._extend_run()
         self.start()
 
