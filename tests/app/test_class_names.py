@@ -16,7 +16,7 @@ from PyQt6.QtCore import Qt
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from app_window import open_window  # noqa: E402
-from conftest import random_idx_arrays, write_idx  # noqa: E402
+from idx_files import random_idx_arrays, write_idx  # noqa: E402
 
 import nn.data  # noqa: E402
 from visualizer.class_axis import ClassAxis  # noqa: E402

@@ -16,7 +16,7 @@ from PyQt6.QtWidgets import QFileDialog
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from app_window import open_window, step  # noqa: E402
-from conftest import random_idx_arrays  # noqa: E402
+from idx_files import random_idx_arrays  # noqa: E402
 
 from visualizer.naming import data_name  # noqa: E402
 from visualizer.panels.runs import COL  # noqa: E402

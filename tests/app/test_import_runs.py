@@ -14,7 +14,7 @@ from PyQt6.QtWidgets import QFileDialog
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from app_window import open_window  # noqa: E402
-from conftest import write_mnist_subset  # noqa: E402
+from idx_files import write_mnist_subset  # noqa: E402
 
 from nn.config import PRESETS  # noqa: E402
 from nn.sweep import RunResult, _empty_record, run_one, save_sweep  # noqa: E402

@@ -15,7 +15,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from conftest import REPO_ROOT
+from idx_files import REPO_ROOT
 
 # -- zip archives (.npz) written by hand, so sizes and headers can say anything -----------------
 

@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from conftest import REPO_ROOT, random_idx_arrays
+from idx_files import REPO_ROOT, random_idx_arrays
 
 from nn.cli import main
 from nn.data import TRAIN_LABELS

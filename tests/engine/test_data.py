@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import idx_bytes, random_idx_arrays
+from idx_files import idx_bytes, random_idx_arrays
 
 import nn.data
 from nn.config import TrainConfig

@@ -25,8 +25,8 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import idx_bytes
 from forgery import DEFLATED, npy_bytes, npz_members, write_zip
+from idx_files import idx_bytes
 
 from nn.checkpoint import load_checkpoint, save_checkpoint
 from nn.config import TrainConfig

@@ -16,7 +16,6 @@ import os
 
 import numpy as np
 import pytest
-from conftest import idx_bytes, random_idx_arrays, write_mnist_subset
 from forgery import (
     DEFLATED,
     deflated_zeros,
@@ -26,6 +25,7 @@ from forgery import (
     npz_with,
     run_measured,
 )
+from idx_files import idx_bytes, random_idx_arrays, write_mnist_subset
 
 from nn.checkpoint import checkpoint_arrays, load_checkpoint, load_session, save_checkpoint
 from nn.cli import main

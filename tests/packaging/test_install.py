@@ -9,7 +9,7 @@ import venv
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT
+from idx_files import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 
