@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+from PyQt6 import sip
 from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import (
@@ -437,8 +438,7 @@ class ControlPanel(QWidget):
         self.batch.lineEdit().editingFinished.connect(lambda: self._commit("batch"))
         self.length_value.editingFinished.connect(lambda: self._commit("length"))
         self.length_unit.activated.connect(lambda _: self._commit("length"))
-        self.length_unit.currentIndexChanged.connect(
-            lambda _: self.length_value.setEnabled(self.length_unit.currentText() != UNTIL_PAUSED))
+        self.length_unit.currentIndexChanged.connect(self._length_unit_changed)
         # ... or at a pause in typing
         for name, editor in (("lr", self.lr.spin.lineEdit()), ("momentum", self.momentum.lineEdit()),
                              ("lr_decay", self.lr_decay.lineEdit()), ("batch", self.batch.lineEdit()),
@@ -535,8 +535,17 @@ class ControlPanel(QWidget):
             self._errors.pop(name, None)
         self._refresh()
 
+    def _alive(self) -> bool:
+        """False once the window is closing (``shut_down``) or the fields are being destroyed: a
+        combo box emptied or a field losing focus on its way out must not reach its siblings."""
+        return not (self.signalsBlocked() or sip.isdeleted(self) or sip.isdeleted(self.length_value))
+
+    def _length_unit_changed(self, _index: int) -> None:
+        if self._alive():
+            self.length_value.setEnabled(self.length_unit.currentText() != UNTIL_PAUSED)
+
     def _edited(self, name: str) -> None:
-        if self._loading_preset:
+        if self._loading_preset or not self._alive():
             return
         self._refresh()
         config = self.current_config()
@@ -549,6 +558,8 @@ class ControlPanel(QWidget):
 
     def _commit(self, name: str, typing: bool = False) -> None:
         """Apply live field ``name`` (see the module docstring for when)."""
+        if not self._alive():
+            return
         self._typing[name].stop()
         if typing:  # the spin boxes take in what was typed (a valueChanged commits it)
             for spin in (self.lr.spin, self.momentum, self.lr_decay, *self.regularization_spins):
