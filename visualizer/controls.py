@@ -145,10 +145,18 @@ class LearningRateControl(QWidget):
         layout.addWidget(self.spin)
         self._syncing = False
         self._emit_timer = QTimer(self, singleShot=True, interval=LIVE_APPLY_DELAY_MS)
-        self._emit_timer.timeout.connect(lambda: self.value_changed.emit(self.value()))
+        self._emit_timer.timeout.connect(self._emit_value)
         self.slider.valueChanged.connect(self._from_slider)
         self.spin.valueChanged.connect(self._from_spin)
         self.spin.lineEdit().textEdited.connect(self._check_text)
+
+    def _emit_value(self) -> None:
+        if not (sip.isdeleted(self) or sip.isdeleted(self.spin) or sip.isdeleted(self.slider)):
+            self.value_changed.emit(self.value())
+
+    def hideEvent(self, event) -> None:
+        self._emit_timer.stop()  # a closed control has nothing more to say
+        super().hideEvent(event)
 
     def value(self) -> float:
         return self.spin.value()
@@ -316,7 +324,7 @@ class ControlPanel(QWidget):
         self.preset.addItems([*PRESETS, "custom"])
         self.preset.setToolTip("fast: a ReLU network with Adam that passes 98 % in seconds.\n"
                                "tutorial: the classic 784-50-10 sigmoid network, full-batch gradient descent.")
-        self.preset.activated.connect(lambda _: self.load_preset(self.preset.currentText()))
+        self.preset.activated.connect(lambda _: self._alive() and self.load_preset(self.preset.currentText()))
 
         network = QGroupBox("Network (applies at Reset)")
         network_form = self._form(network)
