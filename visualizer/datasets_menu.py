@@ -74,7 +74,8 @@ class DatasetFiles(QObject):
             self._remember(folder)
         name = data_name(dataset.source)
         self.window.setWindowTitle(f"Softmax Visualizer — {name}" if name != "MNIST" else "Softmax Visualizer")
-        self.window.runs_panel.set_data_name(dataset.source)
+        if self.window.runs_panel is not None:  # (else it is built with the data's name)
+            self.window.runs_panel.set_data_name(dataset.source)
 
     # -- recent datasets -------------------------------------------------------------------------
     def recent(self) -> list[str]:

@@ -27,11 +27,12 @@ BOTTOM_SHARE = 0.45  # of the height below the menus, at most, for the panels un
 
 
 class DataSlot(QStackedWidget):
-    """Holds a panel that needs the data; says so until the data has loaded."""
+    """Holds a panel that is built later (once the data has loaded, or just after the window's
+    first paint); says so until then."""
 
-    def __init__(self, parent=None):
+    def __init__(self, message: str = "Loading MNIST…", parent=None):
         super().__init__(parent)
-        self.message = QLabel("Loading MNIST…")
+        self.message = QLabel(message)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         style.themed_css(self.message, "color: $muted;")
         self.addWidget(self.message)

@@ -19,7 +19,16 @@ from .banner import MessageBanner
 from .commands import WorkerCommands, create_worker, stop_worker
 from .controls import ControlPanel
 from .datasets_menu import DatasetFiles
-from .docks import DataSlot, build_docks, on_screen, panel_in, raise_first_tabs, restore_layout
+from .docks import (
+    DataSlot,
+    arrange_default,
+    build_docks,
+    fits_screen,
+    on_screen,
+    panel_in,
+    raise_first_tabs,
+    restore_layout,
+)
 from .export_menu import FileExports
 from .hints_bar import attach_hints
 from .menus import build_menus
@@ -40,6 +49,7 @@ from .tsne_map import TsneMaps
 from .worker import State
 
 STRUCTURE_APPLY_DELAY_MS = 300  # typing "200" applies one network, not 2, 20 and then 200
+DEFERRED_BUILD_DELAY_MS = 100  # the deferred panels are built this long after the window shows
 
 
 class MainWindow(QMainWindow):
@@ -67,6 +77,7 @@ class MainWindow(QMainWindow):
         self._pending_structure = None
         self._map_asked = None  # (run, step) whose layer map was asked for (_after_training)
         self._newest = None  # the snapshot taken last (panels may still be rendering it)
+        self._runs = None  # the worker's earlier runs, last told (for a runs panel built later)
         self.settings = app_settings()
         # The look first, so every panel is built in the right colours.
         self.theme_choice = theme.apply_choice(self.settings.value("theme", theme.DEFAULT))
@@ -79,9 +90,11 @@ class MainWindow(QMainWindow):
         elif preset not in (None, "fast"):
             self.controls.load_preset(preset)
         # Panels that show the data's digits are built once it has loaded; meanwhile a slot says so.
+        # Deferred panels are built just after the first paint (_build_deferred).
         for spec in PANELS:
-            setattr(self, spec.attr, None if spec.needs_data else spec.build())
-        self.slots = {spec.name: DataSlot() for spec in PANELS if spec.needs_data}
+            setattr(self, spec.attr, None if spec.needs_data or spec.deferred else spec.build())
+        self.slots = {spec.name: DataSlot() if spec.needs_data else DataSlot("Loading…")
+                      for spec in PANELS if spec.needs_data or spec.deferred}
         self.banner = MessageBanner()
         self.training_thread, self.worker = create_worker(self)
         self.commands = WorkerCommands(self.worker)
@@ -89,7 +102,7 @@ class MainWindow(QMainWindow):
                                          self._on_snapshot_taken, self)
         self.rendering.shown.connect(self.snapshot_shown)
         self._build_central()
-        docked = {s.name: self.slots[s.name] if s.needs_data else getattr(self, s.attr) for s in DOCKED}
+        docked = {s.name: self.slots.get(s.name) or getattr(self, s.attr) for s in DOCKED}
         self.docks = build_docks(self, self.controls, docked)
         for dock in self.docks.values():
             dock.visibilityChanged.connect(lambda visible, d=dock: visible and self.rendering.catch_up(panel_in(d)))
@@ -203,11 +216,8 @@ class MainWindow(QMainWindow):
         w.error.connect(lambda message, details: self.banner.show_message(message, "error", details))
         w.config_applied.connect(self._on_config_applied)
         w.opened.connect(self._on_opened)
-        w.runs_changed.connect(self.runs_panel.set_runs)
+        w.runs_changed.connect(self._on_runs_changed)
         w.network_copied.connect(self._on_network_copied)
-        self.runs_panel.rename_requested.connect(self.commands.rename_run)
-        self.runs_panel.hidden_changed.connect(self.commands.set_run_hidden)
-        self.runs_panel.delete_requested.connect(self.commands.delete_run)
         self.training_thread.start()
         self.commands.load_data(data)
 
@@ -335,9 +345,46 @@ class MainWindow(QMainWindow):
             self.commands.pin_drawn(image, int(label))
             self.docks["pins"].raise_()
 
+    # -- deferred panels -------------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().showEvent(event)
+        if any(getattr(self, spec.attr) is None for spec in PANELS if spec.deferred):
+            QTimer.singleShot(DEFERRED_BUILD_DELAY_MS, self._build_deferred)
+
+    def _build_deferred(self) -> None:
+        """Build the deferred panels (once): after the first paint, or when first needed."""
+        if self.rendering.stopped:
+            return  # the window closed first
+        built = False
+        for spec in PANELS:
+            if spec.deferred and getattr(self, spec.attr) is None:
+                built = True
+                panel = spec.build()
+                setattr(self, spec.attr, panel)
+                self.slots[spec.name].install(panel)
+                if spec.attr == "runs_panel":
+                    panel.rename_requested.connect(self.commands.rename_run)
+                    panel.hidden_changed.connect(self.commands.set_run_hidden)
+                    panel.delete_requested.connect(self.commands.delete_run)
+                    if self._runs is not None:
+                        panel.set_runs(self._runs)
+                    if self.dataset is not None:
+                        panel.set_data_name(self.dataset.source)
+                if self.on_screen(panel):
+                    self.rendering.catch_up(panel)
+        if built and not fits_screen(self):
+            # A layout remembered on a larger screen fitted while these panels were placeholders.
+            arrange_default(self, self.docks)
+
+    def _on_runs_changed(self, runs) -> None:
+        self._runs = runs
+        if self.runs_panel is not None:
+            self.runs_panel.set_runs(runs)
+
     # -- worker events ---------------------------------------------------------------------------
     def _on_data_loaded(self, dataset) -> None:
         self.dataset = dataset
+        self._build_deferred()
         self.rendering.forget()  # after a dataset change (File > Open dataset…): the old data's snapshots
         for spec in PANELS:
             if spec.needs_data:

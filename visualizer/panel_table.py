@@ -2,6 +2,8 @@
 render schedule from it (:mod:`visualizer.docks`, :mod:`visualizer.rendering`).
 
 A panel that needs the data set is built once the data has loaded; until then its dock says so.
+A deferred panel (costly to build, and with nothing to show before the first run) is built just
+after the window's first paint, so that the window shows sooner.
 Panel classes are named, not imported, here: the panels that show the data's digits import
 scikit-learn and the like, which the worker thread has loaded by the time they are built, while
 the window's first paint should not wait for them.
@@ -24,6 +26,7 @@ class PanelSpec:
     width: int = 0  # default width of a "bottom" dock
     needs_data: bool = False  # built with the data set, once loaded
     watched: bool = False  # rendered at every cycle while training: what a person watches closely
+    deferred: bool = False  # built just after the window first shows (it costs the first paint time)
 
     def panel_class(self) -> type:
         module, _, name = self.widget.rpartition(".")
@@ -40,7 +43,7 @@ PANELS = (
     PanelSpec("softmax", "Softmax", "softmax_panel", "softmax.SoftmaxPanel", "bottom",
               "The network's output for one test digit", width=400, needs_data=True, watched=True),
     PanelSpec("class_probs", "Probabilities", "class_panel", "class_probs.ClassProbabilityPanel", "bottom",
-              "Mean softmax output per true class: where the network hesitates", width=430),
+              "Mean softmax output per true class: where the network hesitates", width=430, deferred=True),
     PanelSpec("confusion", "Confusion", "confusion_panel", "confusion.ConfusionMatrixPanel", "class_probs",
               "Counts of true vs predicted class; click a cell to list those digits", needs_data=True),
     PanelSpec("weights", "Weights", "weights_panel", "weights.WeightsPanel", "bottom",
@@ -52,14 +55,14 @@ PANELS = (
     PanelSpec("draw", "Draw", "drawing_panel", "drawing.DrawingPanel", "softmax",
               "Draw a digit and see what the network makes of it, live", needs_data=True, watched=True),
     PanelSpec("activations", "Activations", "activations_panel", "activations.ActivationsPanel", "softmax",
-              "From pixels to softmax: hidden activations for the selected or drawn digit"),
+              "From pixels to softmax: hidden activations for the selected or drawn digit", deferred=True),
     PanelSpec("learning", "Learning", "learning_panel", "learning.LearningPanel", "class_probs",
-              "Is it still learning? Gradient norms, update ratios, dead units, weights"),
-    PanelSpec("pca", "PCA map", "map_panel", "pca_map.LayerMapPanel", "weights",
+              "Is it still learning? Gradient norms, update ratios, dead units, weights", deferred=True),
+    PanelSpec("pca", "Map", "map_panel", "pca_map.LayerMapPanel", "weights",
               "The last hidden layer's view of the test digits, in 2-D: PCA (live) or t-SNE (on request)",
               needs_data=True),
     PanelSpec("runs", "Runs", "runs_panel", "runs.RunsPanel", "class_probs",
-              "Earlier runs of this session, to compare (kept at Reset)"),
+              "Earlier runs of this session, to compare (kept at Reset)", deferred=True),
     PanelSpec("math", "Math", "math_panel", "math_view.MathPanel", "class_probs",
               "The selected digit's softmax and its gradient, number by number: forward, backward, one step, "
               "gradient check. Hover any number for its formula", needs_data=True),

@@ -70,5 +70,15 @@ class StatusFigures:
             self.progress.setValue(0)
             self.progress.setFormat("until paused")
         else:
-            self.progress.setValue(round(snap.progress * 1000))
-            self.progress.setFormat(f"{snap.progress * 100:.0f} %")
+            self._set_progress(round(snap.progress * 1000), f"{snap.progress * 100:.0f} %")
+
+    def _set_progress(self, value: int, text: str) -> None:
+        """Like ``QProgressBar.setValue``, but painted with the window's next paint: setValue
+        repaints at once, and a repaint at once paints everything else waiting to be painted too,
+        in the middle of a render."""
+        if value == self.progress.value() and text == self.progress.format():
+            return
+        self.progress.setUpdatesEnabled(False)
+        self.progress.setValue(value)
+        self.progress.setFormat(text)
+        self.progress.setUpdatesEnabled(True)  # (schedules an ordinary update)

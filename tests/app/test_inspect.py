@@ -17,6 +17,7 @@ from sklearn.metrics import confusion_matrix
 
 import nn.data
 from nn.config import TrainConfig
+from nn.network import Network
 from nn.preprocess import centre_of_mass
 from nn.trainer import Trainer
 from visualizer import theme
@@ -681,6 +682,13 @@ def test_map_marks_the_wrong_digits_and_a_click_selects_a_test_digit(qtbot, data
 
 # == in the window =============================================================================
 
+def own_network(trainer) -> Network:
+    """The trainer's network with buffers of its own: the test reads it on the GUI thread, while
+    the worker's thread may be using the trainer's network (a map refresh once training stops)."""
+    net = trainer.net
+    return Network(net.layer_sizes, net.activation, params=net.params, dtype=net.dtype)
+
+
 def trained_window(qtbot, dataset, steps=12):
     win = MainWindow(data=dataset, ask_to_save=False, autosave=False)
     qtbot.addWidget(win)
@@ -700,7 +708,7 @@ def trained_window(qtbot, dataset, steps=12):
 def test_clicking_a_mistake_shows_it_in_the_softmax_panel(qtbot, small_mnist):
     win = trained_window(qtbot, small_mnist)
     trainer = win.worker.trainer
-    wrong = np.flatnonzero(trainer.net.predict_proba(small_mnist.test_x).argmax(1) != small_mnist.test_y)
+    wrong = np.flatnonzero(own_network(trainer).predict_proba(small_mnist.test_x).argmax(1) != small_mnist.test_y)
     assert sorted(win.gallery.shown_indices()) == sorted(wrong.tolist())
     digit = win.gallery.shown_indices()[3]
     view = win.gallery.view
@@ -709,7 +717,7 @@ def test_clicking_a_mistake_shows_it_in_the_softmax_panel(qtbot, small_mnist):
     assert win.softmax_panel.selected_index == digit
     qtbot.waitUntil(lambda: digit in win.last_snapshot.probe_indices and win.softmax_panel._probs is not None,
                     timeout=TIMEOUT_MS)
-    expected = trainer.net.predict_proba(small_mnist.test_x[[digit]])[0]
+    expected = own_network(trainer).predict_proba(small_mnist.test_x[[digit]])[0]
     np.testing.assert_allclose(win.softmax_panel._probs, expected, rtol=1e-6, atol=1e-7)
     assert str(digit) in win.softmax_panel.title.text()
     win.close()
@@ -735,7 +743,7 @@ def test_confusion_cell_filters_the_gallery_and_p_pins(qtbot, small_mnist):
     qtbot.keyClick(win.gallery.view, Qt.Key.Key_P)
     qtbot.waitUntil(lambda: [c.index for c in win.last_snapshot.pins] == [digit], timeout=TIMEOUT_MS)
     pin = win.last_snapshot.pins[0]
-    probs = win.worker.trainer.net.predict_proba(small_mnist.test_x[[digit]])[0]
+    probs = own_network(win.worker.trainer).predict_proba(small_mnist.test_x[[digit]])[0]
     assert abs(pin.true_class_prob[-1] - probs[small_mnist.test_y[digit]]) < 1e-6
     # Pins survive Reset: the new run tracks them from its start.
     win.controls.reset_action.trigger()
@@ -776,6 +784,6 @@ def test_a_point_on_the_pca_map_selects_that_digit_everywhere(qtbot, small_mnist
     assert win.softmax_panel.selected_index == digit
     qtbot.waitUntil(lambda: digit in win.last_snapshot.probe_indices and win.softmax_panel._probs is not None,
                     timeout=TIMEOUT_MS)
-    expected = win.worker.trainer.net.predict_proba(small_mnist.test_x[[digit]])[0]
+    expected = own_network(win.worker.trainer).predict_proba(small_mnist.test_x[[digit]])[0]
     np.testing.assert_allclose(win.softmax_panel._probs, expected, rtol=1e-6, atol=1e-7)
     win.close()

@@ -294,3 +294,32 @@ def test_wired_to_a_worker_the_edits_round_trip(panel, records, qtbot):
     panel.delete_selected()
     assert [r.run_id for r in worker.runs] == [second.run_id]
     assert [r.run_id for r in panel.runs()] == [second.run_id]
+
+
+def test_the_legend_is_inside_the_plot_or_not_shown(qtbot, records):
+    """Six runs, two with long names: in a panel the size of its dock on a 1280 x 800 screen the
+    legend cannot fit, so none is drawn (the table's colour swatches name the runs), never one cut
+    off at the plot's edge; in a large panel it is drawn, wholly inside the accuracy plot."""
+    panel = RunsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(430, 330)
+    panel.show()
+    base = records[0]
+    runs = [base.replace(run_id=40 + k, name=name) for k, name in enumerate(
+        ("Adam with lr 0.003, 256-128 ReLU, batches of 128, dropout 0.2", "baseline",
+         "SGD with momentum 0.9 and a learning rate that halves each epoch", "b", "c", "d"))]
+    panel.set_runs(tuple(runs))
+    qtbot.waitUntil(lambda: len(panel.legend_labels()) == len(runs), timeout=TIMEOUT_MS)
+
+    def legend_inside() -> bool:
+        return panel.acc_plot.vb.sceneBoundingRect().contains(panel.legend.sceneBoundingRect())
+
+    qtbot.wait(50)  # laid out
+    assert not panel.legend.isVisible() and not legend_inside()
+    swatches = [panel.model.index(r, COL["show"]).data(QtCore.Qt.ItemDataRole.DecorationRole)
+                for r in range(panel.model.rowCount())]
+    assert len(swatches) == len(runs) and all(icon is not None and not icon.isNull() for icon in swatches)
+    panel.resize(1500, 900)
+    qtbot.waitUntil(lambda: panel.legend.isVisible(), timeout=TIMEOUT_MS)
+    qtbot.wait(50)
+    assert legend_inside()

@@ -81,7 +81,7 @@ class ActivationMapPanel(QtWidgets.QWidget):
         self.empty_text = style.themed_text("", "muted", anchor=(0.5, 0.5))
         self.empty_text.setFont(style.small_font(10))
         self.plot.addItem(self.empty_text)
-        self.export_menu = add_export_menu(self.plot_widget, self.plot, "PCA map")
+        self.export_menu = add_export_menu(self.plot_widget, self.plot, "layer map")
         self._paint_class_labels()
 
         self._wrong_text = "wrong"

@@ -42,6 +42,7 @@ SORT_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
 RUN_ID_ROLE = QtCore.Qt.ItemDataRole.UserRole + 2
 _EMPTY = np.zeros(0)
 MESSAGE_MS = 10_000  # "Deleted …", "Exported …" fade back to the hint after this
+LEGEND_MARGIN = 16  # px the legend needs besides its own size inside the plot (its offset from the corner)
 LEGEND_CHARS = 30  # longer labels take two lines in the legend, then are cut short
 
 # (key, header, tooltip): the figures first, so they are in view in a narrow panel
@@ -537,6 +538,7 @@ class RunsPanel(QtWidgets.QWidget):
             widget.scene().sigMouseClicked.connect(self._plot_clicked)
         # Bottom right of the accuracy plot: accuracy rises away from there.
         self.legend = style.add_legend(self.acc_plot, offset=(-8, -8), verSpacing=-4)
+        self.acc_plot.vb.sigResized.connect(self._fit_legend)
         self.export_menus = (add_export_menu(self.loss_widget, self.loss_plot, "runs' loss"),
                              add_export_menu(self.acc_widget, self.acc_plot, "runs' accuracy"))
         plots = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
@@ -747,7 +749,7 @@ class RunsPanel(QtWidgets.QWidget):
                 overlay = _Overlay(self, record, text)
                 self._overlays[record.run_id] = overlay
                 self.legend.addItem(overlay.accuracy_items[1], _legend_text(text))
-            self.legend.setVisible(len(shown) > 1)  # one run: the table names it
+            self._fit_legend()
             self._highlight_selected()
         elif self._current is not None and current_id in self._overlays:
             self._overlays[current_id].set_curves(self._current)
@@ -755,6 +757,15 @@ class RunsPanel(QtWidgets.QWidget):
         self._update_buttons()
         self._fit_table()
         self._show_hint()
+
+    def _fit_legend(self, *_) -> None:
+        """The legend where it fits inside the accuracy plot, with room to spare; where it does not
+        (many runs, long names, a small dock), none: the table's colour swatches name the curves,
+        and a legend cut off at the plot's edge would name none of them."""
+        room = self.acc_plot.vb.boundingRect()
+        size = self.legend.boundingRect()
+        fits = size.width() + LEGEND_MARGIN <= room.width() and size.height() + LEGEND_MARGIN <= room.height()
+        self.legend.setVisible(len(self._overlays) > 1 and fits)  # one run: the table names it
 
     def _update_range(self) -> None:
         if not self._follow:
