@@ -97,7 +97,7 @@ def test_loss_panel_shows_curves_and_event_marks(qtbot, run):
     # the same events again: no duplicate lines
     panel.show_snapshot(snap)
     assert len(panel.event_lines) == 2
-    title = panel.plot.titleLabel.text
+    title = panel.title.text()
     assert "Loss" in title and f"{snap.test_curve.loss[-1]:.3f}" in title
     assert panel.epoch_axis.n_train == snap.n_train
 
@@ -148,7 +148,7 @@ def test_accuracy_panel_in_percent(qtbot, run):
     panel.show_snapshot(snap)
     np.testing.assert_allclose(_original(panel.train_item)[1], snap.train_curve.accuracy * 100)
     np.testing.assert_allclose(_original(panel.test_item)[1], snap.test_curve.accuracy * 100)
-    assert f"{snap.test.accuracy * 100:.1f} %" in panel.plot.titleLabel.text
+    assert f"{snap.test.accuracy * 100:.1f} %" in panel.title.text()
     assert len(panel.event_lines) == 2
 
 

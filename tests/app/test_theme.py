@@ -81,7 +81,7 @@ def test_dark_then_light_restyles_every_plot_live(qtbot, small_mnist):
     # colours drawn from the snapshot follow too: curves, their title, the legend box
     t = theme.DARK
     assert win.loss_panel.train_item.opts["pen"].color().name() == t.train
-    assert t.train in win.loss_panel.plot.titleLabel.text
+    assert t.train in win.loss_panel.title.text()
     assert lightness(win.loss_panel.legend.opts["brush"].color()) < 60
     step = win.last_snapshot.step
     win.controls.step_action.trigger()  # and what is drawn after the switch is dark as well

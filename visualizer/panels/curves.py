@@ -192,9 +192,19 @@ class _CurvePanel(QtWidgets.QWidget):
         self.controls.addStretch(1)
         self.controls.addWidget(self.readout)
 
+        # The title (with the latest figures) is a label above the plot, not the plot's own title:
+        # a new PlotItem title re-lays the whole plot, several ms at every change. One line, of a
+        # fixed height, so that new figures never move the plot.
+        self.title = style.title_label(f"{self.NAME} — no data yet")
+        self.title.setWordWrap(False)
+        self.title.setFixedHeight(self.title.sizeHint().height())
+        # (its width follows the panel's: long figures are cut, never widen it)
+        self.title.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
+        layout.addWidget(self.title)
         layout.addWidget(self.plot_widget, 1)
         layout.addLayout(self.controls)
 
@@ -445,7 +455,7 @@ class _CurvePanel(QtWidgets.QWidget):
     def _set_title(self, text: str) -> None:
         if text != self._title:
             self._title = text
-            style.set_title(self.plot, text)
+            self.title.setText(text)
 
     def _set_test_symbols(self, on: bool) -> None:
         if on != self._test_symbols:
