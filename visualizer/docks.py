@@ -146,7 +146,7 @@ def arrange_default(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
                 # Lay out each step: otherwise Qt (6.11) leaves the tab bar of the group before
                 # this step behind, visible, drawn over the status bar.
                 window.layout().activate()
-    raise_first_tabs(docks)
+    raise_first_tabs(window, docks)
     _hide_left_behind(window, docks, before)
     width = window.width()
     height = window.height() - window.menuBar().sizeHint().height() - window.statusBar().sizeHint().height()
@@ -162,9 +162,12 @@ def fits_screen(window: QMainWindow) -> bool:
     return needed.width() <= available.width() and needed.height() <= available.height()
 
 
-def raise_first_tabs(docks: dict[str, QDockWidget]) -> None:
+def raise_first_tabs(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
+    """The first dock of each column on top of its tabs, for the window's screen (on a narrow one,
+    a column dealt out to the others has no tab of its own to raise)."""
+    heads = set(columns(available_size(window).width()).values())
     for spec in DOCKED:
-        if spec.place == "bottom":
+        if spec.place == "bottom" and spec.name in heads:
             docks[spec.name].raise_()
 
 

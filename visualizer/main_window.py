@@ -176,7 +176,7 @@ class MainWindow(QMainWindow):
         restore_layout(self, self.docks, self._default_layout)
         for dock in self.docks.values():
             dock.show()
-        raise_first_tabs(self.docks)
+        raise_first_tabs(self, self.docks)
 
     # -- theme ---------------------------------------------------------------------------------------
     def set_theme_choice(self, choice: str) -> None:

@@ -48,11 +48,15 @@ def test_the_window_fits_small_screens(qtbot, open_window, small_mnist, monkeypa
     qtbot.wait(50)
     assert win.size() == screen  # the start size, clamped to the screen
     check_fits(win, screen)
+    # each column shows its first tab: the selected digit's softmax, not a tab dealt in from the
+    # column that a small screen has no room for
+    assert win.on_screen(win.softmax_panel) and win.on_screen(win.class_panel)
     win.docks["pca"].raise_()  # another tab of a merged column
     win.resize(screen.width() - 60, screen.height() - 40)
     win.restore_default_layout()
     qtbot.wait(50)
     check_fits(win, screen)
+    assert win.on_screen(win.softmax_panel) and not win.on_screen(win.map_panel)
     win.close()
 
 
