@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from network_copies import own_network
 from PyQt6.QtCore import Qt
 
 from nn import reference
@@ -63,7 +64,7 @@ def reference_pass(params, x, label, activation):
 def test_the_math_panel_shows_nn_reference_numbers_for_the_selected_digit(qtbot, window, small_mnist):
     win, panel = window, window.math_panel
     trainer = win.worker.trainer
-    predicted = trainer.net.predict_proba(small_mnist.test_x).argmax(axis=1)
+    predicted = own_network(trainer).predict_proba(small_mnist.test_x).argmax(axis=1)
     right = int(np.flatnonzero(predicted == small_mnist.test_y)[0])
     wrong = int(np.flatnonzero(predicted != small_mnist.test_y)[0])
     params = live_params(win)

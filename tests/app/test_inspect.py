@@ -11,13 +11,13 @@ import os
 
 import numpy as np
 import pytest
+from network_copies import own_network
 from PyQt6 import QtCore
 from PyQt6.QtCore import Qt
 from sklearn.metrics import confusion_matrix
 
 import nn.data
 from nn.config import TrainConfig
-from nn.network import Network
 from nn.preprocess import centre_of_mass
 from nn.trainer import Trainer
 from visualizer import theme
@@ -681,13 +681,6 @@ def test_map_marks_the_wrong_digits_and_a_click_selects_a_test_digit(qtbot, data
 
 
 # == in the window =============================================================================
-
-def own_network(trainer) -> Network:
-    """The trainer's network with buffers of its own: the test reads it on the GUI thread, while
-    the worker's thread may be using the trainer's network (a map refresh once training stops)."""
-    net = trainer.net
-    return Network(net.layer_sizes, net.activation, params=net.params, dtype=net.dtype)
-
 
 def trained_window(qtbot, dataset, steps=12):
     win = MainWindow(data=dataset, ask_to_save=False, autosave=False)
