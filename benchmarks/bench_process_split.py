@@ -7,8 +7,8 @@ Run from the repository root (offscreen, or on a display):
 
 The window is built with every dock floating (every panel on screen, as ``bench_gui
 --all-panels``), and its own renderer stopped; this script renders 40 real snapshots of a
-``fast`` run in turn, every panel, RATE times a second (default 10), one panel per pass of the
-event loop as the app's scheduler does. Meanwhile a second process trains the ``fast`` preset
+``fast`` run in turn, every panel, RATE times a second (default 10), one panel per 1 ms timer
+as the app's scheduler does. Meanwhile a second process trains the ``fast`` preset
 headless for 12 s; the same is timed with the GUI idle. The last line is
 
     RESULT process_vs_alone=<training with the GUI rendering / alone> render_cycles_per_s=<f>
@@ -111,7 +111,7 @@ def main() -> None:
         def next_panel(snap):
             if queue:
                 queue.pop(0).show_snapshot(snap)
-                QTimer.singleShot(0, lambda: next_panel(snap))
+                QTimer.singleShot(1, lambda: next_panel(snap))  # as the app's scheduler
 
         def cycle():
             snap = snaps[cycles[0] % len(snaps)]

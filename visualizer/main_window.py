@@ -14,7 +14,7 @@ from PyQt6.QtWidgets import QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from nn.config import format_number
 
-from . import style, theme
+from . import long_lived, style, theme
 from .banner import MessageBanner
 from .commands import WorkerCommands, create_worker, stop_worker
 from .controls import ControlPanel
@@ -383,6 +383,7 @@ class MainWindow(QMainWindow):
 
     # -- worker events ---------------------------------------------------------------------------
     def _on_data_loaded(self, dataset) -> None:
+        long_lived.unsettle()  # (other data: the old data's panels are about to go)
         self.dataset = dataset
         self._build_deferred()
         self.rendering.forget()  # after a dataset change (File > Open dataset…): the old data's snapshots
@@ -415,6 +416,7 @@ class MainWindow(QMainWindow):
         self.controls.set_data_shape(dataset.n_features, dataset.n_classes, len(dataset.train_y))
         self.controls.augmented_strip.set_dataset(dataset)
         self.statusBar().showMessage(f"Data: {dataset.source}", 4000)
+        long_lived.settle()  # every panel is built: the window's objects stay out of full collections
         config = self.controls.current_config()
         if config is not None:
             commands.reset(config)

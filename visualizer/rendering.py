@@ -25,6 +25,7 @@ from .pacing import RenderBudget, RenderPacer
 
 WATCHED_RATE = 10  # the watched panels' renders a second (pacer allowing) the turns are planned for
 OTHERS_INTERVAL_S = 0.4  # ... and each of the others takes a turn this often
+PANEL_GAP_MS = 1  # between two panels' renders in a cycle
 
 
 class RenderScheduler(QObject):
@@ -132,8 +133,10 @@ class RenderScheduler(QObject):
             self._shown_at[id(panel)] = time.monotonic()
             self._cpu_mark = time.thread_time() if self._charged else None
             panel.show_snapshot(snap)
-        # The next panel (or the end) after this one's paint event, so that it is measured
-        QTimer.singleShot(0, lambda: self._render_next(generation))
+        # The next panel (or the end) after this one's paint event, so that it is measured; on a
+        # timer of 1 ms, not 0: zero-time calls and paints queue up and run back to back, while a
+        # timer lets the event loop's other timers and input in between every two panels.
+        QTimer.singleShot(PANEL_GAP_MS, lambda: self._render_next(generation))
 
     def _finish(self, snap) -> None:
         self.last_snapshot = snap
