@@ -97,7 +97,8 @@ class RenderScheduler(QObject):
             self._others = self._turn([p for p in panels if p not in watched])
             self._cpu_mark = None
             self._generation += 1
-            self._render_next(self._generation)
+            generation = self._generation  # (the first panel too in an event of its own, after the status bar's)
+            QTimer.singleShot(PANEL_GAP_MS, lambda: self._render_next(generation))
             return
         self._queue, self._others = [], []
         self._generation += 1  # a staggered render still under way is superseded
