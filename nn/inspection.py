@@ -26,6 +26,15 @@ def layer_names(layer_sizes: tuple[int, ...]) -> tuple[str, ...]:
     return tuple(f"layer {i + 1} ({a}→{b})" for i, (a, b) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])))
 
 
+def confusion_counts(labels: np.ndarray, predictions: np.ndarray, n_classes: int) -> np.ndarray:
+    """(classes, classes) int64: row t, column p counts the samples of true class t predicted as
+    p (labels or predictions outside 0..n_classes-1 are left out)."""
+    labels, predictions = np.asarray(labels, dtype=np.int64), np.asarray(predictions, dtype=np.int64)
+    keep = (labels >= 0) & (labels < n_classes) & (predictions >= 0) & (predictions < n_classes)
+    cells = labels[keep] * n_classes + predictions[keep]
+    return np.bincount(cells, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
 def inactive_fractions(net: Network, x: np.ndarray) -> np.ndarray:
     """Per hidden layer: for ReLU the share of dead units (never active on ``x``); for sigmoid
     and tanh the share of activations that are saturated (where the gradient all but vanishes).

@@ -134,3 +134,19 @@ def test_drawn_pins_are_tracked_and_limited(trained, small_mnist):
         trained.pin_drawn(small_mnist.test_x[5], 1)
     trained.unpin_drawn(-1)
     assert all(p.index >= 0 for p in trained.snapshot().pins)
+
+
+@pytest.mark.parametrize("n_classes", [2, 10, 47])
+def test_confusion_counts_equal_scikit_learn(n_classes):
+    from sklearn.metrics import confusion_matrix
+
+    from nn.inspection import confusion_counts
+
+    rng = np.random.default_rng(n_classes)
+    labels = rng.integers(0, n_classes, size=3000)
+    predictions = np.where(rng.random(3000) < 0.7, labels, rng.integers(0, n_classes, size=3000))
+    expected = confusion_matrix(labels, predictions, labels=list(range(n_classes)))
+    np.testing.assert_array_equal(confusion_counts(labels, predictions, n_classes), expected)
+    # a class that never occurs has an empty row and column; out-of-range values are left out
+    np.testing.assert_array_equal(confusion_counts(np.array([0, 0, 5]), np.array([1, 9, 0]), 3),
+                                  [[0, 1, 0], [0, 0, 0], [0, 0, 0]])

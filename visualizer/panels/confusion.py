@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
-from sklearn.metrics import confusion_matrix
 
+from nn.inspection import confusion_counts
 from nn.trainer import Snapshot
 
 from .. import style, theme
@@ -213,7 +213,7 @@ class ConfusionMatrixPanel(QtWidgets.QWidget):
             return  # not this data set's evaluation
         self._evaluation = evaluation
         n = self.n_classes
-        matrix = confusion_matrix(labels, evaluation.predictions, labels=list(range(n)))
+        matrix = confusion_counts(labels, evaluation.predictions, n)
         self._matrix = matrix
         mistakes = matrix.astype(np.float64)
         np.fill_diagonal(mistakes, 0.0)
