@@ -101,13 +101,15 @@ def _export_source(target):
     raise ExportError(f"Cannot export {type(target).__name__}: it is not a pyqtgraph plot.")
 
 
-def export_plot(plot, path: str | os.PathLike, width: int | None = None) -> Path:
+def export_plot(plot, path: str | os.PathLike, width: int | None = None, title: str | None = None) -> Path:
     """Export a plot as PNG or SVG (chosen by the extension of ``path``).
 
     ``plot`` may be a ``pg.PlotItem``, a ``PlotWidget``, a ``GraphicsLayoutWidget`` (its only
     PlotItem, or its whole scene), or a panel that keeps its PlotItem as ``.plot`` (the curve
     panels). A PNG has the plot's size on screen unless ``width`` (pixels) is given, in which case
     the height keeps the aspect ratio. The SVG carries ``width``/``height`` attributes in pixels.
+    ``title`` (rich text): drawn above a PlotItem in the file only (the curve panels show theirs
+    in a label above the plot, which the plot's own image would leave out).
     Raises :class:`ExportError` (a ValueError naming the path) for an unsupported extension, a
     missing folder or an unwritable file. Returns the path written.
     """
@@ -117,6 +119,27 @@ def export_plot(plot, path: str | os.PathLike, width: int | None = None) -> Path
         raise ExportError(f"Cannot export a plot to {path}: use a .png or .svg file name.")
     _check_folder(path)
     source = _export_source(plot)
+    if title and isinstance(source, pg.PlotItem):
+        with _titled(source, title):
+            return _export(source, path, suffix, width)
+    return _export(source, path, suffix, width)
+
+
+@contextlib.contextmanager
+def _titled(plot: pg.PlotItem, title: str):
+    """``plot`` with ``title`` above it, laid out, until the block ends."""
+    from . import style
+
+    style.set_title(plot, title)
+    plot.layout.activate()
+    try:
+        yield
+    finally:
+        plot.setTitle(None)
+        plot.layout.activate()
+
+
+def _export(source, path: Path, suffix: str, width: int | None) -> Path:
     if suffix == ".png":
         exporter = pg.exporters.ImageExporter(source)
         if width is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Callable
 
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
@@ -30,9 +31,9 @@ class PlotExportMenu(QtCore.QObject):
 
     exported = QtCore.pyqtSignal(str)  # the path written
 
-    def __init__(self, view: pg.GraphicsView, source, name: str):
+    def __init__(self, view: pg.GraphicsView, source, name: str, title: Callable[[], str] | None = None):
         super().__init__(view)
-        self.view, self.source, self.name = view, source, name
+        self.view, self.source, self.name, self.title = view, source, name, title
         self.menu = QtWidgets.QMenu(view)
         self.png_action = self.menu.addAction("Export as PNG…")
         self.png_action.setToolTip(f"Save the {name} plot as a PNG image, at its size on screen")
@@ -78,7 +79,7 @@ class PlotExportMenu(QtCore.QObject):
         from .export import export_plot
 
         try:
-            written = export_plot(self.source, path)
+            written = export_plot(self.source, path, title=self.title() if self.title else None)
         except Exception as exc:  # noqa: BLE001 - any failure to write is shown, the app goes on
             QtWidgets.QMessageBox.warning(self.view.window(), "Export failed",
                                           f"Could not export the {self.name} plot: {exc}")
@@ -88,9 +89,10 @@ class PlotExportMenu(QtCore.QObject):
         return written
 
 
-def add_export_menu(view: pg.GraphicsView, source, name: str) -> PlotExportMenu:
-    """Give ``view`` the right-click export menu (see :class:`PlotExportMenu`)."""
-    return PlotExportMenu(view, source, name)
+def add_export_menu(view: pg.GraphicsView, source, name: str, title: Callable[[], str] | None = None) -> PlotExportMenu:
+    """Give ``view`` the right-click export menu (see :class:`PlotExportMenu`); ``title()``, if
+    given, is the title drawn above the plot in the file."""
+    return PlotExportMenu(view, source, name, title)
 
 
 class FileExports:
@@ -132,7 +134,7 @@ class FileExports:
         path = self._path(f"Export {title.lower()}", f"{title.lower().replace(' ', '-')}.png",
                           "PNG image (*.png);;SVG image (*.svg)")
         if path:
-            self._exporting(title.lower(), lambda: export_plot(panel.plot, path))
+            self._exporting(title.lower(), lambda: export_plot(panel.plot, path, title=panel.title.text()))
 
     def ask_history(self) -> None:
         from .export import export_history_csv

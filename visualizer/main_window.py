@@ -362,19 +362,24 @@ class MainWindow(QMainWindow):
                 panel = spec.build()
                 setattr(self, spec.attr, panel)
                 self.slots[spec.name].install(panel)
-                if spec.attr == "runs_panel":
-                    panel.rename_requested.connect(self.commands.rename_run)
-                    panel.hidden_changed.connect(self.commands.set_run_hidden)
-                    panel.delete_requested.connect(self.commands.delete_run)
-                    if self._runs is not None:
-                        panel.set_runs(self._runs)
-                    if self.dataset is not None:
-                        panel.set_data_name(self.dataset.source)
+                if panel is self.runs_panel:
+                    self._wire_runs_panel()
                 if self.on_screen(panel):
                     self.rendering.catch_up(panel)
         if built and not fits_screen(self):
             # A layout remembered on a larger screen fitted while these panels were placeholders.
             arrange_default(self, self.docks)
+
+    def _wire_runs_panel(self) -> None:
+        """The runs panel's edits go to the worker; it shows the runs and data told before it was built."""
+        panel = self.runs_panel
+        panel.rename_requested.connect(self.commands.rename_run)
+        panel.hidden_changed.connect(self.commands.set_run_hidden)
+        panel.delete_requested.connect(self.commands.delete_run)
+        if self._runs is not None:
+            panel.set_runs(self._runs)
+        if self.dataset is not None:
+            panel.set_data_name(self.dataset.source)
 
     def _on_runs_changed(self, runs) -> None:
         self._runs = runs

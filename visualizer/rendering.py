@@ -8,7 +8,7 @@ curves, the softmax of the selected digit, the drawing's prediction) renders eve
 turns, the longest unrendered first, up to as many per cycle as give each a turn every
 ``OTHERS_INTERVAL_S``, as long as their own, smaller budget of GUI-thread time lasts
 (:class:`visualizer.pacing.RenderBudget`): with many costly panels open they refresh less
-often, never at training's expense. One panel per pass of the event loop. When training is not
+often, never at training's expense. One panel at a time, each on a timer of its own. When training is not
 running, every snapshot is shown at once. A panel that is not on screen renders nothing; it
 catches up when it is shown.
 """

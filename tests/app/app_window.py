@@ -23,9 +23,9 @@ def step(qtbot, win, steps: int = 1) -> None:
 
 def open_window(qtbot, data, steps: int = 0, hidden: str | None = None, **kwargs) -> MainWindow:
     """A MainWindow on ``data`` with the fast preset (``hidden`` layers if given), shown, with its
-    first snapshot, after ``steps`` training steps. It never asks to save or autosaves; qtbot
-    closes it after the test."""
-    win = MainWindow(preset="fast", data=data, ask_to_save=False, autosave=False, **kwargs)
+    first snapshot, after ``steps`` training steps. It never asks to save or autosaves (unless
+    ``kwargs`` say otherwise); qtbot closes it after the test."""
+    win = MainWindow(data=data, **{"preset": "fast", "ask_to_save": False, "autosave": False, **kwargs})
     qtbot.addWidget(win)
     win.show()
     qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)

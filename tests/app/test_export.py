@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -322,3 +323,18 @@ def test_every_plot_in_the_window_exports_png_and_svg(qtbot, small_mnist, save_a
     assert len(exported) == 15  # two curves, two runs plots, two learning tabs and one per other panel (with one)
     assert win.statusBar().currentMessage().startswith("Exported the ")  # the status tip reached the window
     win.close()
+
+
+def test_a_curve_panels_export_carries_its_title_and_leaves_the_plot_untitled(loss_panel, tmp_path):
+    """The curve panels show their figures in a label above the plot; the exported file has them
+    above the plot (drawn for the export only)."""
+    title = loss_panel.title.text()
+    assert "train" in title and "test" in title
+    path = loss_panel.export_menu.export_to(tmp_path / "titled.svg")
+    figures = re.findall(r"\d+\.\d{3}", title)  # the train and test losses it shows
+    assert len(figures) == 2
+    svg = path.read_text()
+    assert all(figure in svg for figure in figures)
+    untitled = export_plot(loss_panel.plot, tmp_path / "untitled.svg").read_text()
+    assert not any(figure in untitled for figure in figures)
+    assert not loss_panel.plot.titleLabel.isVisible()  # the plot on screen has no title of its own

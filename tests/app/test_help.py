@@ -10,6 +10,7 @@ import dataclasses
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from app_window import step as press_step
 from PyQt6 import QtWidgets
 from PyQt6.QtCore import Qt
 
@@ -17,7 +18,6 @@ from nn.config import TrainConfig
 from nn.trainer import Trainer
 from visualizer.docks import panel_in
 from visualizer.guide import entries
-from visualizer.main_window import MainWindow
 from visualizer.panel_table import PANELS
 from visualizer.worker import State
 
@@ -27,19 +27,8 @@ INTERACTIVE = (QtWidgets.QAbstractButton, QtWidgets.QComboBox, QtWidgets.QAbstra
 
 
 @pytest.fixture
-def window(qtbot, small_mnist):
-    win = MainWindow(preset="fast", data=small_mnist, ask_to_save=False, autosave=False)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.state == State.IDLE and win.last_snapshot is not None, timeout=TIMEOUT_MS)
-    yield win
-    win.close()
-
-
-def step_once(qtbot, win):
-    before = win.last_snapshot.step
-    win.controls.step_action.trigger()
-    qtbot.waitUntil(lambda: win.last_snapshot.step == before + 1, timeout=TIMEOUT_MS)
+def window(open_window, small_mnist):
+    return open_window(small_mnist)
 
 
 def hint_rows(win):
@@ -104,7 +93,7 @@ def test_a_diverged_run_gets_a_hint_whose_button_lowers_the_learning_rate(qtbot,
 
 
 def test_an_overfitting_run_gets_a_hint_whose_button_sets_l2_pending_until_reset(qtbot, window, small_mnist):
-    step_once(qtbot, window)  # a network that trained: structural changes now wait for Reset
+    press_step(qtbot, window)  # a network that trained: structural changes now wait for Reset
     snap = overfitting_snapshot(small_mnist)
     window.hints_bar.show_snapshot(snap)
     row = hint_rows(window)["overfitting"]
@@ -122,7 +111,7 @@ def test_a_run_whose_units_die_gets_a_hint_that_lowers_the_rate_live_and_asks_fo
     c = window.controls
     c.init.setCurrentText("xavier")
     qtbot.waitUntil(lambda: window.worker.trainer.config.init == "xavier", timeout=TIMEOUT_MS)
-    step_once(qtbot, window)
+    press_step(qtbot, window)
     snap = dying_snapshot(small_mnist)
     window.hints_bar.show_snapshot(snap)
     row = hint_rows(window)["dead_units"]
@@ -192,7 +181,7 @@ def effective_tip(widget, root) -> str:
 def test_every_control_panel_title_and_axis_has_a_tooltip(qtbot, window):
     for name in window.docks:
         window.docks[name].raise_()
-    step_once(qtbot, window)
+    press_step(qtbot, window)
     roots = [window.controls] + [d.widget() for n, d in window.docks.items() if n != "controls"] + [
         window.loss_panel, window.accuracy_panel, window.hints_bar]
     missing = []

@@ -215,7 +215,7 @@ class _CurvePanel(QtWidgets.QWidget):
         self._title = None
         self._n_train = 0
         self._snap: Snapshot | None = None  # the last shown, to redraw the title in a new theme
-        self.export_menu = add_export_menu(self.plot_widget, self.plot, self.NAME.lower())
+        self.export_menu = add_export_menu(self.plot_widget, self.plot, self.NAME.lower(), self.title.text)
         self._proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved)
         self.plot.scene().sigMouseClicked.connect(self._mouse_clicked)
         self.clear()
