@@ -78,6 +78,7 @@ class PanelClock:
         self.paint_ms: dict[str, list[float]] = {}
         self._owner: dict[int, str | None] = {}
         self._panels: dict[int, str] = {}
+        self.slowest: list[tuple[float, float, str]] = []  # (ms, time.monotonic(), "panel render/paint")
 
     def wrap(self, window) -> None:
         """Every panel built so far (call once the data has loaded)."""
@@ -93,7 +94,9 @@ class PanelClock:
                 if self.counting:
                     self.renders[name] = self.renders.get(name, 0) + 1
                     if self.profile:
-                        self.render_ms.setdefault(name, []).append(1000 * (time.thread_time() - started))
+                        ms = 1000 * (time.thread_time() - started)
+                        self.render_ms.setdefault(name, []).append(ms)
+                        self.slowest.append((ms, time.monotonic(), f"{name} render"))
 
             panel.show_snapshot = timed
 
@@ -112,6 +115,7 @@ class PanelClock:
             return
         name = self.panel_of(widget) or "(other widgets)"
         self.paint_ms.setdefault(name, []).append(ms)
+        self.slowest.append((ms, time.monotonic(), f"{name} paint of {type(widget).__name__}"))
 
     def wrap_taken(self, window) -> None:
         """The status bar and controls, updated with each snapshot taken."""
@@ -189,6 +193,8 @@ def run_gui(preset: str, all_panels: bool = False, profile: bool = False) -> dic
         if window.state == State.TRAINING:
             gaps.append(now - last[0] - 10)
             gap_times.append(now)
+            if os.environ.get("BENCH_TRACE") and gaps[-1] > 15:
+                panel_clock.slowest.append((0.0, time.monotonic(), f"STALL {gaps[-1]:.0f} ms ends"))
         last[0] = now
 
     stall_timer.timeout.connect(tick)
@@ -238,6 +244,7 @@ def run_gui(preset: str, all_panels: bool = False, profile: bool = False) -> dic
     watcher.start()
     visible = [type(p).__name__ for p in window.panels() if window.on_screen(p)]  # (laid out by now)
     start_time[0] = time.perf_counter()
+    panel_clock.started = time.monotonic()
     gui_cpu = time.thread_time()
     panel_clock.counting = True
     window.controls.start_action.trigger()
@@ -262,6 +269,14 @@ def run_gui(preset: str, all_panels: bool = False, profile: bool = False) -> dic
     result["renders_per_s_curves"] = min(curves) if curves else 0.0
     result["renders_per_s_panels"] = min(others) if others else float("nan")
     result["render_ms"], result["paint_ms"] = panel_clock.render_ms, panel_clock.paint_ms
+    if profile:
+        slowest = sorted(panel_clock.slowest, reverse=True)[:12]
+        if os.environ.get("BENCH_TRACE"):
+            for ms, at, name in sorted(panel_clock.slowest, key=lambda e: e[1]):
+                if ms > 4 or name.startswith("STALL"):
+                    print(f"  {at - panel_clock.started:7.3f} {ms:5.1f} {name}")
+        print("slowest renders and paints: " + ", ".join(
+            f"{name} {ms:.0f} ms at {at - panel_clock.started:.2f} s" for ms, at, name in slowest))
     # The test points the window shows (its last snapshot's test curve): in the first epoch, and
     # the first after step 0.
     test = window.last_snapshot.test_curve
@@ -335,7 +350,7 @@ def main() -> None:
           f"render {gui['render_cost_ms']:.1f} ms); "
           f"GUI timer samples: {len(gui['gaps'])}")
     worst_at = ", ".join(f"{gui['gaps'][i]:.0f} ms at {gui['gap_times'][i] / 1000:.2f} s"
-                         for i in np.argsort(gui["gaps"])[::-1][:3])
+                         for i in np.argsort(gui["gaps"])[::-1][:8])
     print(f"startup {gui['startup_s']:.2f} s; stall p50 {np.percentile(all_gaps, 50):.1f} ms, "
           f"p99 {p99:.1f} ms, max {worst:.1f} ms (worst: {worst_at} after Start); peak RSS {peak_rss_mb:.0f} MB")
     print(f"GUI thread CPU while training: {gui['gui_cpu_share'] * 100:.1f} % of wall time")

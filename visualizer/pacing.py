@@ -1,7 +1,7 @@
 """How often the window may render while training runs: up to 15 times a second, and no more
 often than the GUI thread's own CPU cost allows.
 
-Why a budget: Python's GIL serialises the GUI thread's rendering with the training thread.
+Why a budget (where training runs in a thread of the app; see SEPARATE_DUTY otherwise): Python's GIL serialises the GUI thread's rendering with the training thread.
 pyqtgraph paints in Python and PyQt keeps the GIL during Qt's drawing, while the trainer needs
 the GIL between its NumPy calls; so every millisecond the GUI thread computes is, nearly, a
 millisecond training waits (benchmarks/README.md has the figures). Keeping the GUI thread busy
@@ -20,6 +20,11 @@ from typing import Callable
 DUTY = 0.05  # while training, the GUI thread may compute for 5 % of wall time on the watched panels
 OTHERS_DUTY = 0.025  # ... and for another 2.5 % on the other panels' turns
 OTHERS_BURST_S = 0.05  # (saved up while they have nothing to render, for at most this much)
+# With training in a process of its own (nn.training_process) drawing takes nothing from it but
+# a core training does not use (it runs one BLAS thread): the budgets only keep the GUI thread
+# free enough for clicks and keys.
+SEPARATE_DUTY = 0.35
+SEPARATE_OTHERS_DUTY = 0.3
 MIN_INTERVAL_S = 1 / 15  # at most 15 renders a second (the worker sends no more anyway)
 MAX_INTERVAL_S = 1.0  # at least one render a second, however costly, so the window stays alive
 SMOOTHING = 0.3  # weight of the newest cycle in the running cost estimate

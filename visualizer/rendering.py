@@ -21,7 +21,7 @@ from typing import Callable
 
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
-from .pacing import RenderBudget, RenderPacer
+from .pacing import SEPARATE_DUTY, SEPARATE_OTHERS_DUTY, RenderBudget, RenderPacer
 
 WATCHED_RATE = 10  # the watched panels' renders a second (pacer allowing) the turns are planned for
 OTHERS_INTERVAL_S = 0.4  # ... and each of the others takes a turn this often
@@ -40,8 +40,11 @@ class RenderScheduler(QObject):
         super().__init__(parent)
         self.worker = worker
         self._panels, self._on_screen, self._watched, self._taken = panels, on_screen, watched, taken
-        self.pacer = RenderPacer()  # the cycles: the watched panels (and status bar)
-        self.budget = RenderBudget()  # the other panels' turns
+        if getattr(worker, "use_training_process", False):  # drawing takes no time from training
+            self.pacer, self.budget = RenderPacer(SEPARATE_DUTY), RenderBudget(SEPARATE_OTHERS_DUTY)
+        else:
+            self.pacer = RenderPacer()  # the cycles: the watched panels (and status bar)
+            self.budget = RenderBudget()  # the other panels' turns
         self.last_snapshot = None  # the snapshot every panel on screen shows
         self.training = False
         self.stopped = False

@@ -4,6 +4,12 @@ It lives in its own ``QThread``. Commands arrive as queued slot calls and take e
 chunks of at most ~30 ms of training. Snapshots leave at a bounded rate through a one-slot
 mailbox: the worker never queues a second snapshot while the GUI has not taken the first, so
 the GUI can never fall behind training, however slow a panel is.
+
+Where it can (Linux), full-speed training runs in a forked process (:mod:`nn.training_process`),
+so the window's drawing never competes with it for Python's GIL. While such a segment of
+training runs, the worker only forwards: snapshot requests out, snapshots in. Every command that
+touches the trainer first ends the segment, which brings its state into ``self.trainer``, and
+training goes on in a new one; slow motion and single steps train in this thread.
 """
 
 from __future__ import annotations
@@ -16,12 +22,16 @@ import traceback
 
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
 
+from nn.training_process import TrainingProcess, TrainingProcessError
+from nn.training_process import available as training_process_available
+
 CHUNK_SECONDS = 0.03  # commands take effect within about this long (one step at the least)
 SNAPSHOT_INTERVAL_S = 0.066  # at most 15 snapshots per second: smooth, and leaves the CPU to training
 MAP_INTERVAL_S = 3.0  # the PCA map refreshes this often while training (and on demand)
 MAP_SHARE = 0.05  # ... or less often, so that it takes at most 5 % of training time (wide layers)
 SLOW_EVAL_INTERVAL_S = 0.25  # in slow motion, the test set is evaluated this often ...
 SLOW_EVAL_MAX_RATE = 30.0  # ... at speeds up to this many steps a second (faster: as scheduled)
+SEGMENT_POLL_S = 0.01  # while training runs in its own process, the worker looks for its answers this often
 
 
 class StepPace:
@@ -61,16 +71,25 @@ class StepPace:
 
 
 def _guarded(method):
-    """Slot decorator: an exception reaches the user as an error signal, never kills the thread."""
+    """Slot decorator: an exception reaches the user as an error signal, never kills the thread.
+    A segment of training in its own process ends first (the command sees the trainer as it is),
+    except for the commands that do not need the trainer (_KEEP_SEGMENT)."""
+
+    keep_segment = method.__name__ in _KEEP_SEGMENT
 
     @functools.wraps(method)
     def wrapper(self, *args):
         try:
+            if not keep_segment:
+                self._settle()
             return method(self, *args)
         except Exception as exc:  # noqa: BLE001 - anything a command raises is shown; the app goes on
             self._report(exc)
 
     return wrapper
+
+
+_KEEP_SEGMENT = frozenset({"rename_run", "set_run_hidden", "delete_run", "copy_network"})
 
 
 class State(enum.Enum):
@@ -125,6 +144,11 @@ class TrainingWorker(QObject):
         self._last_slow_eval = -float("inf")
         # What Start adds to a run that has ended: the run length last set (at Reset or live).
         self.continue_length: tuple[float | None, int | None] = (None, None)
+        # Full-speed training in a forked process (see the module docstring); off: in this thread.
+        self.use_training_process = training_process_available()
+        self.segment: TrainingProcess | None = None
+        self._snapshot_requested = False
+        self.training_process_mb = 0.0  # the largest private memory of a training process so far
 
     # -- plumbing -------------------------------------------------------------------------------
     @pyqtSlot()
@@ -154,8 +178,10 @@ class TrainingWorker(QObject):
             return
         if not force and self._mailbox is not None and now < self._untaken_until - SNAPSHOT_INTERVAL_S:
             return  # the waiting snapshot will be replaced shortly before the GUI comes for it
-        snap = self.trainer.snapshot()
-        self._last_emit = now
+        self._post(self.trainer.snapshot(), now)
+
+    def _post(self, snap, now: float | None = None) -> None:
+        self._last_emit = time.monotonic() if now is None else now
         with self._mailbox_lock:
             was_empty = self._mailbox is None
             self._mailbox = snap
@@ -206,6 +232,7 @@ class TrainingWorker(QObject):
         except Exception as exc:  # noqa: BLE001 - shown to the user; the app goes on as it was
             self.error.emit(f"Could not open the dataset: {exc}", "".join(traceback.format_exception(exc)))
             return
+        self._settle()
         self._archive_current()
         self.trainer = None  # the window resets onto the new data as it does at start
         self._probes, self._pins, self._drawn_pins = (), (), []  # of the old data's test set and size
@@ -461,6 +488,11 @@ class TrainingWorker(QObject):
             self.map_features_ready.emit(MapFeatures(trainer.run_id, trainer.step_count, indices, features, layer,
                                                      trainer.test_y[indices], predictions))
 
+    def _refresh_map_if_due(self, trainer=None) -> None:
+        """(Also called in the training process, between its chunks, on its copy of the worker.)"""
+        if time.monotonic() - self._last_map >= max(MAP_INTERVAL_S, self._map_cost_s / MAP_SHARE):
+            self._refresh_map()
+
     def _refresh_map(self) -> None:
         if self.trainer is not None:
             started = time.monotonic()
@@ -588,7 +620,9 @@ class TrainingWorker(QObject):
         with its own; see visualizer/network_copy.py)."""
         from .network_copy import copy_network
 
-        if self.trainer is not None:
+        if self.segment is not None:
+            self.segment.request("call", copy_network)  # answered between two chunks (_handle)
+        elif self.trainer is not None:
             self._network_copy = copy_network(self.trainer, self._network_copy)
             self.network_copied.emit(self._network_copy)
 
@@ -604,7 +638,76 @@ class TrainingWorker(QObject):
     def shutdown(self) -> None:
         if self._timer is not None:
             self._timer.stop()
+        if self.segment is not None:
+            self.segment.kill()  # (a session to keep was saved before: saving ends the segment)
+            self.segment = None
         self.trainer = None
+
+    # -- training in a process of its own -------------------------------------------------------
+    def _settle(self) -> None:
+        """End the segment of training under way, if any: its state comes into self.trainer."""
+        segment, self.segment = self.segment, None
+        if segment is None:
+            return
+        try:
+            answers = segment.stop()
+        except TrainingProcessError as exc:
+            self._report(exc)
+            return
+        self._handle(answers, publish=False)  # (the command publishes what it changes)
+        self._segment_ended(segment)
+
+    def _segment_chunk(self, trainer) -> None:
+        """Forward between the GUI and the training process: ask for a snapshot when one is due,
+        pass on its answers, and take note when the run has ended there."""
+        if self.segment is None:
+            self.segment = TrainingProcess.start(trainer, between_chunks=self._refresh_map_if_due)
+            self._snapshot_requested = False
+        now = time.monotonic()
+        if not self._snapshot_requested and self._snapshot_due(now):
+            self.segment.request("snapshot")
+            self._snapshot_requested = True
+            self._last_emit = now  # (spaced from request to request: the answer comes a chunk later)
+        try:
+            answers = self.segment.poll(SEGMENT_POLL_S)
+        except TrainingProcessError as exc:
+            self.segment = None
+            self._report(exc)
+            self._publish(force=True)
+            return
+        self._handle(answers, publish=True)
+        if self.segment.ended is not None:
+            segment, self.segment = self.segment, None
+            self._segment_ended(segment)
+            self._publish(force=True)
+
+    def _handle(self, answers, publish: bool) -> None:
+        for kind, value in answers:
+            if kind == "snapshot":
+                self._snapshot_requested = False
+                if publish:
+                    self._post(value, self._last_emit)
+            elif kind == "call":
+                self._network_copy = value
+                self.network_copied.emit(value)
+            elif kind == "error":
+                message, details = value
+                self.error.emit(message, details)
+
+    def _segment_ended(self, segment: TrainingProcess) -> None:
+        self.training_process_mb = max(self.training_process_mb, segment.child_private_mb or 0.0)
+        if segment.ended == "diverged":
+            self._set_state(State.DIVERGED)
+        elif segment.ended == "finished":
+            self._set_state(State.FINISHED)
+        elif segment.ended == "failed" and self.state == State.TRAINING:
+            self._set_state(State.PAUSED)
+
+    def _snapshot_due(self, now: float) -> bool:
+        """As :meth:`_publish` decides: not too often, and not long before the GUI comes for it."""
+        if now - self._last_emit < SNAPSHOT_INTERVAL_S:
+            return False
+        return self._mailbox is None or now >= self._untaken_until - SNAPSHOT_INTERVAL_S
 
     # -- the training loop ------------------------------------------------------------------------
     @pyqtSlot()
@@ -612,6 +715,9 @@ class TrainingWorker(QObject):
         trainer = self.trainer
         if self._stop.is_set() or trainer is None or self.state != State.TRAINING:
             self._timer.stop()
+            return
+        if self.use_training_process and self.pace.rate == 0:
+            self._segment_chunk(trainer)
             return
         try:
             if self.pace.rate > 0:
@@ -625,8 +731,7 @@ class TrainingWorker(QObject):
                 self._set_state(State.FINISHED)
                 self._publish(force=True)
             else:
-                if time.monotonic() - self._last_map >= max(MAP_INTERVAL_S, self._map_cost_s / MAP_SHARE):
-                    self._refresh_map()
+                self._refresh_map_if_due()
                 self._publish()
         except Exception as exc:  # noqa: BLE001 - shown to the user; the app stays usable
             self._report(exc)

@@ -1,0 +1,246 @@
+"""Training in a forked process of its own, beside an app that draws.
+
+Why: Python's GIL lets one thread at a time run Python. With training in a thread of the app,
+every millisecond the window spends drawing is, nearly, a millisecond training waits
+(``benchmarks/bench_process_split.py`` measured both ways). A forked child has an interpreter
+and a GIL of its own, and starts with the parent's trainer exactly as it is; the training data
+is shared copy-on-write, not copied.
+
+One :class:`TrainingProcess` is one *segment* of training. :meth:`TrainingProcess.start` forks;
+the child trains in chunks and, between chunks, answers requests (a snapshot, or any function of
+its trainer). It ends when asked to stop, or when the run finishes or diverges: then it sends
+the state training changed back and exits. The parent's trainer is not touched meanwhile, and
+:meth:`TrainingProcess.stop` writes that state into it in place, so the result is what training
+in place would have given, bit for bit (``tests/engine/test_training_process.py``).
+
+Linux only (:func:`available`): elsewhere, forking a process that runs threads is not safe.
+Nothing here is maths; ``nn.trainer`` does the training either way.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import traceback
+from multiprocessing.connection import Connection, Pipe
+from typing import Any, Callable
+
+import numpy as np
+
+CHUNK_SECONDS = 0.03  # the child looks for requests this often (one step at the least)
+
+# Trainer attributes training never changes, or caches the parent rebuilds when it needs them:
+# these stay as the parent has them (the data alone is hundreds of MB).
+_UNCHANGED = frozenset({"dataset", "train_x", "train_Y", "test_x", "test_Y", "train_y", "test_y",
+                        "_batches", "_sorted_rows", "initial_weights", "net", "optimizer"})
+# Plain values an optimiser keeps (learning rate, step count, ...); its arrays go by state().
+_SCALARS = (bool, int, float, str, type(None))
+
+
+class TrainingProcessError(RuntimeError):
+    """The child failed or vanished; the parent's trainer is as it was when the segment began."""
+
+
+def available() -> bool:
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
+
+
+# -- the state a segment of training changes ---------------------------------------------------
+def export_state(trainer) -> dict[str, Any]:
+    """What training changes in ``trainer``, as plain picklable values (arrays are copied by
+    pickling; the network's and optimiser's arrays are views of flat buffers, so they travel as
+    values and are written back in place, keeping every view valid)."""
+    storage, optimizer = trainer.net.storage, trainer.optimizer
+    last = optimizer._last_updates
+    if last is not None and last is not storage.grads:
+        raise TrainingProcessError("the optimiser's last update is not the network's gradient")
+    return {
+        "attributes": {k: v for k, v in vars(trainer).items() if k not in _UNCHANGED},
+        "params": storage.flat_params,
+        "grads": storage.flat_grads,
+        "optimizer": {k: v for k, v in vars(optimizer).items() if isinstance(v, _SCALARS)},
+        "optimizer_state": optimizer.state(),
+        "last_updates_are_grads": last is not None,
+    }
+
+
+def import_state(trainer, state: dict[str, Any]) -> None:
+    """Write :func:`export_state`'s values into ``trainer`` (the same run, forked earlier)."""
+    storage, optimizer = trainer.net.storage, trainer.optimizer
+    np.copyto(storage.flat_params, state["params"])
+    np.copyto(storage.flat_grads, state["grads"])
+    saved_state = state["optimizer_state"]
+    if set(saved_state) != set(optimizer.state()):
+        raise TrainingProcessError("the optimiser changed during a segment of training")
+    optimizer.load_state(saved_state)
+    for name, value in state["optimizer"].items():
+        setattr(optimizer, name, value)
+    optimizer._last_updates = storage.grads if state["last_updates_are_grads"] else None
+    for name, value in state["attributes"].items():
+        setattr(trainer, name, value)
+
+
+def _private_mb() -> float | None:
+    """This process's own memory (pages shared with the parent not counted), for the figures."""
+    try:
+        with open("/proc/self/smaps_rollup") as f:
+            kb = sum(int(line.split()[1]) for line in f if line.startswith(("Private_Clean:", "Private_Dirty:")))
+        return kb / 1024
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+# -- the parent's side --------------------------------------------------------------------------
+class TrainingProcess:
+    """One segment of training in a forked child.
+
+    ``between_chunks(trainer)`` runs in the child after every chunk that neither finished nor
+    diverged the run (the app refreshes its activation map there). Requests are answered in the
+    order sent; :meth:`poll` hands out the answers and finally the end of the segment.
+    """
+
+    def __init__(self, trainer, between_chunks: Callable[[Any], None] | None = None):
+        self.trainer = trainer
+        self.ended: str | None = None  # "stopped", "finished", "diverged" or "failed"
+        self.child_private_mb: float | None = None
+        parent_end, child_end = Pipe(duplex=True)
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            parent_end.close()
+            _child(trainer, child_end, between_chunks)
+        child_end.close()
+        self._pid = pid
+        self._conn: Connection = parent_end
+
+    @classmethod
+    def start(cls, trainer, between_chunks: Callable[[Any], None] | None = None) -> "TrainingProcess":
+        return cls(trainer, between_chunks)
+
+    def request(self, kind: str, function: Callable[[Any], Any] | None = None) -> None:
+        """Ask for a ``"snapshot"``, or for ``function(trainer)`` (``"call"``); the answer
+        comes through :meth:`poll`."""
+        if self.ended is None:
+            self._send((kind, function))
+
+    def poll(self, timeout: float = 0.0) -> list[tuple[str, Any]]:
+        """Answers that have arrived (waiting up to ``timeout`` for the first): ``("snapshot",
+        snap)``, ``("call", result)``, ``("error", (message, details))``. When the segment has
+        ended, the state is already in the parent's trainer and :attr:`ended` says why."""
+        answers = []
+        try:
+            while self.ended is None and self._conn.poll(timeout if not answers else 0):
+                answers.append(self._receive())
+        except (EOFError, OSError) as exc:
+            self._vanished(exc)
+        return [a for a in answers if a is not None]
+
+    def stop(self) -> list[tuple[str, Any]]:
+        """End the segment (after the chunk under way) and bring its state into the trainer.
+        Returns the answers that were still on their way."""
+        answers = []
+        if self.ended is None:
+            self._send(("stop", None))
+            try:
+                while self.ended is None:
+                    answer = self._receive()
+                    if answer is not None:
+                        answers.append(answer)
+            except (EOFError, OSError) as exc:
+                self._vanished(exc)
+        return answers
+
+    def kill(self) -> None:
+        """End it now, its state discarded (the app is closing)."""
+        if self.ended is None:
+            self.ended = "killed"
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+            except OSError:
+                pass
+            self._reap()
+
+    def _send(self, message) -> None:
+        try:
+            self._conn.send(message)
+        except (OSError, ValueError) as exc:
+            self._vanished(exc)
+
+    def _receive(self):
+        kind, value = self._conn.recv()
+        if kind in ("stopped", "finished", "diverged", "failed"):
+            state, self.child_private_mb, error = value
+            self.ended = kind
+            self._reap()
+            if state is not None:
+                import_state(self.trainer, state)
+            return ("error", error) if error is not None else None
+        return kind, value
+
+    def _vanished(self, exc: BaseException) -> None:
+        self.ended = "failed"
+        self._reap()
+        raise TrainingProcessError(f"The training process stopped unexpectedly ({exc or type(exc).__name__}); "
+                                   "the network is as it was when training last started.") from None
+
+    def _reap(self) -> None:
+        self._conn.close()
+        try:
+            os.waitpid(self._pid, 0)
+        except ChildProcessError:
+            pass
+
+
+# -- the child's side ---------------------------------------------------------------------------
+def _child(trainer, conn: Connection, between_chunks) -> None:
+    """Train until told to stop or the run ends; send the state back; exit without running any
+    of the parent's clean-up (its windows, files and threads are not the child's)."""
+    code = 0
+    try:
+        # Signals are the parent's to handle: it stops this segment, and a parent that dies
+        # closes the pipe, which ends the child within a chunk.
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_IGN)
+        signal.set_wakeup_fd(-1)
+        _serve(trainer, conn, between_chunks)
+    except BaseException:  # noqa: BLE001 - the parent reports the error; nothing may escape a fork
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _serve(trainer, conn: Connection, between_chunks) -> None:
+    ended, error = "stopped", None
+    try:
+        while True:
+            if conn.poll(0):
+                kind, function = conn.recv()
+                if kind == "stop":
+                    break
+                if kind == "snapshot":
+                    conn.send(("snapshot", trainer.snapshot()))
+                elif kind == "call":
+                    conn.send(("call", function(trainer)))
+            trainer.run(max_seconds=CHUNK_SECONDS)
+            if trainer.diverged:
+                ended = "diverged"
+                break
+            if trainer.finished:
+                ended = "finished"
+                break
+            if between_chunks is not None:
+                between_chunks(trainer)
+    except (EOFError, OSError):
+        return  # the parent is gone
+    except Exception as exc:  # noqa: BLE001 - reaches the user through the parent
+        ended = "failed"
+        error = (str(exc) or type(exc).__name__, "".join(traceback.format_exception(exc)))
+        if isinstance(exc, MemoryError):
+            error = ("Out of memory: use smaller layers or a smaller batch size.", error[1])
+    try:
+        state = export_state(trainer)
+    except Exception as exc:  # noqa: BLE001 - the segment's work is lost, said so
+        state = None
+        error = (f"Could not hand the training state back ({exc}).", "".join(traceback.format_exception(exc)))
+    conn.send((ended, (state, _private_mb(), error)))  # (a pipe keeps it after the child exits)

@@ -1,0 +1,143 @@
+"""Training in a forked process gives exactly what training in place gives."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from nn.config import TrainConfig
+from nn.trainer import Trainer
+from nn.training_process import TrainingProcess, TrainingProcessError, available
+
+pytestmark = pytest.mark.skipif(not available(), reason="training in a forked process needs Linux")
+
+CONFIGS = {
+    "sgd": TrainConfig(hidden=(24,), batch_size=32, lr=0.1, epochs=None, iterations=400, seed=3),
+    "momentum": TrainConfig(hidden=(20, 12), activation="relu", optimizer="momentum", batch_size=50, lr=0.05,
+                            epochs=None, iterations=400, seed=4),
+    "adam": TrainConfig(hidden=(16,), activation="tanh", optimizer="adam", batch_size=64, lr=0.002,
+                        epochs=None, iterations=400, seed=5, dropout=0.2),
+    "full batch": TrainConfig(hidden=(10,), batch_size=None, lr=0.5, epochs=None, iterations=40, seed=6),
+    "augmented": TrainConfig(hidden=(16,), batch_size=40, lr=0.1, epochs=None, iterations=400, seed=7,
+                             augment_shift=2, augment_rotation=10.0, augment_noise=0.1),
+}
+
+
+def exact_state(trainer: Trainer) -> dict:
+    """Everything later steps depend on, and what the panels show."""
+    return {
+        "params": [p.copy() for p in trainer.net.params],
+        "optimizer": {k: np.array(v, copy=True) for k, v in trainer.optimizer.state().items()},
+        "optimizer_steps": trainer.optimizer.steps,
+        "step": trainer.step_count,
+        "samples_seen": trainer.samples_seen,
+        "position": trainer.position,
+        "order": None if trainer.order is None else trainer.order.copy(),
+        "rng": trainer.rng.bit_generator.state,
+        "train_curve": [np.array(getattr(trainer.train_history.curve(), c), copy=True)
+                        for c in ("step", "samples", "loss", "accuracy")],
+        "events": list(trainer.events),
+    }
+
+
+def assert_same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        if key in ("params", "train_curve"):
+            assert len(a[key]) == len(b[key])
+            for x, y in zip(a[key], b[key]):
+                np.testing.assert_array_equal(x, y, err_msg=key)
+        elif key == "optimizer":
+            assert a[key].keys() == b[key].keys()
+            for name in a[key]:
+                np.testing.assert_array_equal(a[key][name], b[key][name], err_msg=name)
+        elif key == "order":
+            assert (a[key] is None) == (b[key] is None)
+            if a[key] is not None:
+                np.testing.assert_array_equal(a[key], b[key])
+        else:
+            assert a[key] == b[key], key
+
+
+def segment(trainer: Trainer, steps: int) -> TrainingProcess:
+    """Train ``steps`` more steps in a forked child (it stops there: the run length says so)."""
+    process = TrainingProcess.start(trainer)
+    while process.ended is None:
+        process.poll(0.05)
+    return process
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_a_forked_segment_equals_training_in_place(small_mnist, name):
+    config = CONFIGS[name]
+    in_place = Trainer(small_mnist, config.replace(iterations=150))
+    in_place.run(max_steps=150)
+    in_place.set_run_length(iterations=300)  # a live change between segments, as the app makes
+    in_place.set_lr(config.lr / 2)
+    in_place.run(max_steps=150)
+
+    forked = Trainer(small_mnist, config.replace(iterations=150))
+    assert segment(forked, 150).ended == "finished"
+    assert forked.step_count == 150
+    forked.set_run_length(iterations=300)
+    forked.set_lr(config.lr / 2)
+    assert segment(forked, 150).ended == "finished"
+    assert_same(exact_state(in_place), exact_state(forked))
+    # ... and training goes on the same, in place, from either
+    in_place.set_run_length(iterations=320)
+    forked.set_run_length(iterations=320)
+    in_place.run(max_steps=20)
+    forked.run(max_steps=20)
+    assert_same(exact_state(in_place), exact_state(forked))
+
+
+def test_requests_are_answered_between_chunks_and_stop_brings_the_state_back(small_mnist):
+    trainer = Trainer(small_mnist, TrainConfig(hidden=(16,), batch_size=32, epochs=None, iterations=1_000_000))
+    process = TrainingProcess.start(trainer)
+    process.request("snapshot")
+    process.request("call", step_of)
+    answers = []
+    while len(answers) < 2:
+        answers += process.poll(1.0)
+    (kind1, snap), (kind2, step) = answers
+    assert kind1 == "snapshot" and kind2 == "call"
+    assert snap.run_id == trainer.run_id and step >= snap.step
+    assert trainer.step_count == 0  # the parent's trainer waits for the segment's end
+    process.stop()
+    assert process.ended == "stopped"
+    assert trainer.step_count >= step and trainer.samples_seen > 0 and len(trainer.train_history.curve()) > 0
+    assert trainer.snapshot().step == trainer.step_count
+
+
+def step_of(trainer: Trainer) -> int:
+    return trainer.step_count
+
+
+def test_a_child_that_vanishes_leaves_the_trainer_as_it_was(small_mnist):
+    trainer = Trainer(small_mnist, TrainConfig(hidden=(16,), batch_size=32, epochs=None, iterations=1_000_000))
+    trainer.run(max_steps=3)
+    before = exact_state(trainer)
+    process = TrainingProcess.start(trainer)
+    os.kill(process._pid, signal.SIGKILL)
+    with pytest.raises(TrainingProcessError, match="stopped unexpectedly"):
+        process.stop()
+    assert process.ended == "failed"
+    assert_same(before, exact_state(trainer))
+
+
+def test_an_error_in_the_child_comes_back_as_an_answer(small_mnist):
+    trainer = Trainer(small_mnist, TrainConfig(hidden=(16,), batch_size=32, epochs=None, iterations=1_000_000))
+    process = TrainingProcess.start(trainer, between_chunks=fail)
+    answers = []
+    while process.ended is None:
+        answers += process.poll(0.1)
+    assert process.ended == "failed"
+    assert answers[-1][0] == "error" and "the map broke" in answers[-1][1][0]
+    assert trainer.step_count > 0  # what it trained before the error is kept, as in place
+
+
+def fail(trainer: Trainer) -> None:
+    raise ValueError("the map broke")
