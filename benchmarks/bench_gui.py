@@ -12,7 +12,8 @@ first_test_point_step=<n>``.
 - stall: how late a 10 ms timer in the GUI thread fires while training (lateness beyond 10 ms).
 - seconds_to_98: wall seconds from pressing Start until the window shows >= 98 % test accuracy.
 - startup_s: from the start of this script (before Qt is imported) until the window is shown.
-- peak_rss_mb: the process's peak resident memory.
+- peak_rss_mb: the app's peak resident memory: the window's process, plus the memory of its
+  training process (nn.training_process) that is not shared with it.
 - renders_per_s_curves: how often the loss and accuracy plots were given a snapshot to show,
   per second of the run (the lower of the two); renders_per_s_panels: the lowest such rate over
   the other panels on screen. (A panel whose data has not changed since it last rendered, e.g.
@@ -259,7 +260,11 @@ def run_gui(preset: str, all_panels: bool = False, profile: bool = False) -> dic
     trainer = window.worker.trainer
     cost = window.rendering.pacer.render_cost_s
     result["render_cost_ms"] = 1000 * cost if cost is not None else float("nan")
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the app's own peak
+    # The app's peak: the window's process, plus the pages of its training process that are its
+    # own (most of a forked child's memory is the window process's, shared, counted once).
+    result["training_process_mb"] = window.worker.training_process_mb
+    result["peak_rss_mb"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                             + window.worker.training_process_mb)
     result["dataset"] = window.dataset
     result["gui_cpu_share"] = gui_cpu / wall
     rates = {name: panel_clock.renders.get(name, 0) / wall for name in visible}
@@ -352,7 +357,8 @@ def main() -> None:
     worst_at = ", ".join(f"{gui['gaps'][i]:.0f} ms at {gui['gap_times'][i] / 1000:.2f} s"
                          for i in np.argsort(gui["gaps"])[::-1][:8])
     print(f"startup {gui['startup_s']:.2f} s; stall p50 {np.percentile(all_gaps, 50):.1f} ms, "
-          f"p99 {p99:.1f} ms, max {worst:.1f} ms (worst: {worst_at} after Start); peak RSS {peak_rss_mb:.0f} MB")
+          f"p99 {p99:.1f} ms, max {worst:.1f} ms (worst: {worst_at} after Start); peak RSS {peak_rss_mb:.0f} MB "
+          f"(of which the training process's own {gui['training_process_mb']:.0f} MB)")
     print(f"GUI thread CPU while training: {gui['gui_cpu_share'] * 100:.1f} % of wall time")
     print("renders per second while training: " + ", ".join(
         f"{name.removesuffix('Panel')} {rate:.1f}" for name, rate in gui["render_rates"].items()))

@@ -306,14 +306,15 @@ class Dataset:
     """Training and test split, ready for the engine.
 
     ``*_images`` keep the raw uint8 pixels (crisp thumbnails); ``*_x`` are pixels/255 as float32,
-    one row per sample; ``*_y`` are integer labels; ``*_Y`` their one-hot encoding.
+    one row per sample; ``*_y`` are integer labels; ``*_Y`` their one-hot encoding. ``train_x``
+    is made when first asked for (:meth:`train_inputs`): mini-batch training gathers its batches
+    from the uint8 images and never needs it, and for MNIST it is 180 MB.
     """
 
     train_images: np.ndarray
     train_y: np.ndarray
     test_images: np.ndarray
     test_y: np.ndarray
-    train_x: np.ndarray
     test_x: np.ndarray
     train_Y: np.ndarray
     test_Y: np.ndarray
@@ -323,6 +324,7 @@ class Dataset:
     _by_dtype: dict = field(default_factory=dict, repr=False)
     _active: list = field(default_factory=list, repr=False)  # active_pixels(), once computed
     _digest: list = field(default_factory=list, repr=False)  # content_digest(), once computed
+    _train_x: np.ndarray | None = field(default=None, repr=False)  # given at construction, or made when asked for
 
     def __post_init__(self):
         if not self.class_names:  # (frozen: set once, here)
@@ -334,14 +336,30 @@ class Dataset:
 
     @property
     def n_features(self) -> int:
-        return self.train_x.shape[1]
+        return self.test_x.shape[1]
+
+    @property
+    def train_x(self) -> np.ndarray:
+        return self.train_inputs(self.test_x.dtype)
+
+    def train_inputs(self, dtype) -> np.ndarray:
+        """The training images as rows of pixels/255 in ``dtype``: made once, when first asked for."""
+        dtype = np.dtype(dtype)
+        if self._train_x is not None and self._train_x.dtype == dtype:
+            return self._train_x
+        key = ("train", dtype)
+        if key not in self._by_dtype:
+            rows = _scale_pixels(self.train_images, dtype, None)
+            rows.flags.writeable = False
+            self._by_dtype[key] = rows
+        return self._by_dtype[key]
 
     def subset(self, n_train: int, n_test: int) -> "Dataset":
         """The first ``n_train`` training and ``n_test`` test samples (for quick runs and tests)."""
         return Dataset(
             train_images=self.train_images[:n_train], train_y=self.train_y[:n_train],
             test_images=self.test_images[:n_test], test_y=self.test_y[:n_test],
-            train_x=self.train_x[:n_train], test_x=self.test_x[:n_test],
+            _train_x=None if self._train_x is None else self._train_x[:n_train], test_x=self.test_x[:n_test],
             train_Y=self.train_Y[:n_train], test_Y=self.test_Y[:n_test],
             n_classes=self.n_classes, source=f"{self.source} (first {n_train} train / {n_test} test)",
             class_names=self.class_names,
@@ -375,16 +393,16 @@ class Dataset:
 
     def arrays(self, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(train_x, train_Y, test_x, test_Y) in ``dtype``; converted once and cached."""
+        return (self.train_inputs(dtype), *self.targets_and_test(dtype))
+
+    def targets_and_test(self, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(train_Y, test_x, test_Y) in ``dtype``, without making ``train_x``."""
         dtype = np.dtype(dtype)
-        if dtype == self.train_x.dtype:
-            return self.train_x, self.train_Y, self.test_x, self.test_Y
+        if dtype == self.test_x.dtype:
+            return self.train_Y, self.test_x, self.test_Y
         if dtype not in self._by_dtype:
-            self._by_dtype[dtype] = (
-                _scale_pixels(self.train_images, dtype, None),
-                self.train_Y.astype(dtype),
-                _scale_pixels(self.test_images, dtype, None),
-                self.test_Y.astype(dtype),
-            )
+            self._by_dtype[dtype] = (self.train_Y.astype(dtype), _scale_pixels(self.test_images, dtype, None),
+                                     self.test_Y.astype(dtype))
         return self._by_dtype[dtype]
 
 
@@ -455,7 +473,6 @@ def load_mnist(data_dir: Path | str | None = None, dtype=np.float32) -> Dataset:
             )
         n_classes = count_classes(train_y, test_y, paths[TRAIN_LABELS], paths[TEST_LABELS])
         dtype = np.dtype(dtype)
-        train_x = _scale_pixels(train_images, dtype, pool)
         test_x = _scale_pixels(test_images, dtype, pool)
     # As in the classic tutorial: scikit-learn's OneHotEncoder (categories fixed to 0..K-1 so a
     # class missing from one split cannot shift the columns). Imported here, not at the top:
@@ -465,7 +482,7 @@ def load_mnist(data_dir: Path | str | None = None, dtype=np.float32) -> Dataset:
     encoder = OneHotEncoder(categories=[np.arange(n_classes)], sparse_output=False, dtype=dtype)
     train_Y = encoder.fit_transform(train_y.reshape(-1, 1))
     test_Y = encoder.transform(test_y.reshape(-1, 1))
-    for array in (train_x, test_x, train_Y, test_Y):
+    for array in (test_x, train_Y, test_Y):
         array.flags.writeable = False
     known = None if verify else recognise(paths, train_y, test_y)
     class_names = read_class_names(folder, n_classes)
@@ -476,7 +493,6 @@ def load_mnist(data_dir: Path | str | None = None, dtype=np.float32) -> Dataset:
         train_y=train_y.astype(np.int64),
         test_images=test_images,
         test_y=test_y.astype(np.int64),
-        train_x=train_x,
         test_x=test_x,
         train_Y=train_Y,
         test_Y=test_Y,

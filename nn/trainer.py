@@ -220,7 +220,7 @@ class Trainer:
         self.net = Network.initialized(self.layer_sizes, config.activation, config.init, config.seed,
                                        config.dtype, active_inputs=active.columns)
         self.optimizer = make_optimizer(config.optimizer, self.net.storage.params, config.lr, config.momentum)
-        self.train_x, self.train_Y, self.test_x, self.test_Y = dataset.arrays(config.dtype)
+        self.train_Y, self.test_x, self.test_Y = dataset.targets_and_test(config.dtype)
         if self.net.storage.layout is not None:
             self._batches = BatchGatherer(active.pixels, active.extents, self.train_Y, config.dtype)
         else:
@@ -267,6 +267,12 @@ class Trainer:
         self._histograms_time = -math.inf
         self.drawn_input: np.ndarray | None = None
         self.last_map: ActivationMap | None = None
+
+    @property
+    def train_x(self) -> np.ndarray:
+        """The whole training set as rows (full-batch steps, training-set evaluations); made
+        when first needed, as mini-batches are gathered from the uint8 images."""
+        return self.dataset.train_inputs(self.config.dtype)
 
     # -- live hyperparameters -----------------------------------------------------------------
     def _record(self, name: str, old, new) -> None:
@@ -421,7 +427,8 @@ class Trainer:
         started = time.perf_counter()
         x, Y, labels, extents = self._next_batch()
         n = x.shape[0]
-        record = x is self.train_x or (self.step_count + 1) % STATS_EVERY == 0
+        whole = x is self.dataset.train_inputs(self.config.dtype) if n == self.n_train else False
+        record = whole or (self.step_count + 1) % STATS_EVERY == 0
         self.optimizer.lr = self.current_lr
         # Between statistics records (which need the gradient itself), momentum and plain descent
         # make their update inside backprop's products (see SGD.gradient_target).
@@ -439,7 +446,7 @@ class Trainer:
                 self.optimizer.step(stored.params, stored.grads)
                 if record:
                     self._record_update(*before, n)
-        if x is self.train_x:
+        if whole:
             self.position = 0
         elif self.position >= self.n_train:
             self.order = None  # the epoch is complete; reshuffle at the next batch

@@ -104,6 +104,11 @@ class TrainingProcess:
         self.trainer = trainer
         self.ended: str | None = None  # "stopped", "finished", "diverged" or "failed"
         self.child_private_mb: float | None = None
+        # What the child's steps and evaluations read, made here first: made in the child, it
+        # would be the child's own memory, and made again in every segment.
+        if trainer.config.batch_size is None:
+            trainer.train_x  # noqa: B018 - made on first access
+        trainer._ink_sorted_rows("test")
         parent_end, child_end = Pipe(duplex=True)
         pid = os.fork()
         if pid == 0:  # the child: never returns
@@ -116,6 +121,10 @@ class TrainingProcess:
     @classmethod
     def start(cls, trainer, between_chunks: Callable[[Any], None] | None = None) -> "TrainingProcess":
         return cls(trainer, between_chunks)
+
+    def fileno(self) -> int:
+        """Readable when an answer (or the end) has arrived: for an event loop to wait on."""
+        return self._conn.fileno()
 
     def request(self, kind: str, function: Callable[[Any], Any] | None = None) -> None:
         """Ask for a ``"snapshot"``, or for ``function(trainer)`` (``"call"``); the answer

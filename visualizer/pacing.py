@@ -1,10 +1,11 @@
 """How often the window may render while training runs: up to 15 times a second, and no more
 often than the GUI thread's own CPU cost allows.
 
-Why a budget (where training runs in a thread of the app; see SEPARATE_DUTY otherwise): Python's GIL serialises the GUI thread's rendering with the training thread.
-pyqtgraph paints in Python and PyQt keeps the GIL during Qt's drawing, while the trainer needs
-the GIL between its NumPy calls; so every millisecond the GUI thread computes is, nearly, a
-millisecond training waits (benchmarks/README.md has the figures). Keeping the GUI thread busy
+Why a budget (where training runs in a thread of the app; see SEPARATE_DUTY otherwise):
+Python's GIL serialises the GUI thread's rendering with the training thread. pyqtgraph paints
+in Python and PyQt keeps the GIL during Qt's drawing, while the trainer needs the GIL between
+its NumPy calls; so every millisecond the GUI thread computes is, nearly, a millisecond training
+waits (benchmarks/README.md has the figures). Keeping the GUI thread busy
 for at most ``duty`` of wall time bounds that loss, on any machine and with any set of panels
 on screen: a slow machine or many open panels get fewer frames per second, not slower training.
 What a person watches closely (the curves, the selected digit's softmax) and the other panels

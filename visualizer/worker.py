@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 
-from PyQt6.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
+from PyQt6.QtCore import QObject, QSocketNotifier, QTimer, pyqtSignal, pyqtSlot
 
 from nn.training_process import TrainingProcess, TrainingProcessError
 from nn.training_process import available as training_process_available
@@ -31,7 +31,6 @@ MAP_INTERVAL_S = 3.0  # the PCA map refreshes this often while training (and on 
 MAP_SHARE = 0.05  # ... or less often, so that it takes at most 5 % of training time (wide layers)
 SLOW_EVAL_INTERVAL_S = 0.25  # in slow motion, the test set is evaluated this often ...
 SLOW_EVAL_MAX_RATE = 30.0  # ... at speeds up to this many steps a second (faster: as scheduled)
-SEGMENT_POLL_S = 0.01  # while training runs in its own process, the worker looks for its answers this often
 
 
 class StepPace:
@@ -147,6 +146,7 @@ class TrainingWorker(QObject):
         # Full-speed training in a forked process (see the module docstring); off: in this thread.
         self.use_training_process = training_process_available()
         self.segment: TrainingProcess | None = None
+        self._notifier: QSocketNotifier | None = None  # readable: the training process has answered
         self._snapshot_requested = False
         self.training_process_mb = 0.0  # the largest private memory of a training process so far
 
@@ -638,15 +638,15 @@ class TrainingWorker(QObject):
     def shutdown(self) -> None:
         if self._timer is not None:
             self._timer.stop()
-        if self.segment is not None:
-            self.segment.kill()  # (a session to keep was saved before: saving ends the segment)
-            self.segment = None
+        segment = self._end_segment()
+        if segment is not None:
+            segment.kill()  # (a session to keep was saved before: saving ends the segment)
         self.trainer = None
 
     # -- training in a process of its own -------------------------------------------------------
     def _settle(self) -> None:
         """End the segment of training under way, if any: its state comes into self.trainer."""
-        segment, self.segment = self.segment, None
+        segment = self._end_segment()
         if segment is None:
             return
         try:
@@ -658,28 +658,51 @@ class TrainingWorker(QObject):
         self._segment_ended(segment)
 
     def _segment_chunk(self, trainer) -> None:
-        """Forward between the GUI and the training process: ask for a snapshot when one is due,
-        pass on its answers, and take note when the run has ended there."""
+        """Between the GUI and the training process: start it, and ask for a snapshot when one
+        is due. The chunk timer then waits until the next is due, and the answers wake the
+        worker when they come (_segment_answered): this thread wakes a few dozen times a
+        second, each time taking the GIL from the GUI thread for a moment."""
         if self.segment is None:
             self.segment = TrainingProcess.start(trainer, between_chunks=self._refresh_map_if_due)
             self._snapshot_requested = False
+            self._notifier = QSocketNotifier(self.segment.fileno(), QSocketNotifier.Type.Read, self)
+            self._notifier.activated.connect(self._segment_answered)
         now = time.monotonic()
         if not self._snapshot_requested and self._snapshot_due(now):
             self.segment.request("snapshot")
             self._snapshot_requested = True
             self._last_emit = now  # (spaced from request to request: the answer comes a chunk later)
+        wait = SNAPSHOT_INTERVAL_S if self._snapshot_requested else self._next_snapshot_in(now)
+        self._timer.setInterval(max(2, round(1000 * wait)))
+
+    @pyqtSlot()
+    def _segment_answered(self) -> None:
+        if self.segment is None:
+            return
         try:
-            answers = self.segment.poll(SEGMENT_POLL_S)
+            answers = self.segment.poll(0)
         except TrainingProcessError as exc:
-            self.segment = None
+            self._end_segment()
             self._report(exc)
             self._publish(force=True)
             return
         self._handle(answers, publish=True)
         if self.segment.ended is not None:
-            segment, self.segment = self.segment, None
-            self._segment_ended(segment)
+            self._segment_ended(self._end_segment())
             self._publish(force=True)
+        elif not self._snapshot_requested and self._timer is not None and self._timer.isActive():
+            self._timer.start(max(2, round(1000 * self._next_snapshot_in(time.monotonic()))))
+
+    def _end_segment(self) -> TrainingProcess | None:
+        """Forget the segment (ended or being ended) and its notifier, before its pipe closes."""
+        segment, self.segment = self.segment, None
+        if self._notifier is not None:
+            self._notifier.setEnabled(False)
+            self._notifier.deleteLater()
+            self._notifier = None
+        if self._timer is not None:
+            self._timer.setInterval(0)
+        return segment
 
     def _handle(self, answers, publish: bool) -> None:
         for kind, value in answers:
@@ -705,9 +728,13 @@ class TrainingWorker(QObject):
 
     def _snapshot_due(self, now: float) -> bool:
         """As :meth:`_publish` decides: not too often, and not long before the GUI comes for it."""
-        if now - self._last_emit < SNAPSHOT_INTERVAL_S:
-            return False
-        return self._mailbox is None or now >= self._untaken_until - SNAPSHOT_INTERVAL_S
+        return self._next_snapshot_in(now) <= 0
+
+    def _next_snapshot_in(self, now: float) -> float:
+        due = self._last_emit + SNAPSHOT_INTERVAL_S
+        if self._mailbox is not None:
+            due = max(due, self._untaken_until - SNAPSHOT_INTERVAL_S)
+        return due - now
 
     # -- the training loop ------------------------------------------------------------------------
     @pyqtSlot()

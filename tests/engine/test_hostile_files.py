@@ -359,9 +359,8 @@ def test_one_changed_pixel_changes_the_fingerprint(small_mnist):
     data = small_mnist.subset(200, 50)
     images = data.train_images.copy()
     images[17, 5, 5] ^= 1
-    changed = type(data)(**{**{f: getattr(data, f) for f in ("train_y", "test_images", "test_y", "train_x",
-                                                               "test_x", "train_Y", "test_Y", "n_classes",
-                                                               "source")}, "train_images": images})
+    fields = ("train_y", "test_images", "test_y", "test_x", "train_Y", "test_Y", "n_classes", "source")
+    changed = type(data)(**{**{f: getattr(data, f) for f in fields}, "train_images": images})
     assert data_fingerprint(changed) != data_fingerprint(data)
     assert data_fingerprint(data) == data_fingerprint(small_mnist.subset(200, 50))
 

@@ -546,7 +546,7 @@ def test_data_without_all_zero_inputs_trains_in_the_plain_layout(small_mnist):
     flat = images.reshape(len(images), -1)
     train_x = np.divide(flat, np.float32(255), dtype=np.float32)
     train_x.flags.writeable = False
-    data = dataclasses.replace(small_mnist, train_images=images, train_x=train_x, _by_dtype={}, _active=[])
+    data = dataclasses.replace(small_mnist, train_images=images, _train_x=train_x, _by_dtype={}, _active=[])
     trainer = Trainer(data, dataclasses.replace(MINI, batch_size=64, iterations=20))
     assert trainer.net.storage.layout is None and trainer.net.params[0].shape == (32, 784)
     x, _, _, extents = trainer._next_batch()
