@@ -67,6 +67,9 @@ from PyQt6.QtCore import QElapsedTimer, QEventLoop, QTimer  # noqa: E402
 from PyQt6.QtWidgets import QApplication  # noqa: E402
 
 
+TRACE = bool(os.environ.get("BENCH_TRACE"))  # print every slow event and stall (with --profile-panels)
+
+
 class PanelClock:
     """Counts each panel's renders and, with ``profile``, the GUI thread's CPU time (ms) of each
     render and of each paint of the panel's widgets (by panel class name)."""
@@ -146,6 +149,15 @@ def make_app(profile: bool) -> QApplication:
         notify() for every event of the application costs time of its own)."""
 
         def notify(self, receiver, event):
+            if TRACE and app.clock is not None and app.clock.counting:
+                kind, started = event.type(), time.monotonic()
+                try:
+                    return super().notify(receiver, event)
+                finally:
+                    ms = 1000 * (time.monotonic() - started)
+                    if ms > 4:
+                        app.clock.slowest.append((0.0, time.monotonic(),
+                                                  f"event {kind.name} to {type(receiver).__name__}: {ms:.1f} ms wall"))
             if event.type() != paint or not isinstance(receiver, QWidget):
                 return super().notify(receiver, event)
             started = time.thread_time()
@@ -278,7 +290,7 @@ def run_gui(preset: str, all_panels: bool = False, profile: bool = False) -> dic
         slowest = sorted(panel_clock.slowest, reverse=True)[:12]
         if os.environ.get("BENCH_TRACE"):
             for ms, at, name in sorted(panel_clock.slowest, key=lambda e: e[1]):
-                if ms > 4 or name.startswith("STALL"):
+                if ms > 4 or name.startswith(("STALL", "event")):
                     print(f"  {at - panel_clock.started:7.3f} {ms:5.1f} {name}")
         print("slowest renders and paints: " + ", ".join(
             f"{name} {ms:.0f} ms at {at - panel_clock.started:.2f} s" for ms, at, name in slowest))

@@ -267,6 +267,7 @@ class Trainer:
         self._histograms_time = -math.inf
         self.drawn_input: np.ndarray | None = None
         self.last_map: ActivationMap | None = None
+        self._ink_sorted_rows("test")  # now, not in the first evaluation (or a training process: see there)
 
     @property
     def train_x(self) -> np.ndarray:

@@ -104,11 +104,10 @@ class TrainingProcess:
         self.trainer = trainer
         self.ended: str | None = None  # "stopped", "finished", "diverged" or "failed"
         self.child_private_mb: float | None = None
-        # What the child's steps and evaluations read, made here first: made in the child, it
-        # would be the child's own memory, and made again in every segment.
+        # What the child's steps read, made here first (the trainer made its test rows already):
+        # made in the child, it would be the child's own memory, and made again in every segment.
         if trainer.config.batch_size is None:
             trainer.train_x  # noqa: B018 - made on first access
-        trainer._ink_sorted_rows("test")
         parent_end, child_end = Pipe(duplex=True)
         pid = os.fork()
         if pid == 0:  # the child: never returns

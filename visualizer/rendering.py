@@ -24,7 +24,7 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 from .pacing import SEPARATE_DUTY, SEPARATE_OTHERS_DUTY, RenderBudget, RenderPacer
 
 WATCHED_RATE = 10  # the watched panels' renders a second (pacer allowing) the turns are planned for
-OTHERS_INTERVAL_S = 0.4  # ... and each of the others takes a turn this often
+OTHERS_INTERVAL_S = 0.45  # ... and each of the others takes a turn this often
 PANEL_GAP_MS = 1  # between two panels' renders in a cycle
 
 
