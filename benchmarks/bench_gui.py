@@ -66,7 +66,6 @@ from PyQt6 import sip  # noqa: E402
 from PyQt6.QtCore import QElapsedTimer, QEventLoop, QTimer  # noqa: E402
 from PyQt6.QtWidgets import QApplication  # noqa: E402
 
-
 TRACE = bool(os.environ.get("BENCH_TRACE"))  # print every slow event and stall (with --profile-panels)
 
 
