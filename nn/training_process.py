@@ -126,8 +126,11 @@ class TrainingProcess:
         return self._conn.fileno()
 
     def request(self, kind: str, function: Callable[[Any], Any] | None = None) -> None:
-        """Ask for a ``"snapshot"``, or for ``function(trainer)`` (``"call"``); the answer
-        comes through :meth:`poll`."""
+        """Ask for a ``"snapshot"``, or for ``function(trainer)`` (``"call"``): the answer
+        comes through :meth:`poll`. ``"apply"`` runs ``function(trainer)`` for its effect (a
+        live change of a hyperparameter), answered only if it raises. Either runs between
+        two chunks, as a command would in place; an exception it raises comes back as an
+        ``("error", ...)`` answer and training goes on."""
         if self.ended is None:
             self._send((kind, function))
 
@@ -228,8 +231,14 @@ def _serve(trainer, conn: Connection, between_chunks) -> None:
                     break
                 if kind == "snapshot":
                     conn.send(("snapshot", trainer.snapshot()))
-                elif kind == "call":
-                    conn.send(("call", function(trainer)))
+                else:
+                    try:
+                        result = function(trainer)
+                    except Exception as exc:  # noqa: BLE001 - a refused value: reported, training goes on
+                        conn.send(("error", (str(exc) or type(exc).__name__, "".join(traceback.format_exception(exc)))))
+                        continue
+                    if kind == "call":
+                        conn.send(("call", result))
             trainer.run(max_seconds=CHUNK_SECONDS)
             if trainer.diverged:
                 ended = "diverged"

@@ -88,7 +88,15 @@ def _guarded(method):
     return wrapper
 
 
-_KEEP_SEGMENT = frozenset({"rename_run", "set_run_hidden", "delete_run", "copy_network"})
+# Commands that leave a segment of training in its process running: they do not need the
+# trainer, or, while it trains there, go to it there (_forward).
+_KEEP_SEGMENT = frozenset({"rename_run", "set_run_hidden", "delete_run", "copy_network", "set_lr", "set_lr_decay",
+                           "set_momentum", "set_dropout", "set_augmentation", "set_batch_size", "set_run_length",
+                           "set_probes", "set_pins", "set_drawn_input"})
+
+
+def _call_method(name: str, args: tuple, trainer) -> None:
+    getattr(trainer, name)(*args)
 
 
 class State(enum.Enum):
@@ -371,6 +379,8 @@ class TrainingWorker(QObject):
     @pyqtSlot(float)
     @_guarded
     def set_lr(self, lr: float) -> None:
+        if self._forward("set_lr", lr):
+            return
         if self.trainer is not None:
             self.trainer.set_lr(lr)
             self._publish(force=self.state != State.TRAINING)
@@ -378,6 +388,8 @@ class TrainingWorker(QObject):
     @pyqtSlot(float)
     @_guarded
     def set_lr_decay(self, decay: float) -> None:
+        if self._forward("set_lr_decay", decay):
+            return
         if self.trainer is not None:
             self.trainer.set_lr_decay(decay)
             self._publish(force=self.state != State.TRAINING)
@@ -385,6 +397,8 @@ class TrainingWorker(QObject):
     @pyqtSlot(float)
     @_guarded
     def set_momentum(self, momentum: float) -> None:
+        if self._forward("set_momentum", momentum):
+            return
         if self.trainer is not None:
             self.trainer.set_momentum(momentum)
             self._publish(force=self.state != State.TRAINING)
@@ -392,6 +406,8 @@ class TrainingWorker(QObject):
     @pyqtSlot(float)
     @_guarded
     def set_dropout(self, rate: float) -> None:
+        if self._forward("set_dropout", rate):
+            return
         if self.trainer is not None:
             self.trainer.set_dropout(rate)
             self._publish(force=self.state != State.TRAINING)
@@ -399,6 +415,8 @@ class TrainingWorker(QObject):
     @pyqtSlot(int, float, float)
     @_guarded
     def set_augmentation(self, shift: int, rotation: float, noise: float) -> None:
+        if self._forward("set_augmentation", shift, rotation, noise):
+            return
         if self.trainer is not None:
             self.trainer.set_augmentation(shift, rotation, noise)
             self._publish(force=self.state != State.TRAINING)
@@ -406,6 +424,8 @@ class TrainingWorker(QObject):
     @pyqtSlot(object)
     @_guarded
     def set_batch_size(self, batch_size) -> None:
+        if self._forward("set_batch_size", batch_size):
+            return
         if self.trainer is not None:
             self.trainer.set_batch_size(batch_size)
             self._publish(force=self.state != State.TRAINING)
@@ -413,6 +433,9 @@ class TrainingWorker(QObject):
     @pyqtSlot(object, object)
     @_guarded
     def set_run_length(self, epochs, iterations) -> None:
+        if self._forward("set_run_length", epochs, iterations):
+            self.continue_length = (epochs, iterations)  # (a run this ends finishes there: _segment_ended)
+            return
         if self.trainer is not None:
             self.trainer.set_run_length(epochs, iterations)
             self.continue_length = (epochs, iterations)
@@ -432,6 +455,8 @@ class TrainingWorker(QObject):
     @_guarded
     def set_probes(self, indices) -> None:
         self._probes = tuple(indices)
+        if self._forward("set_probes", self._probes, soon=True):
+            return
         if self.trainer is not None:
             self.trainer.set_probes(self._probes)
             self._publish(force=True)
@@ -441,6 +466,8 @@ class TrainingWorker(QObject):
     def set_pins(self, indices) -> None:
         """Pinned test digits; they survive Reset (the new trainer tracks them from its start)."""
         self._pins = tuple(indices)
+        if self._forward("set_pins", self._pins, soon=True):
+            return
         if self.trainer is not None:
             self.trainer.set_pins(self._pins)
             self._publish(force=True)
@@ -449,6 +476,8 @@ class TrainingWorker(QObject):
     @_guarded
     def set_drawn_input(self, image) -> None:
         """The digit on the drawing pad (an MNIST-style input), or None when the pad is empty."""
+        if self._forward("set_drawn_input", image, soon=True):
+            return
         if self.trainer is not None:
             self.trainer.set_drawn_input(image)
             self._publish(force=True)
@@ -656,6 +685,19 @@ class TrainingWorker(QObject):
             return
         self._handle(answers, publish=False)  # (the command publishes what it changes)
         self._segment_ended(segment)
+
+    def _forward(self, name: str, *args, soon: bool = False) -> bool:
+        """While training runs in its process, a live change goes to its trainer there, between
+        two chunks, as it would here (no new segment: that would pause training for a moment).
+        ``soon``: what it changes is shown by the next snapshot, asked for at once."""
+        if self.segment is None:
+            return False
+        self.segment.request("apply", functools.partial(_call_method, name, args))
+        if soon and self._timer is not None:
+            self._last_emit = -float("inf")
+            if not self._snapshot_requested:
+                self._timer.start(0)
+        return True
 
     def _segment_chunk(self, trainer) -> None:
         """Between the GUI and the training process: start it, and ask for a snapshot when one

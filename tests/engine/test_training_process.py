@@ -141,3 +141,30 @@ def test_an_error_in_the_child_comes_back_as_an_answer(small_mnist):
 
 def fail(trainer: Trainer) -> None:
     raise ValueError("the map broke")
+
+
+def test_a_live_change_applies_between_chunks_and_a_refused_one_is_reported(small_mnist):
+    trainer = Trainer(small_mnist, TrainConfig(hidden=(16,), batch_size=32, epochs=None, iterations=1_000_000))
+    process = TrainingProcess.start(trainer)
+    process.request("apply", set_lr_to(0.25))
+    process.request("apply", set_lr_to(-1.0))  # refused by the trainer's validation
+    process.request("call", lr_of)
+    answers = []
+    while not any(kind == "call" for kind, _ in answers):
+        answers += process.poll(1.0)
+    assert [kind for kind, _ in answers] == ["error", "call"]
+    assert "lr" in answers[0][1][0].lower() or "learning rate" in answers[0][1][0].lower()
+    assert answers[1][1] == 0.25
+    process.stop()
+    assert process.ended == "stopped" and trainer.config.lr == 0.25
+    assert any("0.25" in event.text for event in trainer.events)  # recorded as a live change
+
+
+def set_lr_to(lr: float):
+    import functools
+
+    return functools.partial(Trainer.set_lr, lr=lr)
+
+
+def lr_of(trainer: Trainer) -> float:
+    return trainer.config.lr
