@@ -1,17 +1,21 @@
-"""Training in a forked process of its own, beside an app that draws.
+"""Training in a process of its own, beside an app that draws.
 
 Why: Python's GIL lets one thread at a time run Python. With training in a thread of the app,
 every millisecond the window spends drawing is, nearly, a millisecond training waits
-(``benchmarks/bench_process_split.py`` measured both ways). A forked child has an interpreter
-and a GIL of its own, and starts with the parent's trainer exactly as it is; the training data
-is shared copy-on-write, not copied.
+(``benchmarks/bench_process_split.py`` measured both ways). A child process has an interpreter
+and a GIL of its own.
 
-One :class:`TrainingProcess` is one *segment* of training. :meth:`TrainingProcess.start` forks;
-the child trains in chunks and, between chunks, answers requests (a snapshot, or any function of
-its trainer). It ends when asked to stop, or when the run finishes or diverges: then it sends
-the state training changed back and exits. The parent's trainer is not touched meanwhile, and
-:meth:`TrainingProcess.stop` writes that state into it in place, so the result is what training
-in place would have given, bit for bit (``tests/engine/test_training_process.py``).
+A :class:`TrainingServer` is forked once per data set, when the data has loaded, so the data is
+shared copy-on-write, never copied or sent. (Forking again for every stretch of training would
+cost the window dearly: after a fork, the first write to each page of memory the two processes
+share copies it, and the window's first renders write to tens of megabytes of them.) The server
+waits for work. One :class:`TrainingProcess` is one *segment* of training there: the parent's
+trainer state goes over, the server trains in chunks and, between chunks, answers requests (a
+snapshot, any function of its trainer, a live change). The segment ends when asked to stop, or
+when the run finishes or diverges: then the state comes back and
+:meth:`TrainingProcess.stop` writes it into the parent's trainer in place, which nothing touched
+meanwhile. The result is what training in place would have given, bit for bit
+(``tests/engine/test_training_process.py``).
 
 Linux only (:func:`available`): elsewhere, forking a process that runs threads is not safe.
 Nothing here is maths; ``nn.trainer`` does the training either way.
@@ -19,6 +23,7 @@ Nothing here is maths; ``nn.trainer`` does the training either way.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -92,34 +97,96 @@ def _private_mb() -> float | None:
 
 
 # -- the parent's side --------------------------------------------------------------------------
-class TrainingProcess:
-    """One segment of training in a forked child.
+class TrainingServer:
+    """A process forked with ``dataset`` loaded, that trains any trainer of that data set it is
+    sent, one segment at a time (:meth:`segment`). Close it, or let the parent exit: it ends
+    when its pipe closes."""
 
-    ``between_chunks(trainer)`` runs in the child after every chunk that neither finished nor
-    diverged the run (the app refreshes its activation map there). Requests are answered in the
-    order sent; :meth:`poll` hands out the answers and finally the end of the segment.
-    """
-
-    def __init__(self, trainer, between_chunks: Callable[[Any], None] | None = None):
-        self.trainer = trainer
-        self.ended: str | None = None  # "stopped", "finished", "diverged" or "failed"
-        self.child_private_mb: float | None = None
-        # What the child's steps read, made here first (the trainer made its test rows already):
-        # made in the child, it would be the child's own memory, and made again in every segment.
-        if trainer.config.batch_size is None:
-            trainer.train_x  # noqa: B018 - made on first access
+    def __init__(self, dataset):
+        self.dataset = dataset
+        self._last_structure = None  # the run the server holds a trainer for
+        self.busy: TrainingProcess | None = None
         parent_end, child_end = Pipe(duplex=True)
         pid = os.fork()
         if pid == 0:  # the child: never returns
             parent_end.close()
-            _child(trainer, child_end, between_chunks)
+            _child(dataset, child_end)
         child_end.close()
         self._pid = pid
         self._conn: Connection = parent_end
+        self.alive = True
+
+    def segment(self, trainer, between_chunks: Callable[[Any], None] | None = None) -> "TrainingProcess":
+        """Train ``trainer`` there from now on, until the segment ends. ``between_chunks(trainer)``
+        (picklable) runs there after every chunk that neither finished nor diverged the run."""
+        if not self.alive:
+            raise TrainingProcessError("The training process has ended.")
+        if trainer.dataset is not self.dataset:
+            raise TrainingProcessError("The trainer trains on other data than the training process holds.")
+        if self.busy is not None and self.busy.ended is None:
+            raise TrainingProcessError("A segment of training is under way already.")
+        structure = _structure(trainer)
+        # A new run: its configuration and initial weights, for the server to build its twin.
+        build = None if structure == self._last_structure else (trainer.config, trainer.probe_indices,
+                                                                trainer.initial_weights)
+        self._last_structure = structure
+        self.busy = TrainingProcess(self, trainer)
+        try:
+            self._conn.send(("train", (structure, build, export_state(trainer), between_chunks)))
+        except (OSError, ValueError) as exc:
+            self.busy._vanished(exc)
+        return self.busy
+
+    def close(self) -> None:
+        """End the process now (its segment's state, if any, is discarded)."""
+        if self.alive:
+            self.alive = False
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+            except OSError:
+                pass
+            self._conn.close()
+            try:
+                os.waitpid(self._pid, 0)
+            except ChildProcessError:
+                pass
+
+    def _lost(self) -> None:
+        """The process died or its pipe broke: close what is left."""
+        self._last_structure = None
+        self.close()
+
+
+def _structure(trainer) -> tuple:
+    """What makes two trainers of one data set the same run, with the same arrays' shapes."""
+    config = trainer.config
+    return (trainer.run_id, id(trainer), trainer.layer_sizes, config.optimizer, config.activation, str(config.dtype))
+
+
+class TrainingProcess:
+    """One segment of training in a :class:`TrainingServer`.
+
+    Requests are answered in the order sent; :meth:`poll` hands out the answers and finally the
+    end of the segment, when the state is already in the parent's trainer.
+    """
+
+    def __init__(self, server: TrainingServer, trainer):
+        self.server = server
+        self.trainer = trainer
+        self.ended: str | None = None  # "stopped", "finished", "diverged" or "failed"
+        self.child_private_mb: float | None = None
+        self._conn = server._conn
 
     @classmethod
     def start(cls, trainer, between_chunks: Callable[[Any], None] | None = None) -> "TrainingProcess":
-        return cls(trainer, between_chunks)
+        """A segment in a server of its own, closed when the segment ends (tests; the app keeps one
+        server per data set)."""
+        server = TrainingServer(trainer.dataset)
+        process = server.segment(trainer, between_chunks)
+        process._owns_server = True
+        return process
+
+    _owns_server = False
 
     def fileno(self) -> int:
         """Readable when an answer (or the end) has arrived: for an event loop to wait on."""
@@ -162,14 +229,10 @@ class TrainingProcess:
         return answers
 
     def kill(self) -> None:
-        """End it now, its state discarded (the app is closing)."""
+        """End it now, its state discarded (the app is closing): the server goes too."""
         if self.ended is None:
             self.ended = "killed"
-            try:
-                os.kill(self._pid, signal.SIGKILL)
-            except OSError:
-                pass
-            self._reap()
+        self.server.close()
 
     def _send(self, message) -> None:
         try:
@@ -182,48 +245,72 @@ class TrainingProcess:
         if kind in ("stopped", "finished", "diverged", "failed"):
             state, self.child_private_mb, error = value
             self.ended = kind
-            self._reap()
             if state is not None:
                 import_state(self.trainer, state)
+            else:
+                self.server._last_structure = None  # (the server's twin may be half-way through a step)
+            if self._owns_server:
+                self.server.close()
             return ("error", error) if error is not None else None
         return kind, value
 
     def _vanished(self, exc: BaseException) -> None:
         self.ended = "failed"
-        self._reap()
+        self.server._lost()
         raise TrainingProcessError(f"The training process stopped unexpectedly ({exc or type(exc).__name__}); "
                                    "the network is as it was when training last started.") from None
 
-    def _reap(self) -> None:
-        self._conn.close()
-        try:
-            os.waitpid(self._pid, 0)
-        except ChildProcessError:
-            pass
-
 
 # -- the child's side ---------------------------------------------------------------------------
-def _child(trainer, conn: Connection, between_chunks) -> None:
-    """Train until told to stop or the run ends; send the state back; exit without running any
-    of the parent's clean-up (its windows, files and threads are not the child's)."""
+def _child(dataset, conn: Connection) -> None:
+    """Serve until the parent's end of the pipe closes; exit without running any of the
+    parent's clean-up (its windows, files and threads are not the child's)."""
     code = 0
     try:
-        # Signals are the parent's to handle: it stops this segment, and a parent that dies
-        # closes the pipe, which ends the child within a chunk.
+        # Signals are the parent's to handle: it stops a segment, and a parent that dies closes
+        # the pipe, which ends the child within a chunk.
         for name in ("SIGINT", "SIGTERM", "SIGHUP"):
             if hasattr(signal, name):
                 signal.signal(getattr(signal, name), signal.SIG_IGN)
         signal.set_wakeup_fd(-1)
-        _serve(trainer, conn, between_chunks)
-    except BaseException:  # noqa: BLE001 - the parent reports the error; nothing may escape a fork
+        gc.freeze()  # the parent's objects: never walked (and so never copied) by collections here
+        trainer, structure = None, None
+        while True:
+            try:
+                kind, payload = conn.recv()
+            except (EOFError, OSError):
+                return  # the parent is gone
+            if kind != "train":
+                continue  # (a request that came after its segment ended)
+            wanted, build, state, between_chunks = payload
+            if build is not None or wanted != structure:
+                trainer = structure = None
+                if build is None:
+                    conn.send(("failed", (None, _private_mb(), ("The training process lost the run.", ""))))
+                    continue
+                trainer = _twin(dataset, *build)
+                structure = wanted
+            if not _segment(trainer, conn, state, between_chunks):
+                return
+    except BaseException:  # noqa: BLE001 - the parent reports a lost process; nothing may escape a fork
         code = 1
     finally:
         os._exit(code)
 
 
-def _serve(trainer, conn: Connection, between_chunks) -> None:
+def _twin(dataset, config, probe_indices, initial_weights):
+    from .trainer import Trainer
+
+    trainer = Trainer(dataset, config, probe_indices)
+    trainer.initial_weights = initial_weights
+    return trainer
+
+
+def _segment(trainer, conn: Connection, state, between_chunks) -> bool:
+    """One segment: False if the parent has gone."""
     ended, error = "stopped", None
     try:
+        import_state(trainer, state)
         while True:
             if conn.poll(0):
                 kind, function = conn.recv()
@@ -249,7 +336,7 @@ def _serve(trainer, conn: Connection, between_chunks) -> None:
             if between_chunks is not None:
                 between_chunks(trainer)
     except (EOFError, OSError):
-        return  # the parent is gone
+        return False
     except Exception as exc:  # noqa: BLE001 - reaches the user through the parent
         ended = "failed"
         error = (str(exc) or type(exc).__name__, "".join(traceback.format_exception(exc)))
@@ -260,4 +347,8 @@ def _serve(trainer, conn: Connection, between_chunks) -> None:
     except Exception as exc:  # noqa: BLE001 - the segment's work is lost, said so
         state = None
         error = (f"Could not hand the training state back ({exc}).", "".join(traceback.format_exception(exc)))
-    conn.send((ended, (state, _private_mb(), error)))  # (a pipe keeps it after the child exits)
+    try:
+        conn.send((ended, (state, _private_mb(), error)))
+    except (OSError, ValueError):
+        return False
+    return True

@@ -22,7 +22,7 @@ import traceback
 
 from PyQt6.QtCore import QObject, QSocketNotifier, QTimer, pyqtSignal, pyqtSlot
 
-from nn.training_process import TrainingProcess, TrainingProcessError
+from nn.training_process import TrainingProcess, TrainingProcessError, TrainingServer
 from nn.training_process import available as training_process_available
 
 CHUNK_SECONDS = 0.03  # commands take effect within about this long (one step at the least)
@@ -99,6 +99,22 @@ def _call_method(name: str, args: tuple, trainer) -> None:
     getattr(trainer, name)(*args)
 
 
+class MapRefresh:
+    """Between two chunks of training: the PCA map of the last hidden layer, every
+    MAP_INTERVAL_S, or less often so that it takes at most MAP_SHARE of training time. Plain
+    values only: it goes to the training process with each segment."""
+
+    def __init__(self, last: float = -float("inf"), cost_s: float = 0.0):
+        self.last, self.cost_s = last, cost_s
+
+    def __call__(self, trainer) -> None:
+        started = time.monotonic()
+        if started - self.last >= max(MAP_INTERVAL_S, self.cost_s / MAP_SHARE):
+            trainer.compute_map()
+            self.last = time.monotonic()
+            self.cost_s = self.last - started
+
+
 class State(enum.Enum):
     """What the worker is doing; the value is the text the status bar shows."""
 
@@ -153,6 +169,7 @@ class TrainingWorker(QObject):
         self.continue_length: tuple[float | None, int | None] = (None, None)
         # Full-speed training in a forked process (see the module docstring); off: in this thread.
         self.use_training_process = training_process_available()
+        self.server: TrainingServer | None = None  # forked when the data has loaded (see _start_server)
         self.segment: TrainingProcess | None = None
         self._notifier: QSocketNotifier | None = None  # readable: the training process has answered
         self._snapshot_requested = False
@@ -221,10 +238,12 @@ class TrainingWorker(QObject):
 
         self._set_state(State.LOADING)
         try:
-            self.dataset = source if isinstance(source, Dataset) else load_mnist(source)
+            dataset = source if isinstance(source, Dataset) else load_mnist(source)
         except Exception:
             self._set_state(State.NO_DATA)
             raise
+        self._start_server(dataset)
+        self.dataset = dataset  # (only now: the window learns of it with data_loaded, see app.open_session_at_start)
         self.data_loaded.emit(self.dataset)
         self._set_state(State.IDLE)
 
@@ -246,6 +265,7 @@ class TrainingWorker(QObject):
         self._probes, self._pins, self._drawn_pins = (), (), []  # of the old data's test set and size
         with self._mailbox_lock:
             self._mailbox = None  # the old data's snapshot fits none of the new panels
+        self._start_server(dataset)
         self.dataset = dataset
         self.data_loaded.emit(dataset)
         self._set_state(State.IDLE)
@@ -517,8 +537,8 @@ class TrainingWorker(QObject):
             self.map_features_ready.emit(MapFeatures(trainer.run_id, trainer.step_count, indices, features, layer,
                                                      trainer.test_y[indices], predictions))
 
-    def _refresh_map_if_due(self, trainer=None) -> None:
-        """(Also called in the training process, between its chunks, on its copy of the worker.)"""
+    def _refresh_map_if_due(self) -> None:
+        """(In the training process, MapRefresh does this.)"""
         if time.monotonic() - self._last_map >= max(MAP_INTERVAL_S, self._map_cost_s / MAP_SHARE):
             self._refresh_map()
 
@@ -667,9 +687,10 @@ class TrainingWorker(QObject):
     def shutdown(self) -> None:
         if self._timer is not None:
             self._timer.stop()
-        segment = self._end_segment()
-        if segment is not None:
-            segment.kill()  # (a session to keep was saved before: saving ends the segment)
+        self._end_segment()
+        if self.server is not None:
+            self.server.close()  # (a session to keep was saved before: saving ends the segment)
+            self.server = None
         self.trainer = None
 
     # -- training in a process of its own -------------------------------------------------------
@@ -685,6 +706,19 @@ class TrainingWorker(QObject):
             return
         self._handle(answers, publish=False)  # (the command publishes what it changes)
         self._segment_ended(segment)
+
+    def _start_server(self, dataset) -> None:
+        """A training process for ``dataset`` (the old one ends). Forked when the data has
+        loaded, while the window is still being built, not when training starts (see
+        nn.training_process)."""
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        if self.use_training_process and dataset is not None:
+            try:
+                self.server = TrainingServer(dataset)
+            except OSError:
+                self.server = None  # (no process to be had, e.g. at a process limit: training runs here)
 
     def _forward(self, name: str, *args, soon: bool = False) -> bool:
         """While training runs in its process, a live change goes to its trainer there, between
@@ -705,7 +739,12 @@ class TrainingWorker(QObject):
         worker when they come (_segment_answered): this thread wakes a few dozen times a
         second, each time taking the GIL from the GUI thread for a moment."""
         if self.segment is None:
-            self.segment = TrainingProcess.start(trainer, between_chunks=self._refresh_map_if_due)
+            if self.server is None or not self.server.alive or self.server.dataset is not trainer.dataset:
+                self._start_server(trainer.dataset)
+            if self.server is None:  # (no process to be had: training goes on here)
+                self._train_here(trainer)
+                return
+            self.segment = self.server.segment(trainer, MapRefresh(self._last_map, self._map_cost_s))
             self._snapshot_requested = False
             self._notifier = QSocketNotifier(self.segment.fileno(), QSocketNotifier.Type.Read, self)
             self._notifier.activated.connect(self._segment_answered)
@@ -787,7 +826,11 @@ class TrainingWorker(QObject):
             return
         if self.use_training_process and self.pace.rate == 0:
             self._segment_chunk(trainer)
-            return
+        else:
+            self._train_here(trainer)
+
+    def _train_here(self, trainer) -> None:
+        """A chunk of training in this thread (slow motion, or where no process can be had)."""
         try:
             if self.pace.rate > 0:
                 self._slow_motion_chunk(trainer)

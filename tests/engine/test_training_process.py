@@ -10,7 +10,7 @@ import pytest
 
 from nn.config import TrainConfig
 from nn.trainer import Trainer
-from nn.training_process import TrainingProcess, TrainingProcessError, available
+from nn.training_process import TrainingProcess, TrainingProcessError, TrainingServer, available
 
 pytestmark = pytest.mark.skipif(not available(), reason="training in a forked process needs Linux")
 
@@ -62,9 +62,9 @@ def assert_same(a: dict, b: dict) -> None:
             assert a[key] == b[key], key
 
 
-def segment(trainer: Trainer, steps: int) -> TrainingProcess:
-    """Train ``steps`` more steps in a forked child (it stops there: the run length says so)."""
-    process = TrainingProcess.start(trainer)
+def segment(trainer: Trainer, server: TrainingServer | None = None) -> TrainingProcess:
+    """Train in the server until the run ends (its run length says where)."""
+    process = TrainingProcess.start(trainer) if server is None else server.segment(trainer)
     while process.ended is None:
         process.poll(0.05)
     return process
@@ -79,12 +79,17 @@ def test_a_forked_segment_equals_training_in_place(small_mnist, name):
     in_place.set_lr(config.lr / 2)
     in_place.run(max_steps=150)
 
+    server = TrainingServer(small_mnist)
     forked = Trainer(small_mnist, config.replace(iterations=150))
-    assert segment(forked, 150).ended == "finished"
+    other = Trainer(small_mnist, CONFIGS["sgd"].replace(iterations=20))
+    assert segment(forked, server).ended == "finished"
     assert forked.step_count == 150
     forked.set_run_length(iterations=300)
     forked.set_lr(config.lr / 2)
-    assert segment(forked, 150).ended == "finished"
+    assert segment(other, server).ended == "finished"  # another run in between: the server switches
+    assert segment(forked, server).ended == "finished"  # ... and back
+    server.close()
+    assert other.step_count == 20
     assert_same(exact_state(in_place), exact_state(forked))
     # ... and training goes on the same, in place, from either
     in_place.set_run_length(iterations=320)
@@ -92,6 +97,34 @@ def test_a_forked_segment_equals_training_in_place(small_mnist, name):
     in_place.run(max_steps=20)
     forked.run(max_steps=20)
     assert_same(exact_state(in_place), exact_state(forked))
+
+
+def test_one_server_trains_segment_after_segment_of_a_run_as_in_place(small_mnist):
+    """Stop and go, with live changes made here between the segments: as one run in place."""
+    config = CONFIGS["momentum"].replace(iterations=10_000)
+    in_place, served = Trainer(small_mnist, config), Trainer(small_mnist, config)
+    server = TrainingServer(small_mnist)
+    for k in range(4):
+        process = server.segment(served)
+        process.request("call", step_of)
+        while not process.poll(1.0):
+            pass
+        process.stop()
+        assert process.ended == "stopped"
+        served.set_momentum(0.5 + 0.1 * k)
+    server.close()
+    steps = served.step_count
+    assert steps > 0
+    in_place_changes = {}
+    # the same run in place, with each change at the step it was made there
+    changes = [(e.step, e.text) for e in served.events]
+    in_place.set_run_length(iterations=10_000)
+    for step, _ in changes:
+        in_place.run(max_steps=step - in_place.step_count)
+        in_place.set_momentum(0.5 + 0.1 * len(in_place_changes))
+        in_place_changes[step] = True
+    in_place.run(max_steps=steps - in_place.step_count)
+    assert_same(exact_state(in_place), exact_state(served))
 
 
 def test_requests_are_answered_between_chunks_and_stop_brings_the_state_back(small_mnist):
@@ -121,7 +154,7 @@ def test_a_child_that_vanishes_leaves_the_trainer_as_it_was(small_mnist):
     trainer.run(max_steps=3)
     before = exact_state(trainer)
     process = TrainingProcess.start(trainer)
-    os.kill(process._pid, signal.SIGKILL)
+    os.kill(process.server._pid, signal.SIGKILL)
     with pytest.raises(TrainingProcessError, match="stopped unexpectedly"):
         process.stop()
     assert process.ended == "failed"
