@@ -1,7 +1,7 @@
 """A read-only float64 copy of the live network, for the panels that explain its math.
 
 Snapshots carry what every panel needs (first-layer weights, one digit's activations), not every
-parameter: copying all of them 15 times a second would cost training time for nothing. The math
+parameter: copying all of them 12 times a second would cost training time for nothing. The math
 panels ask instead, and only while they are on screen: the worker answers
 :meth:`visualizer.commands.WorkerCommands.copy_network` with a :class:`NetworkCopy` taken between
 two chunks of training, so the copy is consistent (never half-way through an update). Everything

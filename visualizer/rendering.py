@@ -59,6 +59,7 @@ class RenderScheduler(QObject):
         self._generation = 0
         self._rendering = None  # the snapshot the panels are being given (while training)
         self._shown_at: dict[int, float] = {}  # id(panel): when it last rendered while training
+        self._turns_due = 0.0  # other panels' turns owed, fractions carried from cycle to cycle
 
     def on_snapshot_available(self) -> None:
         if self.stopped:
@@ -114,7 +115,11 @@ class RenderScheduler(QObject):
         most as many as give each a turn every OTHERS_INTERVAL_S at the pacer's pace (their cost
         is held by their own budget, not by the pacer's)."""
         interval = max(self.pacer.interval_s, 1 / WATCHED_RATE)
-        per_cycle = math.ceil(len(others) * interval / OTHERS_INTERVAL_S)
+        # (the fraction is carried, not rounded up: each panel's turn comes every
+        # OTHERS_INTERVAL_S on average, not up to half as often again)
+        self._turns_due = min(len(others), self._turns_due + len(others) * interval / OTHERS_INTERVAL_S)
+        per_cycle = int(self._turns_due)
+        self._turns_due -= per_cycle
         return sorted(others, key=lambda p: self._shown_at.get(id(p), -math.inf))[:per_cycle]
 
     def _render_next(self, generation: int) -> None:

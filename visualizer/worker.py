@@ -26,7 +26,7 @@ from nn.training_process import TrainingProcess, TrainingProcessError, TrainingS
 from nn.training_process import available as training_process_available
 
 CHUNK_SECONDS = 0.03  # commands take effect within about this long (one step at the least)
-SNAPSHOT_INTERVAL_S = 0.066  # at most 15 snapshots per second: smooth, and leaves the CPU to training
+SNAPSHOT_INTERVAL_S = 1 / 12  # at most 12 snapshots per second: smooth, and leaves the CPU to training
 MAP_INTERVAL_S = 3.0  # the PCA map refreshes this often while training (and on demand)
 MAP_SHARE = 0.05  # ... or less often, so that it takes at most 5 % of training time (wide layers)
 SLOW_EVAL_INTERVAL_S = 0.25  # in slow motion, the test set is evaluated this often ...
