@@ -148,23 +148,22 @@ def make_app(profile: bool) -> QApplication:
         notify() for every event of the application costs time of its own)."""
 
         def notify(self, receiver, event):
-            if TRACE and app.clock is not None and app.clock.counting:
-                kind, started = event.type(), time.monotonic()
-                try:
-                    return super().notify(receiver, event)
-                finally:
-                    ms = 1000 * (time.monotonic() - started)
-                    if ms > 4:
-                        app.clock.slowest.append((0.0, time.monotonic(),
-                                                  f"event {kind.name} to {type(receiver).__name__}: {ms:.1f} ms wall"))
-            if event.type() != paint or not isinstance(receiver, QWidget):
+            kind = event.type()
+            timed_paint = kind == paint and isinstance(receiver, QWidget)
+            traced = TRACE and app.clock is not None and app.clock.counting
+            if not (timed_paint or traced):
                 return super().notify(receiver, event)
-            started = time.thread_time()
+            started, wall = time.thread_time(), time.monotonic()
             try:
                 return super().notify(receiver, event)
             finally:
                 if app.clock is not None:
-                    app.clock.painted(receiver, 1000 * (time.thread_time() - started))
+                    if timed_paint:
+                        app.clock.painted(receiver, 1000 * (time.thread_time() - started))
+                    ms = 1000 * (time.monotonic() - wall)
+                    if traced and ms > 4:
+                        app.clock.slowest.append((0.0, time.monotonic(),
+                                                  f"event {kind.name} to {type(receiver).__name__}: {ms:.1f} ms wall"))
 
     app = ProfilingApp(sys.argv[:1])
     app.clock = None

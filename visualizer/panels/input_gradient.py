@@ -73,6 +73,7 @@ class InputGradientPanel(ExplainPanel):
         self.gradient: np.ndarray | None = None  # d log p_target / dx, like x
         self.result = None  # the nn.explain.Nudge shown
         self.network_shown: NetworkCopy | None = None
+        self._drawing = 0  # counts renders: a drawing still to come for an older one is dropped
 
         header = self._header("The digit, its true class and what the network reads now")
 
@@ -179,18 +180,29 @@ class InputGradientPanel(ExplainPanel):
 
     def clear(self) -> None:
         super().clear()
+        self._drawing += 1
         self.x, self.gradient, self.result, self.network_shown = None, None, None, None
         self.title.setText("<b>What would make this a …?</b>")
 
     # -- rendering ------------------------------------------------------------------------------
     def _render_digit(self, network: NetworkCopy, x: np.ndarray, label: int, title: str) -> None:
+        """The math now; the drawing in the next pass of the event loop. Each is about half of a
+        render, and a timer or a key press due in between gets in (see rendering.py)."""
         target = self.target.currentIndex()
+        x = np.asarray(x, dtype=np.float64)
+        gradient = input_gradient(network.params, network.activation, x, target)
+        result = nudge(network.params, network.activation, x, target, steps=self.steps.value(),
+                       step_size=self.step_size.value())
+        self._drawing += 1
+        drawing = self._drawing
+        QtCore.QTimer.singleShot(0, lambda: self._draw(drawing, network, x, gradient, result, label, title, target))
+
+    def _draw(self, drawing: int, network: NetworkCopy, x: np.ndarray, gradient: np.ndarray, result, label: int,
+              title: str, target: int) -> None:
+        if drawing != self._drawing:
+            return  # a newer render took over
         shape = self.image_shape
-        self.network_shown = network
-        self.x = np.asarray(x, dtype=np.float64)
-        self.gradient = input_gradient(network.params, network.activation, self.x, target)
-        self.result = result = nudge(network.params, network.activation, self.x, target, steps=self.steps.value(),
-                                     step_size=self.step_size.value())
+        self.network_shown, self.x, self.gradient, self.result = network, x, gradient, result
         t, names = theme.current(), self.class_names
         start = result.probabilities[0]
         predicted = int(np.argmax(start))
