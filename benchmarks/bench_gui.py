@@ -268,6 +268,7 @@ def run_gui(preset: str, all_panels: bool = False, profile: bool = False) -> dic
     wall = ended[0] - start_time[0]
     stall_timer.stop()
     trainer = window.worker.trainer
+    result["in_steps_s"], result["evaluating_s"] = trainer.train_seconds, trainer.eval_seconds
     cost = window.rendering.pacer.render_cost_s
     result["render_cost_ms"] = 1000 * cost if cost is not None else float("nan")
     # The app's peak: the window's process, plus the pages of its training process that are its
@@ -318,6 +319,7 @@ def run_headless(preset: str, dataset) -> dict:
         trainer.run(max_seconds=0.03)
     wall = time.perf_counter() - started
     return {"samples": trainer.samples_seen, "wall": wall, "samples_per_s": trainer.samples_seen / wall,
+            "in_steps_s": trainer.train_seconds, "evaluating_s": trainer.eval_seconds,
             "test_accuracy": trainer.last_test.accuracy, "seconds_to_98": trainer.seconds_to_98}
 
 
@@ -341,7 +343,9 @@ def main() -> None:
         if args.repeats > 1:
             print(f"run {k + 1}: GUI/headless {gui['samples_per_s'] / headless['samples_per_s']:.3f}, "
                   f"98 % after {gui['seconds_to_98'] or float('nan'):.2f} s, {gui['snapshots']} renders, "
-                  f"stall max {gui['gaps'].max():.0f} ms", flush=True)
+                  f"stall max {gui['gaps'].max():.0f} ms; in the app {gui['samples'] / gui['in_steps_s']:,.0f} "
+                  f"samples per second of steps, {gui['evaluating_s']:.2f} s of test evaluations; headless "
+                  f"{headless['samples'] / headless['in_steps_s']:,.0f}, {headless['evaluating_s']:.2f} s", flush=True)
     gui, headless = pairs[0]  # the first run's details (its startup is the app's cold start)
     peak_rss_mb = gui["peak_rss_mb"]  # one window's (ru_maxrss is the process's high-water mark)
     ratio = float(np.median([g["samples_per_s"] / h["samples_per_s"] for g, h in pairs]))

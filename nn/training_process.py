@@ -52,10 +52,11 @@ def available() -> bool:
 
 
 # -- the state a segment of training changes ---------------------------------------------------
-def export_state(trainer) -> dict[str, Any]:
+def export_state(trainer, grads: bool = True) -> dict[str, Any]:
     """What training changes in ``trainer``, as plain picklable values (arrays are copied by
     pickling; the network's and optimiser's arrays are views of flat buffers, so they travel as
-    values and are written back in place, keeping every view valid)."""
+    values and are written back in place, keeping every view valid). ``grads``: also the last
+    step's gradients (which no later step reads: each step writes them anew)."""
     storage, optimizer = trainer.net.storage, trainer.optimizer
     last = optimizer._last_updates
     if last is not None and last is not storage.grads:
@@ -63,7 +64,7 @@ def export_state(trainer) -> dict[str, Any]:
     return {
         "attributes": {k: v for k, v in vars(trainer).items() if k not in _UNCHANGED},
         "params": storage.flat_params,
-        "grads": storage.flat_grads,
+        "grads": storage.flat_grads if grads else None,
         "optimizer": {k: v for k, v in vars(optimizer).items() if isinstance(v, _SCALARS)},
         "optimizer_state": optimizer.state(),
         "last_updates_are_grads": last is not None,
@@ -74,7 +75,8 @@ def import_state(trainer, state: dict[str, Any]) -> None:
     """Write :func:`export_state`'s values into ``trainer`` (the same run, forked earlier)."""
     storage, optimizer = trainer.net.storage, trainer.optimizer
     np.copyto(storage.flat_params, state["params"])
-    np.copyto(storage.flat_grads, state["grads"])
+    if state["grads"] is not None:
+        np.copyto(storage.flat_grads, state["grads"])
     saved_state = state["optimizer_state"]
     if set(saved_state) != set(optimizer.state()):
         raise TrainingProcessError("the optimiser changed during a segment of training")
@@ -106,6 +108,9 @@ class TrainingServer:
         self.dataset = dataset
         self._last_structure = None  # the run the server holds a trainer for
         self.busy: TrainingProcess | None = None
+        # What training imports on its way (the activation map's PCA), imported here, before the
+        # fork: else the child would import it in its first segment, in its own memory.
+        import sklearn.decomposition  # noqa: F401
         parent_end, child_end = Pipe(duplex=True)
         pid = os.fork()
         if pid == 0:  # the child: never returns
@@ -115,6 +120,18 @@ class TrainingServer:
         self._pid = pid
         self._conn: Connection = parent_end
         self.alive = True
+
+    def prepare(self, trainer) -> None:
+        """Build the server's twin of ``trainer``'s run now (a new run, while the app is idle),
+        so that starting to train only sends its state."""
+        structure = _structure(trainer)
+        if self.alive and structure != self._last_structure and (self.busy is None or self.busy.ended is not None):
+            try:
+                self._conn.send(("prepare", (structure, _build(trainer))))
+            except (OSError, ValueError):
+                self._lost()
+                return
+            self._last_structure = structure
 
     def segment(self, trainer, between_chunks: Callable[[Any], None] | None = None) -> "TrainingProcess":
         """Train ``trainer`` there from now on, until the segment ends. ``between_chunks(trainer)``
@@ -127,12 +144,11 @@ class TrainingServer:
             raise TrainingProcessError("A segment of training is under way already.")
         structure = _structure(trainer)
         # A new run: its configuration and initial weights, for the server to build its twin.
-        build = None if structure == self._last_structure else (trainer.config, trainer.probe_indices,
-                                                                trainer.initial_weights)
+        build = None if structure == self._last_structure else _build(trainer)
         self._last_structure = structure
         self.busy = TrainingProcess(self, trainer)
         try:
-            self._conn.send(("train", (structure, build, export_state(trainer), between_chunks)))
+            self._conn.send(("train", (structure, build, export_state(trainer, grads=False), between_chunks)))
         except (OSError, ValueError) as exc:
             self.busy._vanished(exc)
         return self.busy
@@ -155,6 +171,11 @@ class TrainingServer:
         """The process died or its pipe broke: close what is left."""
         self._last_structure = None
         self.close()
+
+
+def _build(trainer) -> tuple:
+    """What the server needs to build its twin of ``trainer`` (its state comes with each segment)."""
+    return trainer.config, trainer.probe_indices, trainer.initial_weights
 
 
 def _structure(trainer) -> tuple:
@@ -274,22 +295,35 @@ def _child(dataset, conn: Connection) -> None:
                 signal.signal(getattr(signal, name), signal.SIG_IGN)
         signal.set_wakeup_fd(-1)
         gc.freeze()  # the parent's objects: never walked (and so never copied) by collections here
-        trainer, structure = None, None
+        trainer, structure, prepare_error = None, None, None
         while True:
             try:
                 kind, payload = conn.recv()
             except (EOFError, OSError):
                 return  # the parent is gone
+            if kind == "prepare":
+                wanted, build = payload
+                trainer = structure = None
+                try:
+                    trainer, structure = _twin(dataset, *build), wanted
+                except Exception as exc:  # noqa: BLE001 - said when training is asked for
+                    prepare_error = exc
+                continue
             if kind != "train":
                 continue  # (a request that came after its segment ended)
             wanted, build, state, between_chunks = payload
             if build is not None or wanted != structure:
                 trainer = structure = None
                 if build is None:
-                    conn.send(("failed", (None, _private_mb(), ("The training process lost the run.", ""))))
+                    message = f"The training process could not build the network: {prepare_error}"
+                    conn.send(("failed", (None, _private_mb(), (message, ""))))
                     continue
-                trainer = _twin(dataset, *build)
-                structure = wanted
+                try:
+                    trainer, structure = _twin(dataset, *build), wanted
+                except Exception as exc:  # noqa: BLE001 - e.g. out of memory: the parent says why
+                    conn.send(("failed", (None, _private_mb(), (f"The training process could not build the "
+                                                                 f"network: {exc}", traceback.format_exc()))))
+                    continue
             if not _segment(trainer, conn, state, between_chunks):
                 return
     except BaseException:  # noqa: BLE001 - the parent reports a lost process; nothing may escape a fork

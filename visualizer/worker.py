@@ -287,6 +287,7 @@ class TrainingWorker(QObject):
             trainer.set_drawn_input(self.trainer.drawn_input)
         self.trainer = trainer
         self.continue_length = (config.epochs, config.iterations)
+        self._prepare_server()
         self._refresh_map()
         self.config_applied.emit(trainer.config)
         self._set_state(State.IDLE)
@@ -655,6 +656,7 @@ class TrainingWorker(QObject):
             self.runs_changed.emit(tuple(self.runs))
         self.trainer = trainer
         self.continue_length = (trainer.config.epochs, trainer.config.iterations)
+        self._prepare_server()
         trainer.evaluate_test()
         self.config_applied.emit(trainer.config)
         self._set_state(State.DIVERGED if trainer.diverged else State.FINISHED if trainer.finished
@@ -670,8 +672,12 @@ class TrainingWorker(QObject):
         from .network_copy import copy_network
 
         if self.segment is not None:
-            self.segment.request("call", copy_network)  # answered between two chunks (_handle)
-        elif self.trainer is not None:
+            try:
+                self.segment.request("call", copy_network)  # answered between two chunks (_handle)
+                return
+            except TrainingProcessError as exc:
+                self._segment_failed(exc)
+        if self.trainer is not None:
             self._network_copy = copy_network(self.trainer, self._network_copy)
             self.network_copied.emit(self._network_copy)
 
@@ -720,13 +726,22 @@ class TrainingWorker(QObject):
             except OSError:
                 self.server = None  # (no process to be had, e.g. at a process limit: training runs here)
 
+    def _prepare_server(self) -> None:
+        """A new run: the training process builds its network now, not when Start is pressed."""
+        if self.server is not None and self.server.alive and self.server.dataset is self.trainer.dataset:
+            self.server.prepare(self.trainer)
+
     def _forward(self, name: str, *args, soon: bool = False) -> bool:
         """While training runs in its process, a live change goes to its trainer there, between
         two chunks, as it would here (no new segment: that would pause training for a moment).
         ``soon``: what it changes is shown by the next snapshot, asked for at once."""
         if self.segment is None:
             return False
-        self.segment.request("apply", functools.partial(_call_method, name, args))
+        try:
+            self.segment.request("apply", functools.partial(_call_method, name, args))
+        except TrainingProcessError as exc:
+            self._segment_failed(exc)
+            return False  # (the change applies here, to the trainer as the segment found it)
         if soon and self._timer is not None:
             self._last_emit = -float("inf")
             if not self._snapshot_requested:
@@ -738,21 +753,25 @@ class TrainingWorker(QObject):
         is due. The chunk timer then waits until the next is due, and the answers wake the
         worker when they come (_segment_answered): this thread wakes a few dozen times a
         second, each time taking the GIL from the GUI thread for a moment."""
-        if self.segment is None:
-            if self.server is None or not self.server.alive or self.server.dataset is not trainer.dataset:
-                self._start_server(trainer.dataset)
-            if self.server is None:  # (no process to be had: training goes on here)
-                self._train_here(trainer)
-                return
-            self.segment = self.server.segment(trainer, MapRefresh(self._last_map, self._map_cost_s))
-            self._snapshot_requested = False
-            self._notifier = QSocketNotifier(self.segment.fileno(), QSocketNotifier.Type.Read, self)
-            self._notifier.activated.connect(self._segment_answered)
-        now = time.monotonic()
-        if not self._snapshot_requested and self._snapshot_due(now):
-            self.segment.request("snapshot")
-            self._snapshot_requested = True
-            self._last_emit = now  # (spaced from request to request: the answer comes a chunk later)
+        try:
+            if self.segment is None:
+                if self.server is None or not self.server.alive or self.server.dataset is not trainer.dataset:
+                    self._start_server(trainer.dataset)
+                if self.server is None:  # (no process to be had: training goes on here)
+                    self._train_here(trainer)
+                    return
+                self.segment = self.server.segment(trainer, MapRefresh(self._last_map, self._map_cost_s))
+                self._snapshot_requested = False
+                self._notifier = QSocketNotifier(self.segment.fileno(), QSocketNotifier.Type.Read, self)
+                self._notifier.activated.connect(self._segment_answered)
+            now = time.monotonic()
+            if not self._snapshot_requested and self._snapshot_due(now):
+                self.segment.request("snapshot")
+                self._snapshot_requested = True
+                self._last_emit = now  # (spaced from request to request: the answer comes a chunk later)
+        except TrainingProcessError as exc:
+            self._segment_failed(exc)
+            return
         wait = SNAPSHOT_INTERVAL_S if self._snapshot_requested else self._next_snapshot_in(now)
         self._timer.setInterval(max(2, round(1000 * wait)))
 
@@ -763,9 +782,7 @@ class TrainingWorker(QObject):
         try:
             answers = self.segment.poll(0)
         except TrainingProcessError as exc:
-            self._end_segment()
-            self._report(exc)
-            self._publish(force=True)
+            self._segment_failed(exc)
             return
         self._handle(answers, publish=True)
         if self.segment.ended is not None:
@@ -773,6 +790,13 @@ class TrainingWorker(QObject):
             self._publish(force=True)
         elif not self._snapshot_requested and self._timer is not None and self._timer.isActive():
             self._timer.start(max(2, round(1000 * self._next_snapshot_in(time.monotonic()))))
+
+    def _segment_failed(self, exc: TrainingProcessError) -> None:
+        """The training process died: the person is told, training pauses with the trainer as
+        the segment found it, and Start or Resume go on in a new process."""
+        self._end_segment()
+        self._report(exc)
+        self._publish(force=True)
 
     def _end_segment(self) -> TrainingProcess | None:
         """Forget the segment (ended or being ended) and its notifier, before its pipe closes."""

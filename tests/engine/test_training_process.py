@@ -104,6 +104,7 @@ def test_one_server_trains_segment_after_segment_of_a_run_as_in_place(small_mnis
     config = CONFIGS["momentum"].replace(iterations=10_000)
     in_place, served = Trainer(small_mnist, config), Trainer(small_mnist, config)
     server = TrainingServer(small_mnist)
+    server.prepare(served)  # (built there before the first segment: then only the state goes over)
     for k in range(4):
         process = server.segment(served)
         process.request("call", step_of)
