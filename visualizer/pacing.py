@@ -1,5 +1,5 @@
-"""How often the window may render while training runs: up to 12 times a second, and no more
-often than the GUI thread's own CPU cost allows.
+"""How often the window may render while training runs: as often as the worker sends snapshots
+(12 times a second), and no more often than the GUI thread's own CPU cost allows.
 
 Why a budget (where training runs in a thread of the app; see SEPARATE_DUTY otherwise):
 Python's GIL serialises the GUI thread's rendering with the training thread. pyqtgraph paints
@@ -26,7 +26,7 @@ OTHERS_BURST_S = 0.05  # (saved up while they have nothing to render, for at mos
 # free enough for clicks and keys.
 SEPARATE_DUTY = 0.35
 SEPARATE_OTHERS_DUTY = 0.3
-MIN_INTERVAL_S = 1 / 12  # at most 12 renders a second (the worker sends no more anyway)
+MIN_INTERVAL_S = 1 / 15  # at most 15 renders a second (the worker sends 12: the pacer never holds one back)
 MAX_INTERVAL_S = 1.0  # at least one render a second, however costly, so the window stays alive
 SMOOTHING = 0.3  # weight of the newest cycle in the running cost estimate
 
