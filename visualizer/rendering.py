@@ -19,6 +19,7 @@ import math
 import time
 from typing import Callable
 
+import pyqtgraph as pg
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from .pacing import SEPARATE_DUTY, SEPARATE_OTHERS_DUTY, RenderBudget, RenderPacer
@@ -60,6 +61,7 @@ class RenderScheduler(QObject):
         self._rendering = None  # the snapshot the panels are being given (while training)
         self._shown_at: dict[int, float] = {}  # id(panel): when it last rendered while training
         self._turns_due = 0.0  # other panels' turns owed, fractions carried from cycle to cycle
+        self._scenes: dict[int, list] = {}  # id(panel): the scenes of its plots (see _show)
 
     def on_snapshot_available(self) -> None:
         if self.stopped:
@@ -86,6 +88,7 @@ class RenderScheduler(QObject):
         self._pacing = self._charged
         previous = self._rendering or self.last_snapshot
         if previous is None or snap.run_id != previous.run_id:
+            self._scenes.clear()  # (a panel may build other plots for the new run)
             for panel in self._panels():  # a new run: its curves start empty
                 panel.clear()
         # last_snapshot becomes ``snap`` once every panel on screen shows it (see _finish)
@@ -130,7 +133,7 @@ class RenderScheduler(QObject):
             self.budget.spend(time.thread_time() - self._cpu_mark)
             self._cpu_mark = None
         if self._queue:
-            self._queue.pop(0).show_snapshot(snap)
+            self._show(self._queue.pop(0), snap)
         else:
             if self._pacing:  # the watched panels are done, their paint included
                 self._pacing = False
@@ -141,11 +144,26 @@ class RenderScheduler(QObject):
             panel = self._others.pop(0)
             self._shown_at[id(panel)] = time.monotonic()
             self._cpu_mark = time.thread_time() if self._charged else None
-            panel.show_snapshot(snap)
+            self._show(panel, snap)
         # The next panel (or the end) after this one's paint event, so that it is measured; on a
         # timer of 1 ms, not 0: zero-time calls and paints queue up and run back to back, while a
         # timer lets the event loop's other timers and input in between every two panels.
         QTimer.singleShot(PANEL_GAP_MS, lambda: self._render_next(generation))
+
+    def _show(self, panel, snap) -> None:
+        """One panel renders ``snap``; then its plots work out their new view transforms and
+        axes now, not in their paint: pyqtgraph does that in the paint event, and what it
+        changes there asks for a second paint of the whole plot (measured: 2 paints a render
+        instead of 1)."""
+        panel.show_snapshot(snap)
+        scenes = self._scenes.get(id(panel))
+        if scenes is None:
+            scenes = self._scenes[id(panel)] = [view.scene() for view in panel.findChildren(pg.GraphicsView)]
+        try:
+            for scene in scenes:
+                scene.prepareForPaint()
+        except RuntimeError:  # a plot the panel has since replaced (its C++ side is gone)
+            del self._scenes[id(panel)]
 
     def _finish(self, snap) -> None:
         self.last_snapshot = snap
