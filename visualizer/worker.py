@@ -31,6 +31,7 @@ MAP_INTERVAL_S = 3.0  # the PCA map refreshes this often while training (and on 
 MAP_SHARE = 0.05  # ... or less often, so that it takes at most 5 % of training time (wide layers)
 SLOW_EVAL_INTERVAL_S = 0.25  # in slow motion, the test set is evaluated this often ...
 SLOW_EVAL_MAX_RATE = 30.0  # ... at speeds up to this many steps a second (faster: as scheduled)
+SEGMENT_START_DELAY_MS = 40  # Start: training goes over to its process this long after the window hears of it
 
 
 class StepPace:
@@ -352,6 +353,10 @@ class TrainingWorker(QObject):
             self._set_state(State.FINISHED)
             return
         self.pace.restart()
+        if self.use_training_process and self.pace.rate == 0 and self._timer is not None:
+            # The window first shows the new state (its buttons, its status): sending the run
+            # over at the same moment, the two threads would take turns at the GIL for ~50 ms.
+            self._timer.setInterval(SEGMENT_START_DELAY_MS)
         self._set_state(State.TRAINING)
 
     @pyqtSlot()
