@@ -269,6 +269,7 @@ def run_gui(preset: str, all_panels: bool = False, profile: bool = False) -> dic
     stall_timer.stop()
     trainer = window.worker.trainer
     result["in_steps_s"], result["evaluating_s"] = trainer.train_seconds, trainer.eval_seconds
+    result["process_seconds"] = dict(window.worker.last_segment_seconds)
     cost = window.rendering.pacer.render_cost_s
     result["render_cost_ms"] = 1000 * cost if cost is not None else float("nan")
     # The app's peak: the window's process, plus the pages of its training process that are its
@@ -346,6 +347,9 @@ def main() -> None:
                   f"stall max {gui['gaps'].max():.0f} ms; in the app {gui['samples'] / gui['in_steps_s']:,.0f} "
                   f"samples per second of steps, {gui['evaluating_s']:.2f} s of test evaluations; headless "
                   f"{headless['samples'] / headless['in_steps_s']:,.0f}, {headless['evaluating_s']:.2f} s", flush=True)
+            if gui["process_seconds"]:
+                print("  the training process's last segment, seconds: " + ", ".join(
+                    f"{name} {value:.2f}" for name, value in gui["process_seconds"].items()), flush=True)
     gui, headless = pairs[0]  # the first run's details (its startup is the app's cold start)
     peak_rss_mb = gui["peak_rss_mb"]  # one window's (ru_maxrss is the process's high-water mark)
     ratio = float(np.median([g["samples_per_s"] / h["samples_per_s"] for g, h in pairs]))

@@ -41,3 +41,22 @@ def copy_network(trainer, previous: NetworkCopy | None = None) -> NetworkCopy:
         copy.flags.writeable = False
         params.append(copy)
     return NetworkCopy(trainer.run_id, trainer.step_count, trainer.config.activation, lr, tuple(params))
+
+
+def network_values(trainer) -> tuple:
+    """What a copy is made of, as the network stores it (run, step, activation, learning rate,
+    parameters in its own dtype): taken in the training process, half the bytes of float64 to
+    send; :func:`from_values` makes the copy on this side."""
+    return (trainer.run_id, trainer.step_count, trainer.config.activation, float(trainer.current_lr),
+            tuple(np.array(p) for p in trainer.net.params))
+
+
+def from_values(values: tuple) -> NetworkCopy:
+    run_id, step, activation, lr, stored = values
+    params = []
+    for p in stored:
+        copy = np.array(p, dtype=np.float64)
+        copy.flags.writeable = False
+        params.append(copy)
+    return NetworkCopy(run_id, step, activation, lr, tuple(params))
+

@@ -164,6 +164,7 @@ class TrainingWorker(QObject):
         self.runs: list = []  # earlier runs of this session (nn.runs.RunRecord)
         self._stop = threading.Event()  # set from the GUI thread on close; checked between chunks
         self._network_copy = None  # the last copy_network() answer, handed out again while unchanged
+        self._copy_asked = False  # a copy is on its way from the training process
         self.pace = StepPace()  # slow motion (set_speed); full speed by default
         self._last_slow_eval = -float("inf")
         # What Start adds to a run that has ended: the run length last set (at Reset or live).
@@ -175,6 +176,7 @@ class TrainingWorker(QObject):
         self._notifier: QSocketNotifier | None = None  # readable: the training process has answered
         self._snapshot_requested = False
         self.training_process_mb = 0.0  # the largest private memory of a training process so far
+        self.last_segment_seconds: dict[str, float] = {}  # where its time went there (benchmarks)
 
     # -- plumbing -------------------------------------------------------------------------------
     @pyqtSlot()
@@ -674,11 +676,14 @@ class TrainingWorker(QObject):
     def copy_network(self) -> None:
         """Emit a float64 copy of the network's parameters for the math panels (training goes on
         with its own; see visualizer/network_copy.py)."""
-        from .network_copy import copy_network
+        from .network_copy import copy_network, network_values
 
         if self.segment is not None:
+            if self._copy_asked:
+                return  # (one answer serves every panel that asked: network_copied goes to all)
             try:
-                self.segment.request("call", copy_network)  # answered between two chunks (_handle)
+                self.segment.request("call", network_values)  # answered between two chunks (_handle)
+                self._copy_asked = True
                 return
             except TrainingProcessError as exc:
                 self._segment_failed(exc)
@@ -806,6 +811,7 @@ class TrainingWorker(QObject):
     def _end_segment(self) -> TrainingProcess | None:
         """Forget the segment (ended or being ended) and its notifier, before its pipe closes."""
         segment, self.segment = self.segment, None
+        self._copy_asked = False
         if self._notifier is not None:
             self._notifier.setEnabled(False)
             self._notifier.deleteLater()
@@ -821,7 +827,10 @@ class TrainingWorker(QObject):
                 if publish:
                     self._post(value, self._last_emit)
             elif kind == "call":
-                self._network_copy = value
+                from .network_copy import from_values
+
+                self._copy_asked = False
+                value = self._network_copy = from_values(value)
                 self.network_copied.emit(value)
             elif kind == "error":
                 message, details = value
@@ -829,6 +838,7 @@ class TrainingWorker(QObject):
 
     def _segment_ended(self, segment: TrainingProcess) -> None:
         self.training_process_mb = max(self.training_process_mb, segment.child_private_mb or 0.0)
+        self.last_segment_seconds = segment.seconds
         if segment.ended == "diverged":
             self._set_state(State.DIVERGED)
         elif segment.ended == "finished":
