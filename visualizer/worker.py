@@ -109,11 +109,15 @@ class MapRefresh:
         self.last, self.cost_s = last, cost_s
 
     def __call__(self, trainer) -> None:
+        if time.monotonic() - self.last >= max(MAP_INTERVAL_S, self.cost_s / MAP_SHARE):
+            self.refresh(trainer)
+
+    def refresh(self, trainer) -> None:
+        """Now, whenever it was last done."""
         started = time.monotonic()
-        if started - self.last >= max(MAP_INTERVAL_S, self.cost_s / MAP_SHARE):
-            trainer.compute_map()
-            self.last = time.monotonic()
-            self.cost_s = self.last - started
+        trainer.compute_map()
+        self.last = time.monotonic()
+        self.cost_s = self.last - started
 
 
 class State(enum.Enum):
@@ -159,8 +163,7 @@ class TrainingWorker(QObject):
         self._probes: tuple[int, ...] = ()
         self._pins: tuple[int, ...] = ()
         self._drawn_pins: list[tuple] = []  # (input, label): survive Reset like test pins
-        self._last_map = -float("inf")
-        self._map_cost_s = 0.0
+        self._map = MapRefresh()  # when the PCA map was last refreshed here, and what it cost
         self.runs: list = []  # earlier runs of this session (nn.runs.RunRecord)
         self._stop = threading.Event()  # set from the GUI thread on close; checked between chunks
         self._network_copy = None  # the last copy_network() answer, handed out again while unchanged
@@ -545,17 +548,9 @@ class TrainingWorker(QObject):
             self.map_features_ready.emit(MapFeatures(trainer.run_id, trainer.step_count, indices, features, layer,
                                                      trainer.test_y[indices], predictions))
 
-    def _refresh_map_if_due(self) -> None:
-        """(In the training process, MapRefresh does this.)"""
-        if time.monotonic() - self._last_map >= max(MAP_INTERVAL_S, self._map_cost_s / MAP_SHARE):
-            self._refresh_map()
-
     def _refresh_map(self) -> None:
         if self.trainer is not None:
-            started = time.monotonic()
-            self.trainer.compute_map()
-            self._last_map = time.monotonic()
-            self._map_cost_s = self._last_map - started
+            self._map.refresh(self.trainer)
 
     @pyqtSlot()
     @_guarded
@@ -770,7 +765,7 @@ class TrainingWorker(QObject):
                 if self.server is None:  # (no process to be had: training goes on here)
                     self._train_here(trainer)
                     return
-                self.segment = self.server.segment(trainer, MapRefresh(self._last_map, self._map_cost_s))
+                self.segment = self.server.segment(trainer, self._map)  # (pickled: the process schedules its own copy)
                 self._snapshot_requested = False
                 self._notifier = QSocketNotifier(self.segment.fileno(), QSocketNotifier.Type.Read, self)
                 self._notifier.activated.connect(self._segment_answered)
@@ -882,7 +877,7 @@ class TrainingWorker(QObject):
                 self._set_state(State.FINISHED)
                 self._publish(force=True)
             else:
-                self._refresh_map_if_due()
+                self._map(trainer)
                 self._publish()
         except Exception as exc:  # noqa: BLE001 - shown to the user; the app stays usable
             self._report(exc)
