@@ -79,6 +79,8 @@ def test_no_figure_of_the_last_run_stays(qtbot, win):
     qtbot.waitUntil(lambda: win.last_snapshot.step > 20 and bool(win.status.speed_label.text()), timeout=TIMEOUT_MS)
     win.controls.toggle_action.trigger()
     qtbot.waitUntil(lambda: win.state == State.PAUSED, timeout=TIMEOUT_MS)
+    # (the state comes before the snapshot published on pause: wait until every panel shows it)
+    qtbot.waitUntil(lambda: win.last_snapshot.step == win.worker.trainer.step_count, timeout=TIMEOUT_MS)
     old_range = win.pins_panel.plot.vb.viewRange()[0][1]
     win.controls.reset_action.trigger()
     qtbot.waitUntil(lambda: win.last_snapshot.step == 0 and win.state == State.IDLE, timeout=TIMEOUT_MS)
