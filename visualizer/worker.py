@@ -100,6 +100,12 @@ def _call_method(name: str, args: tuple, trainer) -> None:
     getattr(trainer, name)(*args)
 
 
+def _timer_ms(wait_s: float) -> int:
+    """A chunk-timer interval for a wait in seconds. A snapshot overdue (even 'at once', -inf,
+    after a live change) is asked for at the next chunk; 2 ms leaves the GUI its events."""
+    return max(2, round(1000 * max(0.0, wait_s)))
+
+
 class MapRefresh:
     """Between two chunks of training: the PCA map of the last hidden layer, every
     MAP_INTERVAL_S, or less often so that it takes at most MAP_SHARE of training time. Plain
@@ -778,7 +784,7 @@ class TrainingWorker(QObject):
             self._segment_failed(exc)
             return
         wait = SNAPSHOT_INTERVAL_S if self._snapshot_requested else self._next_snapshot_in(now)
-        self._timer.setInterval(max(2, round(1000 * wait)))
+        self._timer.setInterval(_timer_ms(wait))
 
     @pyqtSlot()
     def _segment_answered(self) -> None:
@@ -794,7 +800,7 @@ class TrainingWorker(QObject):
             self._segment_ended(self._end_segment())
             self._publish(force=True)
         elif not self._snapshot_requested and self._timer is not None and self._timer.isActive():
-            self._timer.start(max(2, round(1000 * self._next_snapshot_in(time.monotonic()))))
+            self._timer.start(_timer_ms(self._next_snapshot_in(time.monotonic())))
 
     def _segment_failed(self, exc: TrainingProcessError) -> None:
         """The training process died: the person is told, training pauses with the trainer as

@@ -62,3 +62,29 @@ def test_a_training_process_that_dies_is_reported_and_training_goes_on(qtbot, sm
     win.controls.pause_action.trigger()
     qtbot.waitUntil(lambda: win.state == State.PAUSED, timeout=TIMEOUT_MS)
     assert win.worker.trainer.step_count > kept
+
+
+def test_an_answer_arriving_right_after_a_live_change_keeps_the_worker_running(qtbot, small_mnist):
+    """A live change asks for a snapshot "at once"; the training process's next answer can come
+    before the chunk timer does (seen once in CI among random command sequences). The worker
+    lives in this thread here, so the two happen in exactly that order."""
+    from nn.trainer import TrainConfig
+    from visualizer.worker import TrainingWorker
+
+    worker = TrainingWorker()
+    worker.initialize()
+    try:
+        worker.load_data(small_mnist)
+        worker.reset(TrainConfig(hidden=(16,), activation="relu", optimizer="sgd", lr=0.1, batch_size=64,
+                                 epochs=None, iterations=100_000, seed=3))
+        worker.start()
+        qtbot.waitUntil(lambda: worker.segment is not None and not worker._snapshot_requested, timeout=TIMEOUT_MS)
+        worker.take_snapshot()  # (the window has taken the last one)
+        worker.set_pins((1, 2))
+        worker._segment_answered()
+        assert worker._timer.isActive() and worker.state == State.TRAINING
+        qtbot.waitUntil(lambda: worker.take_snapshot() is not None and worker.trainer is not None, timeout=TIMEOUT_MS)
+        worker.pause()
+        assert worker.segment is None and tuple(worker.trainer.pins) == (1, 2)
+    finally:
+        worker.shutdown()
