@@ -40,8 +40,10 @@ for _package in ("nn", "visualizer"):
 SCRIPT_START = time.perf_counter()
 
 import argparse  # noqa: E402
+import atexit  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
+import shutil  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -49,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 # Settings of its own, set before Qt reads them: every run measures the default layout (not the
 # last run's floating docks), and the person's own settings and autosaves stay untouched.
 _home = __import__("tempfile").mkdtemp(prefix="bench-gui-home-")
+atexit.register(shutil.rmtree, _home, ignore_errors=True)
 for _name in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
     os.environ[_name] = os.path.join(_home, _name.lower())
 if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":

@@ -264,6 +264,8 @@ class MainWindow(QMainWindow):
         ended = self.state == State.FINISHED
         if ended:
             self.statusBar().showMessage(f"The run goes on: {self._continuation()}.", 5000)
+        else:  # (a passing message, e.g. the data's name, would hide the run's state and counters)
+            self.statusBar().clearMessage()
         self.banner.hide()
         self.controls.commit_typing()
         self._apply_structure_edit()  # the network in the fields, even if typed a moment ago
@@ -420,7 +422,8 @@ class MainWindow(QMainWindow):
         commands.set_probes([self.softmax_panel.selected_index])
         self.controls.set_data_shape(dataset.n_features, dataset.n_classes, len(dataset.train_y))
         self.controls.augmented_strip.set_dataset(dataset)
-        self.statusBar().showMessage(f"Data: {dataset.source}", 4000)
+        if not self.autostart:  # (the run's state and counters come first)
+            self.statusBar().showMessage(f"Data: {dataset.source}", 4000)
         long_lived.settle()  # every panel is built: the window's objects stay out of full collections
         config = self.controls.current_config()
         if config is not None:

@@ -218,3 +218,17 @@ def test_train_curves_are_smoothed_by_default_and_the_legend_says_so(qtbot):
     assert [label.text for _, label in panel.legend.items] == ["train (batches, smoothed)", "test set"]
     panel.set_smoothing(0)
     assert [label.text for _, label in panel.legend.items] == ["train (batches)", "test set"]
+
+
+def test_start_shows_the_runs_state_at_once_not_a_passing_message(qtbot, small_mnist):
+    """The data's name is shown for a few seconds after loading; a person who presses Start in
+    that time sees the run's state and counters, not the message over them."""
+    win = open_window(qtbot, small_mnist)
+    bar = win.statusBar()
+    bar.showMessage("Data: somewhere", 60_000)
+    win.controls.start_action.trigger()
+    qtbot.waitUntil(lambda: win.state == State.TRAINING, timeout=TIMEOUT_MS)
+    assert bar.currentMessage() == ""
+    assert win.status.state_label.isVisible() and "training" in win.status.state_label.text()
+    win.controls.pause_action.trigger()
+    qtbot.waitUntil(lambda: win.state == State.PAUSED, timeout=TIMEOUT_MS)
