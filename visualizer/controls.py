@@ -397,8 +397,8 @@ class ControlPanel(QWidget):
         length_layout.addWidget(self.length_value, 1)
         length_layout.addWidget(self.length_unit)
         self._add(live_form, "length", "Run length", length_row,
-                  "How long the run lasts; can be extended live. When it has ended, Start continues it "
-                  "for as long again.")
+                  "How long the run lasts; can be extended live. When it has ended, Start (then named "
+                  "Continue) goes on for as long again.")
         self._fields["length"].widget = self.length_value
         self.speed = QComboBox()
         for steps_per_s, text in SPEEDS:

@@ -52,6 +52,27 @@ def fmt(value: float, digits: int = 4) -> str:
     return text.replace("-", "−")
 
 
+def short(value: float, digits: int = 3) -> str:
+    """A number for a narrow cell: ``digits`` significant digits and a short exponent (1.34e−7,
+    not 1.34e-07)."""
+    text = f"{float(value):.{digits}g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text.replace("-", "−")
+
+
+def fitted(values, width: int, metrics: QtGui.QFontMetrics, digits: int = 3) -> list[str]:
+    """``values`` as :func:`short` texts with as many significant digits (``digits`` down to 1)
+    as let every one of them fit ``width`` pixels: a column of a table that would otherwise cut
+    them to "1.34e…" (the cell's tooltip gives the full number)."""
+    for d in range(digits, 0, -1):
+        texts = [short(v, d) for v in values]
+        if max((metrics.horizontalAdvance(t) for t in texts), default=0) <= width:
+            return texts
+    return texts
+
+
 class MatrixView(QtWidgets.QWidget):
     """An (rows, cols, 3) uint8 image drawn as cells, with optional row labels on the left and
     frames around marked rows. Hovering a cell shows ``tip_for(row, col)``.

@@ -475,7 +475,7 @@ class MainWindow(QMainWindow):
         self.rendering.set_training(state == State.TRAINING)
         self.controls.set_state(state)
         ended = state == State.FINISHED
-        self.status.show_state(state, f"Start continues for {self._continuation()}" if ended else "")
+        self.status.show_state(state, f"Continue trains {self._continuation()}" if ended else "")
         self._after_training(self._newest)
 
     # -- closing ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from PyQt6.QtCore import Qt
 
 from nn import reference
 from nn.explain import softmax_at_temperature
-from visualizer.explain_widgets import fmt
+from visualizer.explain_widgets import fmt, short
 from visualizer.main_window import MainWindow
 from visualizer.worker import State
 
@@ -47,6 +47,16 @@ def wait_for_digit(qtbot, win, panel, index):
     step = win.worker.trainer.step_count
     qtbot.waitUntil(lambda: panel.network_shown is not None and panel.network_shown.step == step
                     and panel.snap is not None and panel.snap.probe_indices[:1] == (index,), timeout=TIMEOUT_MS)
+
+
+def column_texts(panel, c: int) -> list[str]:
+    return [panel.table.item(r, c).text() for r in range(10)]
+
+
+def shown_as(values) -> list[list[str]]:
+    """How a table column may show ``values``: 3 significant digits, or fewer where its width
+    would cut them (the same number of digits for the whole column)."""
+    return [[short(v, digits) for v in values] for digits in (3, 2, 1)]
 
 
 def reference_pass(params, x, label, activation):
@@ -91,7 +101,7 @@ def test_the_math_panel_shows_nn_reference_numbers_for_the_selected_digit(qtbot,
         for c, values in enumerate(columns):
             if values is None:
                 continue
-            assert [panel.table.item(r, c).text() for r in range(10)] == [fmt(v, 3) for v in values]
+            assert column_texts(panel, c) in shown_as(values)
         assert f"= <b>{fmt(expected['loss'])}</b>" in panel.loss_label.text()
         assert "nn.reference.cross_entropy" in panel.loss_label.text()
         k = (label + 1) % 10
@@ -116,7 +126,7 @@ def test_the_temperature_is_display_only(qtbot, window):
     panel.t_slider.setValue(200)  # T = 10
     assert panel.temperature == 10
     expected = softmax_at_temperature(panel.math.logits, 10)
-    assert [panel.table.item(r, 4).text() for r in range(10)] == [fmt(v, 3) for v in expected]
+    assert column_texts(panel, 4) in shown_as(expected)
     assert expected.max() < panel.math.probabilities.max()  # flatter
     assert "never training" in " ".join(label.text() for label in panel.findChildren(type(panel.loss_label)))
     win.controls.step_action.trigger()
@@ -222,3 +232,50 @@ def test_a_drawn_digit_is_explained_against_the_class_it_is_meant_to_be(qtbot, w
     expected = reference_pass(live_params(win), image, 4, win.worker.trainer.config.activation)
     np.testing.assert_allclose(panel.math.dL_dz, expected["dz"], atol=1e-14)
     assert "Your drawing" in panel.title.text()
+
+
+@pytest.mark.parametrize("width", [300, 420, 900])
+def test_the_math_tables_numbers_are_whole_in_a_narrow_panel_and_precise_in_a_wide_one(qtbot, window, width):
+    """Seen at 1920x1080: a narrow Math dock cut 1.34e−07 to "1.34e…". Each column shows as many
+    digits as fit its width, never a cut number."""
+    from PyQt6.QtGui import QFont, QFontMetrics
+
+    from visualizer.panels.math_view import TABLE_CELL_PADDING
+
+    win, panel = window, window.math_panel
+    dock = win.docks["math"]
+    dock.setFloating(True)
+    dock.resize(width, 700)
+    wait_for_digit(qtbot, win, panel, 8)
+    qtbot.wait(50)  # (the columns take their width; the numbers follow)
+    bold = QFont(panel.table.font())
+    bold.setBold(True)
+    metrics = QFontMetrics(bold)
+    m = panel.math
+    columns = (m.logits, m.shifted, m.exps, m.probabilities, panel.tempered, m.dL_dz)
+    for c, values in enumerate(columns):
+        texts = column_texts(panel, c)
+        assert texts in shown_as(values)
+        room = panel.table.columnWidth(c) - 2 * TABLE_CELL_PADDING
+        assert max(metrics.horizontalAdvance(t) for t in texts) <= room or texts == shown_as(values)[-1]
+        if width >= 900:
+            assert texts == shown_as(values)[0]  # room for 3 digits everywhere
+
+
+def test_the_nudge_frames_captions_are_whole_in_a_narrow_panel(qtbot, window):
+    """Seen at 1920x1080: in a narrow "Make it a …" dock the caption under a nudge frame wrapped,
+    and its "%" fell onto a line the row cut off."""
+    win, panel = window, window.gradient_panel
+    dock = win.docks["make"]
+    dock.setFloating(True)
+    dock.resize(330, 700)
+    panel.set_target(7)
+    wait_for_digit(qtbot, win, panel, 8)
+    qtbot.waitUntil(lambda: panel.result is not None and bool(panel.frame_labels[0].text()), timeout=TIMEOUT_MS)
+    qtbot.wait(50)
+    shown = [label for label in panel.frame_labels if label.text()]
+    assert len(shown) >= 3
+    for label in shown:
+        lines = label.text().split("<br>")
+        assert len(lines) == 3 and lines[0].startswith("step ") and "&nbsp;%" in lines[2]
+        assert label.height() >= label.sizeHint().height() and label.width() >= label.sizeHint().width()

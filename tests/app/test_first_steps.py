@@ -133,7 +133,7 @@ def test_start_after_the_run_ended_continues_it_by_its_length(qtbot, small_mnist
     qtbot.waitUntil(lambda: win.state == State.FINISHED, timeout=TIMEOUT_MS)
     assert win.worker.trainer.step_count == 30
     assert controls.start_action.isEnabled() and controls.start_action.text() == "Continue"
-    assert "Start continues for 30 more steps" in win.status.state_label.text()
+    assert "Continue trains 30 more steps" in win.status.state_label.text()
     qtbot.mouseClick(controls.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: win.worker.trainer.config.iterations == 60, timeout=TIMEOUT_MS)
     assert "The run goes on: 30 more steps" in win.statusBar().currentMessage()

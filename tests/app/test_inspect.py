@@ -84,7 +84,7 @@ def test_gallery_lists_exactly_the_wrong_test_digits(qtbot, data, run):
     assert len(shown) == len(wrong)
     assert sorted(shown) == wrong.tolist()
     accuracy = snap.test.accuracy * 100
-    assert gallery.count_label.text() == f"{len(wrong):,} wrong of {len(data.test_y):,} ({accuracy:.2f} %)"
+    assert gallery.count_label.text() == f"{len(wrong):,} wrong of {len(data.test_y):,} ({accuracy:.2f} % right)"
     assert gallery.stack.currentWidget() is gallery.view
     for widget in (gallery, gallery.source_combo, gallery.sort_combo, gallery.true_combo,
                    gallery.predicted_combo, gallery.png_button, gallery.csv_button, gallery.cell_chip):
@@ -597,6 +597,26 @@ def test_activations_show_every_hidden_unit_and_the_top_units_contributions(qtbo
     assert panel.stack.currentWidget() is panel.empty_label
 
 
+@pytest.mark.parametrize("size", [(330, 420), (390, 700), (700, 900)])
+def test_activations_tile_captions_show_both_lines_at_any_panel_size(qtbot, deep_run, size):
+    """Each tile's caption (unit, activation) is whole on screen, in a narrow panel as in a wide
+    one (seen cut to its first line at every window size)."""
+    trainer, snap = deep_run
+    panel = _show(qtbot, ActivationsPanel())
+    panel.resize(*size)
+    panel.show_snapshot(snap)
+    qtbot.wait(50)  # (the layout settles)
+    view = panel.tile_caption_view.sceneBoundingRect()
+    tiles = panel.tile_image.mapRectToScene(panel.tile_image.boundingRect())
+    for i, text in enumerate(panel.tile_texts):
+        box = text.mapRectToScene(text.boundingRect())
+        assert text.toPlainText().count("\n") == 1
+        assert view.contains(box), (i, box, view)
+        assert box.top() >= tiles.bottom() - 1
+        tile_left = tiles.left() + i * tiles.width() / panel.tile_image.image.shape[1] * 31
+        assert abs(box.center().x() - (tile_left + tiles.width() / panel.tile_image.image.shape[1] * 14)) < 2
+
+
 def test_activations_without_a_hidden_layer_show_the_class_templates(qtbot, data):
     trainer = Trainer(data, DEEP_CONFIG.replace(hidden=()))
     trainer.set_probes([5])
@@ -678,6 +698,43 @@ def test_map_marks_the_wrong_digits_and_a_click_selects_a_test_digit(qtbot, data
     before = panel.scatter.points()[0]
     panel.show_snapshot(snap)  # the same map object: nothing is redone
     assert panel.scatter.points()[0] is before
+
+
+def test_class_labels_on_the_map_never_cover_each_other(qtbot, data, deep_run):
+    """Seen on screen: two classes whose digits share a middle put one name over the other (the
+    "1" could not be found). Each name stays near its digits' median, and no two overlap."""
+    from dataclasses import replace
+
+    _, snap = deep_run
+    amap = snap.activation_map
+    coords = np.array(amap.coords, dtype=np.float64)
+    one, nine = (amap.labels == 1), (amap.labels == 9)
+    coords[one] += np.median(coords[nine], axis=0) - np.median(coords[one], axis=0)  # the same middle
+    crowded = replace(amap, coords=coords)
+    panel = _show(qtbot, ActivationMapPanel(data))
+    panel.show_snapshot(replace(snap, activation_map=crowded))
+    qtbot.wait(50)
+    boxes = [t.mapRectToScene(t.boundingRect()) for t in panel.class_labels if t.isVisible()]
+    assert len(boxes) == len(set(amap.labels.tolist()))
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not boxes[i].intersects(boxes[j]), (i, j)
+    view = panel.plot.vb.sceneBoundingRect()
+    assert all(view.contains(box) for box in boxes)
+
+
+def test_spread_labels_leaves_apart_labels_in_place_and_separates_coincident_ones():
+    from visualizer.panels.pca_map import LABEL_GAP_PX, spread_labels
+
+    apart = np.array([[10.0, 10.0], [100.0, 10.0], [10.0, 100.0]])
+    sizes = np.full((3, 2), 20.0)
+    np.testing.assert_array_equal(spread_labels(apart, sizes), apart)
+    same = np.array([[50.0, 50.0]] * 4)
+    placed = spread_labels(same, np.full((4, 2), 20.0), area=(0, 0, 200, 200))
+    for i in range(4):
+        for j in range(i + 1, 4):
+            assert np.any(np.abs(placed[i] - placed[j]) >= 20.0 + LABEL_GAP_PX - 1e-9)
+    assert np.all((placed >= 10) & (placed <= 190))
 
 
 # == in the window =============================================================================

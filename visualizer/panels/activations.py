@@ -35,7 +35,7 @@ MIN_INTERVAL_S = 0.1  # at most ~10 renders per second
 CELL = 5  # image pixels per unit cell
 CELL_GAP = 1
 TILE_GAP = 3
-LABEL_SPACE = 16  # image rows below the tiles for their labels
+TILE_CAPTION_PX = 24  # the two 7-pt lines under each tile, in screen pixels whatever the tiles' size
 SOURCES = ("selected test digit", "drawn digit")
 
 _TOOLTIP = ("The path from pixels to softmax for one digit.\nTop: input × weight of the most active first-layer "
@@ -345,15 +345,26 @@ class ActivationsPanel(QtWidgets.QWidget):
         width = self._n_tiles * (w + TILE_GAP) - TILE_GAP
         self.tile_image = pg.ImageItem(axisOrder="row-major")
         self.tile_view.addItem(self.tile_image)
+        self.tile_view.setRange(xRange=(0, width), yRange=(0, h), padding=0)
+        g.ci.layout.setRowStretchFactor(row, round(100 * h / width))
+        row += 1
+        # The captions in a row of their own, a fixed number of pixels high: inside the tiles' view
+        # they would scale with the tiles, and a narrow panel cut their second line off.
+        self.tile_caption_view = g.addViewBox(row=row, col=0, enableMouse=False, enableMenu=False)
+        self.tile_caption_view.invertY(True)
+        self.tile_caption_view.setDefaultPadding(0.0)
+        self.tile_caption_view.setXLink(self.tile_view)  # (the same width on screen: the tiles' x)
+        self.tile_caption_view.setYRange(0, 1, padding=0)
+        self.tile_caption_view.setFixedHeight(TILE_CAPTION_PX)
+        g.ci.layout.setRowFixedHeight(row, TILE_CAPTION_PX)
         self.tile_texts = []
         for i in range(self._n_tiles):
             t = style.themed_text("", "foreground", anchor=(0.5, 0.0))
             t.setFont(style.small_font(7))
-            t.setPos(i * (w + TILE_GAP) + w / 2, h)
-            self.tile_view.addItem(t)
+            t.textItem.document().setDocumentMargin(0)
+            t.setPos(i * (w + TILE_GAP) + w / 2, 0)
+            self.tile_caption_view.addItem(t)
             self.tile_texts.append(t)
-        self.tile_view.setRange(xRange=(0, width), yRange=(0, h + LABEL_SPACE), padding=0)
-        g.ci.layout.setRowStretchFactor(row, round(100 * (h + LABEL_SPACE) / width))
         row += 1
         self.grid_images, self.grid_labels = [], []
         for n in hidden:

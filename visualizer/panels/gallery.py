@@ -668,7 +668,7 @@ class MistakesGallery(QtWidgets.QWidget):
             self.count_label.setText("")
             return
         total = len(evaluation.predictions)
-        text = f"{_count(len(self._wrong))} wrong of {_count(total)} ({evaluation.accuracy * 100:.2f} %)"
+        text = f"{_count(len(self._wrong))} wrong of {_count(total)} ({evaluation.accuracy * 100:.2f} % right)"
         filtered = self._cell is not None or self._true_filter is not None or self._predicted_filter is not None
         if filtered:
             text = f"{_count(len(self.model.indices))} shown · {text}"

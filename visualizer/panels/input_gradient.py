@@ -139,6 +139,7 @@ class InputGradientPanel(ExplainPanel):
             view = MatrixView(self._pixel_tip, square=True, max_cell=3)
             view.setToolTip("The digit after this many nudge steps")
             label = caption("", 7.5)
+            label.setWordWrap(False)  # (short lines of their own: wrapped, "%" fell to a line the row cut off)
             label.setAlignment(QtCore.Qt.AlignmentFlag.AlignHCenter)
             frames.addWidget(view, 0, k)
             frames.addWidget(label, 1, k)
@@ -233,8 +234,8 @@ class InputGradientPanel(ExplainPanel):
             p = result.probabilities[s]
             view.set_image(paper_rgb(result.images[s].reshape(shape)))
             colour = t.train if predictions[s] == target else t.foreground
-            text.setText(f"step {s}<br><b style='color:{colour}'>{names[predictions[s]]}</b> "
-                         f"p<sub>{names[target]}</sub> {p[target] * 100:.0f} %")
+            text.setText(f"step {s}<br><b style='color:{colour}'>{names[predictions[s]]}</b><br>"
+                         f"p<sub>{names[target]}</sub>&nbsp;{p[target] * 100:.0f}&nbsp;%")
         self.curves_key.setText(
             f"<span style='color:{t.train}'>━</span> p<sub>{names[target]}</sub>, the target &nbsp; "
             f"<span style='color:{t.correct}'>━</span> p<sub>{names[label]}</sub>, the true class")

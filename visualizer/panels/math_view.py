@@ -33,6 +33,7 @@ from ..explain_widgets import (
     ExplainPanel,
     MatrixView,
     caption,
+    fitted,
     fmt,
     grid,
     section_title,
@@ -44,6 +45,7 @@ from ..network_copy import NetworkCopy
 CHECK_SAMPLES = 16  # test digits the gradient check averages its loss over
 STEP_MULTIPLIERS = (1, 10, 100)
 T_RANGE = (-1.0, 1.0)  # log10 of the temperature slider's ends: 0.1 ... 10
+TABLE_CELL_PADDING = 4  # pixels a table cell keeps free on each side of its text
 COLUMNS = (
     ("z =\nW·a + b", "The logits: z_k = Σ_j W_kj a_j + b_k (nn.reference.forward: Z = A_prev Wᵀ + b)"),
     ("z −\nmax z", "Each logit minus the largest: the probabilities do not change, and exp cannot overflow "
@@ -141,6 +143,10 @@ class MathPanel(ExplainPanel):
                 self.table.setItem(r, c, item)
         h = self.table.horizontalHeader()
         h.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
+        self._table_columns = None  # the numbers shown, per column (see _fit_table_numbers)
+        self._refit = QtCore.QTimer(self, singleShot=True, interval=0)
+        self._refit.timeout.connect(self._fit_table_numbers)
+        h.sectionResized.connect(lambda *_: self._refit.start())
         h.setFont(style.small_font(8))
         h.setMinimumSectionSize(40)
         v = self.table.verticalHeader()
@@ -378,13 +384,13 @@ class MathPanel(ExplainPanel):
         self._show_step()
 
     def _fill_table(self, m, t) -> None:
-        columns = (m.logits, m.shifted, m.exps, m.probabilities, self.tempered, m.dL_dz)
+        self._table_columns = (m.logits, m.shifted, m.exps, m.probabilities, self.tempered, m.dL_dz)
         bold = QtGui.QFont(self.table.font())
         bold.setBold(True)
+        self._fit_table_numbers()
         for r in range(self.n_classes):
-            for c, values in enumerate(columns):
+            for c in range(len(self._table_columns)):
                 item = self.table.item(r, c)
-                item.setText(fmt(values[r], 3))
                 item.setToolTip(self._cell_tip(r, c))
                 item.setFont(bold if r == m.label else self.table.font())
             header = self.table.verticalHeaderItem(r)
@@ -393,6 +399,21 @@ class MathPanel(ExplainPanel):
             header.setFont(bold if r in (m.label, m.predicted) else self.table.font())
             header.setToolTip(f"class {self.class_names[r]}" + (" (the true class)" if r == m.label else "")
                               + (" (predicted)" if r == m.predicted else ""))
+
+    def _fit_table_numbers(self) -> None:
+        """Each column's numbers with as many digits as its width shows whole (a narrow panel
+        would otherwise cut 1.34e−07 to "1.34e…"); again whenever the columns change width."""
+        if self._table_columns is None:
+            return
+        bold = QtGui.QFont(self.table.font())
+        bold.setBold(True)
+        metrics = QtGui.QFontMetrics(bold)  # (the true class's row is bold: the widest)
+        for c, values in enumerate(self._table_columns):
+            width = self.table.columnWidth(c) - 2 * TABLE_CELL_PADDING
+            for r, text in enumerate(fitted(values[: self.n_classes], width, metrics)):
+                item = self.table.item(r, c)
+                if item.text() != text:
+                    item.setText(text)
 
     def _fill_hidden(self, m, network: NetworkCopy) -> None:
         n_hidden = len(m.hidden_dL_dz)

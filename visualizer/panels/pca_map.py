@@ -31,9 +31,49 @@ _TOOLTIP = ("Test digits placed by the first two principal components of the las
             "click it to select it everywhere.")
 
 
+LABEL_GAP_PX = 2  # between two class labels moved apart
+
+
 def class_color(c: int) -> str:
     colors = theme.current().classes
     return colors[int(c) % len(colors)]
+
+
+def spread_labels(points: np.ndarray, sizes: np.ndarray, area: tuple[float, float, float, float] | None = None,
+                  iterations: int = 100) -> np.ndarray:
+    """Label centres near ``points`` (n, 2, screen pixels) whose boxes of ``sizes`` (n, 2: width,
+    height) do not overlap: each overlapping pair in turn is pushed apart, half each, along the
+    axis where they overlap least, until none overlaps (or ``iterations`` rounds); centres stay
+    inside ``area`` (left, top, right, bottom). Two classes whose digits share a middle would
+    otherwise put one name on top of the other. (Plain floats: a few dozen pairs, and NumPy's
+    per-call cost would make a round 50 times slower.)"""
+    xy = [[float(x), float(y)] for x, y in np.asarray(points, dtype=np.float64).reshape(-1, 2)]
+    half = [(float(w) / 2, float(h) / 2) for w, h in np.asarray(sizes, dtype=np.float64).reshape(-1, 2)]
+    n = len(xy)
+    bounds = None
+    if area is not None:
+        left, top, right, bottom = area
+        bounds = [((left + w, max(left + w, right - w)), (top + h, max(top + h, bottom - h))) for w, h in half]
+    for _ in range(iterations):
+        moved = False
+        for i in range(n):
+            for j in range(i + 1, n):
+                a, b = xy[i], xy[j]
+                overlap = [half[i][k] + half[j][k] + LABEL_GAP_PX - abs(b[k] - a[k]) for k in (0, 1)]
+                if overlap[0] <= 0 or overlap[1] <= 0:
+                    continue
+                k = 0 if overlap[0] < overlap[1] else 1
+                step = overlap[k] / 2 if b[k] >= a[k] else -overlap[k] / 2  # (in one place: j goes right or down)
+                a[k] -= step
+                b[k] += step
+                moved = True
+        if bounds is not None:
+            for (x_range, y_range), c in zip(bounds, xy):
+                c[0] = min(max(c[0], x_range[0]), x_range[1])
+                c[1] = min(max(c[1], y_range[0]), y_range[1])
+        if not moved:
+            break
+    return np.array(xy, dtype=np.float64).reshape(-1, 2)
 
 
 class ActivationMapPanel(QtWidgets.QWidget):
@@ -76,8 +116,11 @@ class ActivationMapPanel(QtWidgets.QWidget):
             text.setFont(style.small_font(11, bold=True))
             text.setZValue(5)
             text.setVisible(False)
-            self.plot.addItem(text)
+            self.plot.addItem(text, ignoreBounds=True)  # (placed from the view's range: not part of it)
             self.class_labels.append(text)
+        self._label_anchors = np.zeros((0, 2))  # the classes' medians on the map (view coordinates)
+        self.plot.vb.sigRangeChanged.connect(self._place_class_labels)
+        self.plot.vb.sigResized.connect(self._place_class_labels)
         self.empty_text = style.themed_text("", "muted", anchor=(0.5, 0.5))
         self.empty_text.setFont(style.small_font(10))
         self.plot.addItem(self.empty_text)
@@ -131,6 +174,7 @@ class ActivationMapPanel(QtWidgets.QWidget):
         self.selected_ring.clear()
         for text in self.class_labels:
             text.setVisible(False)
+        self._label_anchors = np.zeros((0, 2))
         self.title.setText("Map of the last hidden layer")
         self._set_legend("wrong")
         self._show_empty("no map yet: press Refresh\n(it updates every few seconds while training)")
@@ -205,19 +249,39 @@ class ActivationMapPanel(QtWidgets.QWidget):
         sizes = np.where(wrong[o], WRONG_SIZE, DOT_SIZE)
         self.scatter.setData(x=coords[o, 0], y=coords[o, 1], brush=brushes, pen=pens, size=sizes, data=o)
         self.empty_text.setVisible(False)
+        anchors = np.full((len(self.class_labels), 2), np.nan)
         for c, text in enumerate(self.class_labels):
             mine = coords[labels == c]
             text.setVisible(len(mine) > 0)
             if len(mine):
-                text.setPos(*np.median(mine, axis=0))
+                anchors[c] = np.median(mine, axis=0)
+        self._label_anchors = anchors
         ev = np.asarray(amap.explained_variance, dtype=np.float64)
         self.title.setText(f"PCA of {amap.layer} at step {amap.step:,} · PC1 {ev[0] * 100:.0f} %, "
                            f"PC2 {ev[1] * 100:.0f} %")
         self._set_legend(f"{int(wrong.sum())} of {len(labels)} wrong")
         self.plot.enableAutoRange()
+        self._place_class_labels()
         self._show_selected()
         if self._hovered is not None:
             self._hover_index(self._hovered)
+
+    def _place_class_labels(self, *_) -> None:
+        """Each class's name at the middle of its digits, moved apart on screen where two would
+        overlap (again whenever the view's range or size changes)."""
+        shown = [c for c in range(len(self._label_anchors)) if np.isfinite(self._label_anchors[c]).all()]
+        if not shown:
+            return
+        vb = self.plot.vb
+        points = np.array([[vb.mapViewToScene(QtCore.QPointF(*self._label_anchors[c])).x(),
+                            vb.mapViewToScene(QtCore.QPointF(*self._label_anchors[c])).y()] for c in shown])
+        sizes = np.array([[self.class_labels[c].boundingRect().width(), self.class_labels[c].boundingRect().height()]
+                          for c in shown])
+        box = vb.sceneBoundingRect()
+        placed = spread_labels(points, sizes, (box.left(), box.top(), box.right(), box.bottom()))
+        for c, (x, y) in zip(shown, placed):
+            at = vb.mapSceneToView(QtCore.QPointF(x, y))
+            self.class_labels[c].setPos(at.x(), at.y())
 
     def _set_legend(self, wrong: str) -> None:
         self._wrong_text = wrong
