@@ -288,7 +288,8 @@ class ActivationMapPanel(QtWidgets.QWidget):
         names = self.dataset.class_names
         classes = " ".join(f"<span style='color:{class_color(c)}'>●</span>{class_name(names, c)}"
                            for c in range(self.n_classes))
-        self.legend.setText(f"{classes} &nbsp; <span style='color:{theme.current().ring}'>◯</span> {wrong}")
+        wrong = wrong.replace(" ", "&nbsp;")  # (one piece: "of 1000 wrong" alone on a line read badly)
+        self.legend.setText(f"{classes} &nbsp; <span style='color:{theme.current().ring}'>◯</span>&nbsp;{wrong}")
 
     def _show_selected(self) -> None:
         index = self._selected
