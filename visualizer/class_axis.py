@@ -50,9 +50,10 @@ class ClassAxis(pg.AxisItem):
             x = self.mapFromScene(view.mapViewToScene(QtCore.QPointF(value, 0))).x()
             if bounds.left() - 0.5 <= x <= bounds.right() + 0.5:
                 placed.append((x, text, metrics.horizontalAdvance(text)))
-        xs = sorted(x for x, _, _ in placed)
-        room = min((b - a for a, b in zip(xs, xs[1:])), default=math.inf)
-        turned = any(width + GAP_PX > room for _, _, width in placed)
+        # Turned only where two neighbours would touch: a wide last label ("recall" beside a
+        # confusion matrix's digits) has the room of its narrow neighbour's half too.
+        ordered = sorted(placed)
+        turned = any(b[0] - a[0] < (a[2] + b[2]) / 2 + GAP_PX for a, b in zip(ordered, ordered[1:]))
         offset = max(0, self.style["tickLength"]) + self.style["tickTextOffset"][1]
         top = bounds.top() + offset if self.orientation == "bottom" else bounds.bottom() - offset
         specs = []

@@ -98,3 +98,20 @@ def test_learning_panel_labels_never_pile_up(qtbot):
     for plot in (panel.grad_plot, panel.ratio_plot, panel.inactive_plot):
         label = plot.getAxis("left").label
         assert label.boundingRect().width() <= plot.vb.height(), label.toPlainText()
+
+
+def test_class_digits_under_the_confusion_matrix_read_across_beside_recall(qtbot):
+    """Seen at 1280x800: one wide label ("recall", beside the last column) turned every digit
+    under the matrix upwards. Digits turn only where two neighbours would really touch."""
+    labels = np.repeat(np.arange(10), 100)
+    snap = SimpleNamespace(test=evaluation(labels, labels, 10), class_names=())
+    panel = ConfusionMatrixPanel(SimpleNamespace(n_classes=10, test_y=labels, class_names=()))
+    qtbot.addWidget(panel)
+    panel.show_snapshot(snap)
+    axis = panel.plot.getAxis("bottom")
+    shown(panel, qtbot, 430, 380)  # the Confusion tab of a 1280x800 window
+    panel.plot_widget.grab()  # (the axis works out its labels when it paints)
+    assert not axis.turned
+    shown(panel, qtbot, 900, 800)
+    panel.plot_widget.grab()
+    assert not axis.turned
