@@ -209,7 +209,7 @@ class InputGradientPanel(ExplainPanel):
         predicted = int(np.argmax(start))
         self.title.setText(f"<b>{title}</b> · true <b style='color:{t.correct}'>{names[label]}</b> · read as "
                            f"<b style='color:{t.correct if predicted == label else t.wrong}'>{names[predicted]}</b> "
-                           f"({start[predicted] * 100:.1f} %) · network at step {network.step:,}")
+                           f"({start[predicted] * 100:.1f}&nbsp;%) · network at step {network.step:,}")
         self.image_captions[1].setText(f"d log p<sub>{names[target]}</sub> / dx over it")
         self.digit_view.set_image(paper_rgb(self.x.reshape(shape)))
         self.gradient_view.set_image(gradient_over_digit(self.x.reshape(shape), self.gradient.reshape(shape)))

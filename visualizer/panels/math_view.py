@@ -347,13 +347,14 @@ class MathPanel(ExplainPanel):
         verdict = (f"<b style='color:{t.correct}'>{names[m.predicted]}</b>" if right
                    else f"<b style='color:{t.wrong}'>{names[m.predicted]}</b> ✗")
         self.title.setText(f"<b>{title}</b> · true <b style='color:{t.correct}'>{names[m.label]}</b> · predicted "
-                           f"{verdict} ({m.probabilities[m.predicted] * 100:.1f} %) · network at step {network.step:,}")
+                           f"{verdict} ({m.probabilities[m.predicted] * 100:.1f}&nbsp;%) · network at step "
+                           f"{network.step:,}")
         hidden = len(structure) > 2
         units = len(m.hidden)
         what = (f"the last hidden layer's {units} activations (layer {len(structure) - 2})" if hidden
                 else f"the {units} input pixels (no hidden layer)")
         self.forward_caption.setText(
-            f"<b>a</b>: {what}; <b>W</b>: the output weights ({len(m.bias)} × {units}), one row per class. "
+            f"<b>a</b>: {what}; <b>W</b>: the output weights ({len(m.bias)}&nbsp;×&nbsp;{units}), one row per class. "
             f"<b>z = W a + b</b>, then the softmax: {_code('nn.reference.forward')}, "
             f"{_code('nn.reference.softmax')}")
         marks = {m.label: t.correct}
@@ -372,7 +373,7 @@ class MathPanel(ExplainPanel):
         self.dz_bars.set_series([m.dL_dz], [colors], names, {m.label: t.correct})
         self.dw_caption.setText(
             f"<b>dL/dW = (p − y) aᵀ</b>: row k is a scaled by p<sub>k</sub> − y<sub>k</sub> "
-            f"({len(m.bias)} × {units}). {_code('nn.reference.backward')}: dW = dZᵀ A_prev")
+            f"({len(m.bias)}&nbsp;×&nbsp;{units}). {_code('nn.reference.backward')}: dW = dZᵀ A_prev")
         self.dw_view.set_image(signed_rgb(m.dL_dW), names, marks)
         update = m.update(network.lr)
         k, j = np.unravel_index(int(np.argmax(np.abs(update))), update.shape)
