@@ -633,6 +633,22 @@ def test_activations_without_a_hidden_layer_show_the_class_templates(qtbot, data
 
 # -- learning -----------------------------------------------------------------------------------
 
+def test_learning_x_axis_ends_where_the_run_ends(qtbot, deep_run):
+    """Seen after a finished run: the learning plots ran on to the next coarse step (290,000
+    samples) past the run's end (240,000), a fifth of each plot empty. Like the loss and accuracy
+    plots, the x axis stops at the run's planned end."""
+    from dataclasses import replace
+
+    _, snap = deep_run
+    end = float(snap.learning.gradient_samples[-1])
+    panel = _show(qtbot, LearningPanel())
+    ended = replace(snap, config=snap.config.replace(epochs=end / snap.n_train, iterations=None), finished=True)
+    assert ended.planned_samples == pytest.approx(end)
+    panel.show_snapshot(ended)
+    qtbot.waitUntil(lambda: panel._x_max is not None, timeout=TIMEOUT_MS)
+    assert panel.grad_plot.viewRange()[0][1] == pytest.approx(end)
+
+
 def test_learning_curves_and_histograms_are_the_snapshots(qtbot, deep_run):
     _, snap = deep_run
     stats = snap.learning

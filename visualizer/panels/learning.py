@@ -187,7 +187,8 @@ class LearningPanel(QtWidgets.QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.tabs)
 
-        self._throttle = RenderThrottle(self, MIN_INTERVAL_S, lambda snap: self._render_curves(snap.learning))
+        self._throttle = RenderThrottle(self, MIN_INTERVAL_S,
+                                        lambda snap: self._render_curves(snap.learning, snap.planned_samples))
         self.clear()
 
     # -- API -------------------------------------------------------------------------------------
@@ -281,7 +282,9 @@ class LearningPanel(QtWidgets.QWidget):
         self.layer_combo.setCurrentIndex(current if 0 <= current < len(self._names) else 0)
         self.layer_combo.blockSignals(blocked)
 
-    def _render_curves(self, stats) -> None:
+    def _render_curves(self, stats, planned: float = 0.0) -> None:
+        """``planned``: the samples the run will have seen at its end (the x axis stops there, as
+        the loss and accuracy plots' do, not at the next coarse step past it)."""
         self._curve_key = _curve_key(stats)
         x = np.asarray(stats.gradient_samples, dtype=np.float64)
         for i, (g, r) in enumerate(zip(self.grad_curves, self.ratio_curves)):
@@ -294,6 +297,8 @@ class LearningPanel(QtWidgets.QWidget):
         for plot, values in ((self.grad_plot, stats.gradient_norms), (self.ratio_plot, stats.update_ratios)):
             self._decade_range(plot, values)
         x_max = nice_ceiling(float(x[-1]) * 1.03, COARSE_STEPS) if len(x) else 1.0
+        if len(x) and planned >= x[-1]:
+            x_max = min(x_max, float(planned))
         if x_max != self._x_max:  # (the three plots share the x axis)
             self._x_max = x_max
             self.grad_plot.setXRange(0, x_max, padding=0)
