@@ -125,7 +125,20 @@ def mnist_subset_dir(mnist, tmp_path) -> Callable[..., Path]:
     return make
 
 
+def pytest_collection_finish(session):
+    """The selected long command-line runs start now, beside the rest of the suite (see
+    background_runs)."""
+    import background_runs
+
+    for item in session.items:
+        if item.nodeid in background_runs.RUNS:
+            background_runs.start(item.nodeid)
+
+
 def pytest_unconfigure(config):
+    import background_runs
+
+    background_runs.stop_all()
     shutil.rmtree(TEST_ROOT, ignore_errors=True)
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import background_runs
 import pytest
 from idx_files import REPO_ROOT, random_idx_arrays
 
@@ -203,8 +204,10 @@ def test_module_entry_point_runs(small_mnist_dir):
 # -- the real thing (slow) ------------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_tutorial_run_reproduces_the_known_accuracies():
-    code, out, err = run_cli("train")
+def test_tutorial_run_reproduces_the_known_accuracies(request):
+    """``python -m nn train`` (the tutorial preset), run in a process of its own from the start of
+    the session (tests/background_runs.py)."""
+    code, out, err = background_runs.result(request.node.nodeid)
     assert code == 0, err
     assert out.splitlines()[-2:] == ["Train Accuracy: 89.31", "Test Accuracy: 89.89"]
 
