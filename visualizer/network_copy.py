@@ -35,27 +35,22 @@ def copy_network(trainer, previous: NetworkCopy | None = None) -> NetworkCopy:
     if (previous is not None and previous.run_id == trainer.run_id and previous.step == trainer.step_count
             and previous.lr == lr):
         return previous
-    params = []
-    for p in trainer.net.params:
-        copy = np.array(p, dtype=np.float64)  # always a new array, whatever the network's dtype
-        copy.flags.writeable = False
-        params.append(copy)
-    return NetworkCopy(trainer.run_id, trainer.step_count, trainer.config.activation, lr, tuple(params))
+    return from_values(network_values(trainer))
 
 
 def network_values(trainer) -> tuple:
     """What a copy is made of, as the network stores it (run, step, activation, learning rate,
-    parameters in its own dtype): taken in the training process, half the bytes of float64 to
-    send; :func:`from_values` makes the copy on this side."""
+    its parameters themselves, in their own dtype). The training process sends these (pickled
+    as they are when sent: half the bytes of float64); :func:`from_values` makes the copy."""
     return (trainer.run_id, trainer.step_count, trainer.config.activation, float(trainer.current_lr),
-            tuple(np.array(p) for p in trainer.net.params))
+            tuple(trainer.net.params))
 
 
 def from_values(values: tuple) -> NetworkCopy:
     run_id, step, activation, lr, stored = values
     params = []
     for p in stored:
-        copy = np.array(p, dtype=np.float64)
+        copy = np.array(p, dtype=np.float64)  # always a new array, whatever the network's dtype
         copy.flags.writeable = False
         params.append(copy)
     return NetworkCopy(run_id, step, activation, lr, tuple(params))

@@ -416,69 +416,44 @@ class TrainingWorker(QObject):
     @pyqtSlot(float)
     @_guarded
     def set_lr(self, lr: float) -> None:
-        if self._forward("set_lr", lr):
-            return
-        if self.trainer is not None:
-            self.trainer.set_lr(lr)
-            self._publish(force=self.state != State.TRAINING)
+        self._apply_live("set_lr", lr)
 
     @pyqtSlot(float)
     @_guarded
     def set_lr_decay(self, decay: float) -> None:
-        if self._forward("set_lr_decay", decay):
-            return
-        if self.trainer is not None:
-            self.trainer.set_lr_decay(decay)
-            self._publish(force=self.state != State.TRAINING)
+        self._apply_live("set_lr_decay", decay)
 
     @pyqtSlot(float)
     @_guarded
     def set_momentum(self, momentum: float) -> None:
-        if self._forward("set_momentum", momentum):
-            return
-        if self.trainer is not None:
-            self.trainer.set_momentum(momentum)
-            self._publish(force=self.state != State.TRAINING)
+        self._apply_live("set_momentum", momentum)
 
     @pyqtSlot(float)
     @_guarded
     def set_dropout(self, rate: float) -> None:
-        if self._forward("set_dropout", rate):
-            return
-        if self.trainer is not None:
-            self.trainer.set_dropout(rate)
-            self._publish(force=self.state != State.TRAINING)
+        self._apply_live("set_dropout", rate)
 
     @pyqtSlot(int, float, float)
     @_guarded
     def set_augmentation(self, shift: int, rotation: float, noise: float) -> None:
-        if self._forward("set_augmentation", shift, rotation, noise):
-            return
-        if self.trainer is not None:
-            self.trainer.set_augmentation(shift, rotation, noise)
-            self._publish(force=self.state != State.TRAINING)
+        self._apply_live("set_augmentation", shift, rotation, noise)
 
     @pyqtSlot(object)
     @_guarded
     def set_batch_size(self, batch_size) -> None:
-        if self._forward("set_batch_size", batch_size):
-            return
-        if self.trainer is not None:
-            self.trainer.set_batch_size(batch_size)
-            self._publish(force=self.state != State.TRAINING)
+        self._apply_live("set_batch_size", batch_size)
 
     @pyqtSlot(object, object)
     @_guarded
     def set_run_length(self, epochs, iterations) -> None:
-        if self._forward("set_run_length", epochs, iterations):
-            self.continue_length = (epochs, iterations)  # (a run this ends finishes there: _segment_ended)
+        if self.trainer is None:
             return
-        if self.trainer is not None:
-            self.trainer.set_run_length(epochs, iterations)
-            self.continue_length = (epochs, iterations)
+        # (in the training process, a run this ends finishes there: _segment_ended)
+        if self._apply_live("set_run_length", epochs, iterations, publish=False):
             if self.state == State.FINISHED and not self.trainer.finished:
                 self._set_state(State.PAUSED)
             self._publish(force=self.state != State.TRAINING)
+        self.continue_length = (epochs, iterations)
 
     @pyqtSlot(float)
     @_guarded
@@ -492,32 +467,20 @@ class TrainingWorker(QObject):
     @_guarded
     def set_probes(self, indices) -> None:
         self._probes = tuple(indices)
-        if self._forward("set_probes", self._probes, soon=True):
-            return
-        if self.trainer is not None:
-            self.trainer.set_probes(self._probes)
-            self._publish(force=True)
+        self._apply_live("set_probes", self._probes, soon=True)
 
     @pyqtSlot(object)
     @_guarded
     def set_pins(self, indices) -> None:
         """Pinned test digits; they survive Reset (the new trainer tracks them from its start)."""
         self._pins = tuple(indices)
-        if self._forward("set_pins", self._pins, soon=True):
-            return
-        if self.trainer is not None:
-            self.trainer.set_pins(self._pins)
-            self._publish(force=True)
+        self._apply_live("set_pins", self._pins, soon=True)
 
     @pyqtSlot(object)
     @_guarded
     def set_drawn_input(self, image) -> None:
         """The digit on the drawing pad (an MNIST-style input), or None when the pad is empty."""
-        if self._forward("set_drawn_input", image, soon=True):
-            return
-        if self.trainer is not None:
-            self.trainer.set_drawn_input(image)
-            self._publish(force=True)
+        self._apply_live("set_drawn_input", image, soon=True)
 
     @pyqtSlot(object, int)
     @_guarded
@@ -741,6 +704,18 @@ class TrainingWorker(QObject):
         """A new run: the training process builds its network now, not when Start is pressed."""
         if self.server is not None and self.server.alive and self.server.dataset is self.trainer.dataset:
             self.server.prepare(self.trainer)
+
+    def _apply_live(self, name: str, *args, soon: bool = False, publish: bool = True) -> bool:
+        """A live change: the trainer's method ``name`` with ``args``, on the trainer in the
+        training process while a segment runs there (_forward), else on this one, then published
+        (at once when paused or ``soon``; ``publish=False``: the caller does it). True if it was
+        applied here."""
+        if self._forward(name, *args, soon=soon) or self.trainer is None:
+            return False
+        _call_method(name, args, self.trainer)
+        if publish:
+            self._publish(force=soon or self.state != State.TRAINING)
+        return True
 
     def _forward(self, name: str, *args, soon: bool = False) -> bool:
         """While training runs in its process, a live change goes to its trainer there, between

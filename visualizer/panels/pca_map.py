@@ -273,10 +273,10 @@ class ActivationMapPanel(QtWidgets.QWidget):
         if not shown:
             return
         vb = self.plot.vb
-        points = np.array([[vb.mapViewToScene(QtCore.QPointF(*self._label_anchors[c])).x(),
-                            vb.mapViewToScene(QtCore.QPointF(*self._label_anchors[c])).y()] for c in shown])
-        sizes = np.array([[self.class_labels[c].boundingRect().width(), self.class_labels[c].boundingRect().height()]
-                          for c in shown])
+        scene = [vb.mapViewToScene(QtCore.QPointF(*self._label_anchors[c])) for c in shown]
+        points = np.array([[p.x(), p.y()] for p in scene])
+        boxes = [self.class_labels[c].boundingRect() for c in shown]
+        sizes = np.array([[b.width(), b.height()] for b in boxes])
         box = vb.sceneBoundingRect()
         placed = spread_labels(points, sizes, (box.left(), box.top(), box.right(), box.bottom()))
         for c, (x, y) in zip(shown, placed):
