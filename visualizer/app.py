@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 EXIT_FILE_ERROR = 2  # as the CLI: bad input, or a file that cannot be read or written
+OPEN_RETRY_MS = 10  # a session given at start waits this long at a time for the window to take its data in
 
 
 def output_problem(path: str, what: str) -> str | None:
@@ -128,13 +129,18 @@ def open_session_at_start(window, path: str) -> None:
     def open_it(*_) -> None:
         if done:
             return
+        if window.dataset is None:
+            # The worker has the data but the window has not taken it in (its Reset onto it is
+            # still to come, and would replace the session): once it has.
+            QTimer.singleShot(OPEN_RETRY_MS, open_it)
+            return
         done.append(True)
         window.worker.data_loaded.disconnect(open_it)
         window.files.open_from("session", path)
         if autostart:
             window.commands.start()
 
-    window.worker.data_loaded.connect(open_it)
+    window.worker.data_loaded.connect(open_it)  # (after the window's own handler: it runs first)
     if window.worker.dataset is not None:  # loaded before this listened: open after the window's Reset
         QTimer.singleShot(0, open_it)
 

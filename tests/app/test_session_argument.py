@@ -58,3 +58,29 @@ def test_the_session_opens_once_the_data_is_there(qtbot, small_mnist, saved_sess
         assert win.last_snapshot.step == 3 and win.state == State.PAUSED
     assert win.worker.runs == []  # the fresh run the window began with is not kept: it never trained
     win.close()
+
+
+def test_the_session_waits_for_the_windows_own_reset_onto_the_data(qtbot):
+    """Seen once in CI under load: the worker had set its data but not yet told the window, the
+    session opened first, and the window's Reset onto the data then replaced it (the window
+    showed step 0 for good). The session opens only once the window has taken the data in."""
+    from types import SimpleNamespace
+
+    from PyQt6.QtCore import QObject, pyqtSignal
+
+    class Worker(QObject):
+        data_loaded = pyqtSignal(object)
+
+    opened = []
+    worker = Worker()
+    worker.dataset = object()  # the worker has it ...
+    window = SimpleNamespace(autostart=False, dataset=None, worker=worker,  # ... the window not yet
+                             files=SimpleNamespace(open_from=lambda kind, path: opened.append((kind, path))))
+    open_session_at_start(window, "run.npz")
+    qtbot.wait(50)
+    assert opened == []
+    window.dataset = worker.dataset  # the window's data_loaded handler (and its Reset) ran
+    worker.data_loaded.emit(worker.dataset)
+    qtbot.waitUntil(lambda: opened == [("session", "run.npz")], timeout=TIMEOUT_MS)
+    qtbot.wait(50)
+    assert opened == [("session", "run.npz")]  # once
