@@ -293,7 +293,9 @@ def tutorial_race(data, iterations: int, verbose: bool) -> dict:
         block = min(TUTORIAL_BLOCK, iterations - done)
         started = time.perf_counter()
         while trainer.step_count < done + block and trainer.can_step:
-            trainer.run(max_steps=done + block - trainer.step_count)  # as the CLI does, with its test evaluations
+            # as the CLI does, with its test evaluations (beside training)
+            trainer.run(max_steps=done + block - trainer.step_count, evaluate_alongside=True)
+        trainer.settle_evaluations()  # (timed as ours, and never running beside the reference loop)
         ours += time.perf_counter() - started
         started = time.perf_counter()
         loop.iterate(block, verbose)
@@ -321,7 +323,7 @@ def fast_preset_seconds(data, chunk_s: float = 0.05) -> tuple[float | None, floa
     trainer = Trainer(data, PRESETS["fast"])
     reached, accuracy_then = None, 0.0
     while not trainer.finished and trainer.can_step:
-        trainer.run(max_seconds=chunk_s)
+        trainer.run(max_seconds=chunk_s, evaluate_alongside=True)  # as the CLI does
         if reached is None and trainer.last_test is not None and trainer.last_test.accuracy >= FAST_TARGET:
             reached, accuracy_then = time.perf_counter() - started, trainer.last_test.accuracy
     total = time.perf_counter() - started

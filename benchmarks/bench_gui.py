@@ -221,6 +221,7 @@ def run_gui(preset: str, all_panels: bool = False, profile: bool = False) -> dic
         if (start_time[0] is not None and shown_98[0] is None and snap.test is not None
                 and snap.test.accuracy >= 0.98):
             shown_98[0] = time.perf_counter() - start_time[0]
+            result["step_98"] = snap.test.step
 
     window.snapshot_shown.connect(on_snapshot)
     deadline = time.perf_counter() + 60
@@ -320,7 +321,7 @@ def run_headless(preset: str, dataset) -> dict:
     trainer = Trainer(dataset, PRESETS[preset])
     started = time.perf_counter()
     while not trainer.finished and trainer.can_step:
-        trainer.run(max_seconds=0.03)
+        trainer.run(max_seconds=0.03, evaluate_alongside=True)
     wall = time.perf_counter() - started
     return {"samples": trainer.samples_seen, "wall": wall, "samples_per_s": trainer.samples_seen / wall,
             "in_steps_s": trainer.train_seconds, "evaluating_s": trainer.eval_seconds,
@@ -346,7 +347,8 @@ def main() -> None:
         pairs.append((gui, headless))
         if args.repeats > 1:
             print(f"run {k + 1}: GUI/headless {gui['samples_per_s'] / headless['samples_per_s']:.3f}, "
-                  f"98 % after {gui['seconds_to_98'] or float('nan'):.2f} s, {gui['snapshots']} renders, "
+                  f"98 % after {gui['seconds_to_98'] or float('nan'):.2f} s (step {gui.get('step_98')}), "
+                  f"{gui['snapshots']} renders, "
                   f"stall max {gui['gaps'].max():.0f} ms; in the app {gui['samples'] / gui['in_steps_s']:,.0f} "
                   f"samples per second of steps, {gui['evaluating_s']:.2f} s of test evaluations; headless "
                   f"{headless['samples'] / headless['in_steps_s']:,.0f}, {headless['evaluating_s']:.2f} s", flush=True)

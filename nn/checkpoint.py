@@ -74,6 +74,7 @@ def checkpoint_arrays(trainer: Trainer, extra_meta: dict | None = None,
                       extra_arrays: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Everything needed to resume ``trainer``, as arrays ready for ``np.savez``; ``extra_*``
     carry what the caller keeps beside the trainer (e.g. the app's list of earlier runs)."""
+    trainer.settle_evaluations()
     arrays: dict[str, np.ndarray] = dict(param_arrays(trainer.net))
     arrays.update({f"extra_{k}": v for k, v in (extra_arrays or {}).items()})
     for name, value in trainer.optimizer.state().items():

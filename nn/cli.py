@@ -370,7 +370,7 @@ def _run_training(trainer, dataset, config, args, out: TextIO, err: TextIO, stop
     last_print, last_progress, width = time.perf_counter(), 0.0, 0
     while not trainer.finished and trainer.can_step:
         with stop.deferred():  # a stop signal ends the run between steps, never inside one
-            trainer.run(max_seconds=0.1)
+            trainer.run(max_seconds=0.1, evaluate_alongside=True)
         stop.check()
         now = time.perf_counter()
         if quiet:

@@ -17,6 +17,7 @@ import numpy as np
 from .augment import Augmentation, augment
 from .config import ConfigError, TrainConfig, format_number, validate
 from .data import ink_extents
+from .fast.alongside import EvaluationsAlongside, pending_limit, spare_core
 from .fast.batches import BatchGatherer, evaluate_in_ink_order
 from .fast.blas import use_training_threads
 from .history import Curve, MetricHistory, SeriesHistory
@@ -39,6 +40,9 @@ if TYPE_CHECKING:  # nn.data imports scikit-learn, slow to load; the GUI must no
     from .data import Dataset
 
 EVAL_BUDGET = 0.10  # test evaluation may cost at most this share of training time
+# Evaluated beside training (see run), an evaluation's cost is the spare core's: this share of
+# training time, in CPU time of the evaluating thread.
+EVAL_BUDGET_ALONGSIDE = 0.25
 MIN_EVAL_INTERVAL_S = 0.2  # ... and runs at most this often
 # Besides, a test evaluation after each of these steps, spaced geometrically (1, 2, 3, 4, 6, 8,
 # 11, 16, 23, 32, 45, 64): a network learns most in its first steps, where a time budget alone
@@ -75,7 +79,8 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 @dataclass
 class _Window:
     """Training since the last snapshot: the running train loss and accuracy, and throughput
-    (``seconds`` include test evaluations, which are part of training's cost)."""
+    (``seconds`` include test evaluations made in place, which are part of training's cost, and
+    any wait for those made beside training)."""
 
     loss_sum: float = 0.0
     correct: int = 0
@@ -206,6 +211,27 @@ class Snapshot:
         return self.train_seconds * (1 - self.progress) / self.progress
 
 
+@dataclass(frozen=True)
+class _TestRequest:
+    """A test evaluation asked for: of which moment, and what it includes besides the test set."""
+
+    step: int
+    samples_seen: int
+    rows: tuple | None  # the test set in ink order (see Trainer._ink_sorted_rows), or None
+    drawn: tuple  # the pinned drawings, (input, label) each
+    histograms: bool  # also the weight histograms
+    budgeted: bool
+
+
+@dataclass(frozen=True)
+class _TestResult:
+    evaluation: Evaluation
+    inactive: np.ndarray | None  # per hidden layer, the share of dead or saturated units
+    drawn_pins: tuple  # the request's drawings ...
+    drawn: tuple[float, ...]  # ... and each one's true-class probability
+    histograms: tuple | None
+
+
 class Trainer:
     def __init__(self, dataset: "Dataset", config: TrainConfig, probe_indices: Sequence[int] = ()):
         validate(config, dataset.n_features, dataset.n_classes, len(dataset.train_y))
@@ -217,6 +243,7 @@ class Trainer:
         # Mini-batches hold only the inputs that are nonzero somewhere in the training set, cut
         # after the last column any of their images inks (see nn.fast.batches).
         active = dataset.active_pixels()
+        self._active_columns = active.columns
         self.net = Network.initialized(self.layer_sizes, config.activation, config.init, config.seed,
                                        config.dtype, active_inputs=active.columns)
         self.optimizer = make_optimizer(config.optimizer, self.net.storage.params, config.lr, config.momentum)
@@ -245,6 +272,7 @@ class Trainer:
         self._last_eval_time = -math.inf
         self._last_eval_cost = 0.0
         self._unbudgeted_eval_seconds = 0.0  # the first evaluation's and the early steps'
+        self._alongside: EvaluationsAlongside | None = None  # evaluations beside training, see run
         self._sorted_rows: dict[str, tuple] = {}  # see _ink_sorted_rows
         self._window = _Window()  # training since the last snapshot
         # Cross-entropy is computed stably, so a runaway network rarely reaches NaN: its loss
@@ -494,12 +522,21 @@ class Trainer:
         self.gradient_history.add(samples, norms)
         self.update_history.add(samples, np.array(ratios))
 
-    def run(self, max_steps: int | None = None, max_seconds: float | None = None) -> int:
+    def run(self, max_steps: int | None = None, max_seconds: float | None = None,
+            evaluate_alongside: bool = False) -> int:
         """Train until ``max_steps`` steps or ``max_seconds`` have passed, the run is finished, or
         training diverged; test evaluations happen along the way on their budget. Returns steps done.
+
+        ``evaluate_alongside``: run those evaluations in a thread beside the steps, on a copy of
+        the parameters, where the machine has a core to spare (``nn.fast.alongside``). Their
+        results are recorded as they finish, in order; any still running when this returns are
+        recorded by the next ``run``, by :meth:`evaluate_test` or by :meth:`settle_evaluations`.
+        The numbers are the same either way, and training is too.
         """
+        alongside = evaluate_alongside and spare_core()
         started = time.perf_counter()
         done = 0
+        self._take_finished_evaluations()
         while not self.finished and self.can_step:
             if max_steps is not None and done >= max_steps:
                 break
@@ -507,54 +544,149 @@ class Trainer:
                 break
             self.step()
             done += 1 if self.can_step else 0
-            if self.finished or self._evaluation_due():
+            self._take_finished_evaluations()
+            if self.finished:
                 self.evaluate_test()
+            elif self._evaluation_due(alongside):
+                # The first evaluation and the early ones come many to a second, more than a
+                # spare core (in the app: the window's) can take: they are evaluated in place.
+                early = self.last_test is None or self.step_count in EARLY_EVALUATION_STEPS
+                self._evaluate_alongside() if alongside and not early else self.evaluate_test()
+        if not alongside:
+            self.settle_evaluations()
         return done
 
-    def _evaluation_due(self) -> bool:
-        if self.last_test is None or self.step_count in EARLY_EVALUATION_STEPS:
+    def _evaluation_due(self, alongside: bool = False) -> bool:
+        asked = self._newest_evaluation_step()
+        if asked == self.step_count:
+            return False
+        if asked is None or self.step_count in EARLY_EVALUATION_STEPS:
             return True
+        if self._alongside is not None and self._alongside.pending:
+            return False  # past the early points, one at a time
         if time.perf_counter() - self._last_eval_time < MIN_EVAL_INTERVAL_S:
             return False
         # The first evaluation pays one-time costs (buffers, caches) and the early steps' are
         # extra: leave both out of the budget, or they would silence the test curve for seconds.
         spent = self.eval_seconds - self._unbudgeted_eval_seconds
-        return spent + self._last_eval_cost <= EVAL_BUDGET * self.train_seconds
+        budget = EVAL_BUDGET_ALONGSIDE if alongside else EVAL_BUDGET
+        return spent + self._last_eval_cost <= budget * self.train_seconds
+
+    def _newest_evaluation_step(self) -> int | None:
+        """The step of the newest test evaluation, recorded or still running."""
+        if self._alongside is not None and self._alongside.pending:
+            return self._alongside.newest_context.step
+        return None if self.last_test is None else self.last_test.step
 
     def evaluate_test(self, budgeted: bool = True) -> Evaluation:
         """Evaluate on the whole test set now (skipped if nothing changed since the last one).
         ``budgeted=False``: an evaluation asked for besides the schedule (after a single step, or
         while the app trains in slow motion) leaves the scheduled ones' time budget alone."""
+        self.settle_evaluations()
         if self.last_test is not None and self.last_test.step == self.step_count:
             return self.last_test
         started = time.perf_counter()
-        with np.errstate(all="ignore"):
-            loss, accuracy, probs = self._evaluate_split("test")
-        self.last_test = Evaluation.from_probs(self.step_count, self.samples_seen, loss, accuracy, probs,
-                                               self.test_y, self.dataset.n_classes)
-        self.test_history.add(self.step_count, self.samples_seen, loss, accuracy, 1)
-        for i in self.pins:
-            self._record_pin(i, self.last_test)
-        with np.errstate(all="ignore"):
-            if self.net.n_layers > 1:
-                self.inactive_history.add(self.samples_seen, inactive_fractions(self.net, self.test_x[:PROBE_BATCH]))
-            for k, (image, label) in enumerate(self.drawn_pins):
-                prob = float(self.net.predict_proba(image[None, :])[0, label])
-                self._pin_points.setdefault(-1 - k, []).append((self.samples_seen, prob))
-            if time.perf_counter() - self._histograms_time >= HISTOGRAM_INTERVAL_S:
-                self._histograms = weight_histograms(self.net.weights, self.initial_weights)
-                self._histograms_time = time.perf_counter()
-        elapsed = time.perf_counter() - started
-        if not budgeted or self.eval_seconds == 0 or self.step_count in EARLY_EVALUATION_STEPS:
-            self._unbudgeted_eval_seconds += elapsed
-        self.eval_seconds += elapsed
-        self._last_eval_cost = elapsed
+        measured = self._measure_test(self.net, self._test_request())
+        finished = time.perf_counter()
+        self._record_test(measured, finished - started, finished, budgeted=budgeted)
+        self.train_seconds += finished - started
+        self._window.seconds += finished - started
+        self._check_98()
+        return self.last_test
+
+    def _evaluate_alongside(self) -> None:
+        """Ask for a test evaluation of the parameters as they are now, in the thread beside."""
+        started = time.perf_counter()
+        if self._alongside is None:
+            self._alongside = EvaluationsAlongside(self._network_copy, self._copy_parameters_into,
+                                                   pending_limit(self.net.storage.flat_params.nbytes))
+        waited = self._alongside.submit(self._measure_test, self._test_request())
+        self._record_evaluations(waited)
+        elapsed = time.perf_counter() - started  # copying the parameters, and any wait for room
         self.train_seconds += elapsed
         self._window.seconds += elapsed
-        self._last_eval_time = time.perf_counter()
-        if self.seconds_to_98 is None and accuracy >= 0.98:
+        self._check_98()
+
+    def settle_evaluations(self) -> None:
+        """Wait for the test evaluations running beside training, and record them."""
+        if self._alongside is None or not self._alongside.pending:
+            return
+        started = time.perf_counter()
+        self._record_evaluations(self._alongside.wait())
+        elapsed = time.perf_counter() - started
+        self.train_seconds += elapsed
+        self._window.seconds += elapsed
+        self._check_98()
+
+    def _take_finished_evaluations(self) -> None:
+        if self._alongside is not None and self._alongside.pending:
+            self._record_evaluations(self._alongside.finished())
+            self._check_98()
+
+    def _record_evaluations(self, evaluations) -> None:
+        for evaluation in evaluations:
+            if evaluation.error is not None:
+                raise evaluation.error
+            self._record_test(evaluation.result, evaluation.seconds, evaluation.finished_at,
+                              budgeted=evaluation.context.budgeted)
+
+    def _check_98(self) -> None:
+        # Counted when the trainer knows it: in training time, evaluations beside included.
+        if self.seconds_to_98 is None and self.last_test is not None and self.last_test.accuracy >= 0.98:
             self.seconds_to_98 = self.train_seconds
-        return self.last_test
+
+    def _test_request(self, budgeted: bool = True) -> "_TestRequest":
+        """What a test evaluation of this moment needs besides the network, fixed now: the
+        evaluation itself may run later, beside training."""
+        histograms = time.perf_counter() - self._histograms_time >= HISTOGRAM_INTERVAL_S
+        if histograms:
+            self._histograms_time = time.perf_counter()
+        return _TestRequest(self.step_count, self.samples_seen, self._ink_sorted_rows("test"),
+                            tuple(self.drawn_pins), histograms, budgeted)
+
+    def _measure_test(self, net: Network, request: "_TestRequest") -> "_TestResult":
+        """Evaluate ``net`` (the trainer's own network, or a copy of it in another thread) on
+        the test set: reads the network, the data and ``request``, and writes nothing else."""
+        with np.errstate(all="ignore"):
+            if request.rows is None:
+                loss, accuracy, probs = net.evaluate(self.test_x, self.test_y)
+            else:
+                loss, accuracy, probs = evaluate_in_ink_order(net, *request.rows, self.test_y)
+            evaluation = Evaluation.from_probs(request.step, request.samples_seen, loss, accuracy, probs,
+                                               self.test_y, self.dataset.n_classes)
+            inactive = inactive_fractions(net, self.test_x[:PROBE_BATCH]) if net.n_layers > 1 else None
+            drawn = tuple(float(net.predict_proba(image[None, :])[0, label]) for image, label in request.drawn)
+            histograms = weight_histograms(net.weights, self.initial_weights) if request.histograms else None
+        return _TestResult(evaluation, inactive, request.drawn, drawn, histograms)
+
+    def _record_test(self, result: "_TestResult", seconds: float, finished_at: float, budgeted: bool) -> None:
+        evaluation = self.last_test = result.evaluation
+        self.test_history.add(evaluation.step, evaluation.samples_seen, evaluation.loss, evaluation.accuracy, 1)
+        for i in self.pins:
+            self._record_pin(i, evaluation)
+        if result.inactive is not None:
+            self.inactive_history.add(evaluation.samples_seen, result.inactive)
+        for k, pin in enumerate(self.drawn_pins):
+            points = self._pin_points.setdefault(-1 - k, [])
+            for asked, prob in zip(result.drawn_pins, result.drawn):
+                # (a drawing pinned after the evaluation was asked for has a newer first point)
+                if asked is pin and (not points or points[-1][0] < evaluation.samples_seen):
+                    points.append((evaluation.samples_seen, prob))
+        if result.histograms is not None:
+            self._histograms = result.histograms
+        if not budgeted or self.eval_seconds == 0 or evaluation.step in EARLY_EVALUATION_STEPS:
+            self._unbudgeted_eval_seconds += seconds
+        self.eval_seconds += seconds
+        self._last_eval_cost = seconds
+        self._last_eval_time = finished_at
+
+    def _network_copy(self) -> Network:
+        """A network of this one's structure and storage layout, sharing nothing with it."""
+        return Network(self.layer_sizes, self.config.activation, self.net.params, self.config.dtype,
+                       active_inputs=self._active_columns)
+
+    def _copy_parameters_into(self, copy: Network) -> None:
+        np.copyto(copy.storage.flat_params, self.net.storage.flat_params)
 
     def evaluate_train(self) -> Evaluation:
         """Evaluate on the whole training set now (on demand: it is six times the test set)."""

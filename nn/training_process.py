@@ -39,7 +39,8 @@ CHUNK_SECONDS = 0.03  # the child looks for requests this often (one step at the
 # Trainer attributes training never changes, or caches the parent rebuilds when it needs them:
 # these stay as the parent has them (the data alone is hundreds of MB).
 _UNCHANGED = frozenset({"dataset", "train_x", "train_Y", "test_x", "test_Y", "train_y", "test_y",
-                        "_batches", "_sorted_rows", "initial_weights", "net", "optimizer"})
+                        "_batches", "_sorted_rows", "initial_weights", "net", "optimizer",
+                        "_active_columns", "_alongside"})
 # Plain values an optimiser keeps (learning rate, step count, ...); its arrays go by state().
 _SCALARS = (bool, int, float, str, type(None))
 
@@ -58,6 +59,7 @@ def export_state(trainer, grads: bool = True) -> dict[str, Any]:
     pickling; the network's and optimiser's arrays are views of flat buffers, so they travel as
     values and are written back in place, keeping every view valid). ``grads``: also the last
     step's gradients (which no later step reads: each step writes them anew)."""
+    trainer.settle_evaluations()  # (their threads and copies of the network stay behind)
     storage, optimizer = trainer.net.storage, trainer.optimizer
     last = optimizer._last_updates
     if last is not None and last is not storage.grads:
@@ -112,6 +114,10 @@ class TrainingServer:
         # What training imports on its way (the activation map's PCA), imported here, before the
         # fork: else the child would import it in its first segment, in its own memory.
         import sklearn.decomposition  # noqa: F401
+
+        from .fast.alongside import wait_for_all
+
+        wait_for_all()  # no evaluation thread may hold a lock the child would inherit
         parent_end, child_end = Pipe(duplex=True)
         pid = os.fork()
         if pid == 0:  # the child: never returns
@@ -411,7 +417,7 @@ def _segment(trainer, conn: Connection, sender: _Sender, state, between_chunks) 
                         sender.send(("call", result))
                     seconds["requests"] += clock() - t
             t = clock()
-            trainer.run(max_seconds=CHUNK_SECONDS)
+            trainer.run(max_seconds=CHUNK_SECONDS, evaluate_alongside=True)
             seconds["training"] += clock() - t
             if trainer.diverged:
                 ended = "diverged"
