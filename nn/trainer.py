@@ -17,7 +17,7 @@ import numpy as np
 from .augment import Augmentation, augment
 from .config import ConfigError, TrainConfig, format_number, validate
 from .data import ink_extents
-from .fast.alongside import EvaluationsAlongside, pending_limit, spare_core
+from .fast.alongside import EvaluationsAlongside, copy_limit, spare_core
 from .fast.batches import BatchGatherer, evaluate_in_ink_order
 from .fast.blas import use_training_threads
 from .history import Curve, MetricHistory, SeriesHistory
@@ -43,6 +43,9 @@ EVAL_BUDGET = 0.10  # test evaluation may cost at most this share of training ti
 # Evaluated beside training (see run), an evaluation's cost is the spare core's: this share of
 # training time, in CPU time of the evaluating thread.
 EVAL_BUDGET_ALONGSIDE = 0.25
+# An evaluation beside training still running after this long had no core to spare: it is made
+# in place instead (see nn.fast.alongside).
+STARVED_S = 0.5
 MIN_EVAL_INTERVAL_S = 0.2  # ... and runs at most this often
 # Besides, a test evaluation after each of these steps, spaced geometrically (1, 2, 3, 4, 6, 8,
 # 11, 16, 23, 32, 45, 64): a network learns most in its first steps, where a time budget alone
@@ -551,7 +554,12 @@ class Trainer:
                 # The first evaluation and the early ones come many to a second, more than a
                 # spare core (in the app: the window's) can take: they are evaluated in place.
                 early = self.last_test is None or self.step_count in EARLY_EVALUATION_STEPS
-                self._evaluate_alongside() if alongside and not early else self.evaluate_test()
+                if not early and self._alongside is not None and self._alongside.pending:
+                    self.settle_evaluations()  # (starved: made in place now)
+                elif alongside and not early and (self._alongside is None or self._alongside.has_room):
+                    self._evaluate_alongside()
+                else:
+                    self.evaluate_test()
         if not alongside:
             self.settle_evaluations()
         return done
@@ -563,7 +571,7 @@ class Trainer:
         if asked is None or self.step_count in EARLY_EVALUATION_STEPS:
             return True
         if self._alongside is not None and self._alongside.pending:
-            return False  # past the early points, one at a time
+            return self._alongside.running_longer_than(STARVED_S)  # past the early points, one at a time
         if time.perf_counter() - self._last_eval_time < MIN_EVAL_INTERVAL_S:
             return False
         # The first evaluation pays one-time costs (buffers, caches) and the early steps' are
@@ -575,7 +583,7 @@ class Trainer:
     def _newest_evaluation_step(self) -> int | None:
         """The step of the newest test evaluation, recorded or still running."""
         if self._alongside is not None and self._alongside.pending:
-            return self._alongside.newest_context.step
+            return self._alongside.pending_context.step
         return None if self.last_test is None else self.last_test.step
 
     def evaluate_test(self, budgeted: bool = True) -> Evaluation:
@@ -598,21 +606,20 @@ class Trainer:
         """Ask for a test evaluation of the parameters as they are now, in the thread beside."""
         started = time.perf_counter()
         if self._alongside is None:
-            self._alongside = EvaluationsAlongside(self._network_copy, self._copy_parameters_into,
-                                                   pending_limit(self.net.storage.flat_params.nbytes))
-        waited = self._alongside.submit(self._measure_test, self._test_request())
-        self._record_evaluations(waited)
-        elapsed = time.perf_counter() - started  # copying the parameters, and any wait for room
+            self._alongside = EvaluationsAlongside(self._network_copy, self._copy_parameters,
+                                                   copy_limit(self.net.storage.flat_params.nbytes))
+        self._alongside.submit(self._measure_test, self._test_request())
+        elapsed = time.perf_counter() - started  # copying the parameters
         self.train_seconds += elapsed
         self._window.seconds += elapsed
-        self._check_98()
 
     def settle_evaluations(self) -> None:
-        """Wait for the test evaluations running beside training, and record them."""
+        """Record the test evaluation running beside training now: as the thread made it if it
+        is done, else made in place from the same parameters."""
         if self._alongside is None or not self._alongside.pending:
             return
         started = time.perf_counter()
-        self._record_evaluations(self._alongside.wait())
+        self._record_evaluations([self._alongside.take()])
         elapsed = time.perf_counter() - started
         self.train_seconds += elapsed
         self._window.seconds += elapsed
@@ -620,8 +627,10 @@ class Trainer:
 
     def _take_finished_evaluations(self) -> None:
         if self._alongside is not None and self._alongside.pending:
-            self._record_evaluations(self._alongside.finished())
-            self._check_98()
+            finished = self._alongside.finished()
+            if finished is not None:
+                self._record_evaluations([finished])
+                self._check_98()
 
     def _record_evaluations(self, evaluations) -> None:
         for evaluation in evaluations:
@@ -685,8 +694,8 @@ class Trainer:
         return Network(self.layer_sizes, self.config.activation, self.net.params, self.config.dtype,
                        active_inputs=self._active_columns)
 
-    def _copy_parameters_into(self, copy: Network) -> None:
-        np.copyto(copy.storage.flat_params, self.net.storage.flat_params)
+    def _copy_parameters(self, copy: Network, source: Network | None = None) -> None:
+        np.copyto(copy.storage.flat_params, (source or self.net).storage.flat_params)
 
     def evaluate_train(self) -> Evaluation:
         """Evaluate on the whole training set now (on demand: it is six times the test set)."""

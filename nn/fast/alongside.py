@@ -6,14 +6,16 @@ products release the GIL, so where a core is free an evaluation can run while tr
 
 What is evaluated is a copy of the network's parameters taken at the step the evaluation is
 asked for, evaluated by the same code as in place: the numbers are the ones an evaluation in
-place would give, bit for bit (``tests/engine/test_alongside.py``). Evaluations run one at a
-time, in the order asked; the trainer takes their results, in that order, on its own thread, so
-nothing here writes to the trainer. Memory stays bounded: at most :data:`MAX_PENDING` copies
-(and fewer for big networks, see :func:`pending_limit`) exist at once; asking for one more waits
-for the oldest.
+place would give, bit for bit (``tests/engine/test_alongside.py``). One evaluation runs at a
+time; the trainer takes its result on its own thread, so nothing here writes to the trainer.
+The thread runs at the lowest priority, on what training and the window leave of the machine;
+where that is nothing (other programs keep every core busy), the trainer takes the evaluation
+over and makes it in place (:meth:`EvaluationsAlongside.take`). Memory stays bounded: threads
+hold at most :data:`MAX_COPIES` copies of the parameters, fewer for big networks
+(:func:`copy_limit`), and one more waits for reuse.
 
-No thread of this module outlives its evaluation, and :func:`wait_for_all` lets a process fork
-with none running (``nn.training_process``).
+No thread of this module writes anything but its own result, and :func:`wait_for_all` lets a
+process fork with none running (``nn.training_process``).
 """
 
 from __future__ import annotations
@@ -22,11 +24,10 @@ import os
 import threading
 import time
 import weakref
-from collections import deque
 from typing import Any, Callable
 
-MAX_PENDING = 4
-MAX_COPY_BYTES = 64 * 2**20  # all pending copies of the parameters together, at most
+MAX_COPIES = 4
+MAX_COPY_BYTES = 64 * 2**20  # all copies of the parameters together, at most
 # An evaluating thread's niceness: the lowest priority, so that it runs on what training and the
 # window leave of the machine (measured against 10 and 0 in benchmarks/README.md).
 NICENESS = 19
@@ -61,33 +62,35 @@ def _yield_to_others() -> None:
         pass
 
 
-def pending_limit(param_bytes: int) -> int:
-    return max(1, min(MAX_PENDING, MAX_COPY_BYTES // max(1, param_bytes)))
+def copy_limit(param_bytes: int) -> int:
+    """How many copies of the parameters may exist at once (see :class:`EvaluationsAlongside`)."""
+    return max(1, min(MAX_COPIES, MAX_COPY_BYTES // max(1, param_bytes)))
 
 
 class _Evaluation:
     """One evaluation: its thread, what it was asked with, and, once done, its result."""
 
-    def __init__(self, copy, work: Callable[[Any, Any], Any], context: Any, after: "_Evaluation | None"):
-        self.copy, self.context = copy, context
+    def __init__(self, copy, work: Callable[[Any, Any], Any], context: Any):
+        self.copy, self.work, self.context = copy, work, context
         self.result: Any = None
         self.error: BaseException | None = None
-        self.seconds = 0.0  # the evaluation's own CPU time (not the time it waited for a core)
+        self.seconds = 0.0  # its own CPU time in the thread (not the time it waited for a core)
+        self.asked_at = time.perf_counter()
         self.finished_at = 0.0
-        self._thread = threading.Thread(target=self._run, args=(work, after), name="test evaluation",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="test evaluation", daemon=True)
 
-    def _run(self, work, after: "_Evaluation | None") -> None:
+    def _run(self) -> None:
         _yield_to_others()
-        if after is not None:
-            after._thread.join()  # one at a time: two would only take turns on the spare core
         started = time.thread_time()
+        self.compute()
+        self.seconds = time.thread_time() - started
+
+    def compute(self) -> None:
         try:
-            self.result = work(self.copy, self.context)
+            self.result = self.work(self.copy, self.context)
         except BaseException as exc:  # noqa: BLE001 - handed to the trainer's thread, raised there
             self.error = exc
         self.finished_at = time.perf_counter()
-        self.seconds = time.thread_time() - started
 
     def start(self) -> None:
         with _running_lock:  # (started under the lock: wait_for_all never sees one unstarted)
@@ -98,61 +101,78 @@ class _Evaluation:
     def done(self) -> bool:
         return not self._thread.is_alive()
 
-    def join(self) -> None:
-        self._thread.join()
-
 
 class EvaluationsAlongside:
-    """Evaluations of copies of ``net`` (see the module's docstring).
+    """One evaluation at a time beside training, on a copy of the network (see the module's
+    docstring).
 
-    ``make_copy()`` builds an independent network of the same structure, ``copy_into(copy)``
-    writes the current parameters into one; copies are reused once their evaluation is taken.
+    ``make_copy()`` builds an independent network of the same structure; ``copy_params(copy,
+    source)`` writes the parameters of ``source`` (None: the trainer's own network) into a copy.
+    Copies are reused once their evaluation is taken.
+
+    Where the machine has no core to spare after all (other programs keep both busy), a thread at
+    the lowest priority hardly runs: :meth:`take` then evaluates the same parameters on the
+    caller's thread, and the thread's own result is dropped when it comes. Such a thread keeps its
+    copy until it ends; while ``limit`` copies are held so, :attr:`has_room` is False and the
+    caller evaluates in place.
     """
 
-    def __init__(self, make_copy: Callable[[], Any], copy_into: Callable[[Any], None], limit: int):
-        self._make_copy, self._copy_into = make_copy, copy_into
+    def __init__(self, make_copy: Callable[[], Any], copy_params: Callable[[Any, Any], None], limit: int):
+        self._make_copy, self._copy_params = make_copy, copy_params
         self.limit = max(1, limit)
-        self._pending: deque[_Evaluation] = deque()
+        self._pending: _Evaluation | None = None
+        self._left: list[_Evaluation] = []  # taken over while still running
         self._idle: list = []
 
     @property
-    def pending(self) -> int:
-        return len(self._pending)
+    def pending(self) -> bool:
+        return self._pending is not None
 
     @property
-    def newest_context(self) -> Any:
-        """The context of the newest pending evaluation (there must be one)."""
-        return self._pending[-1].context
+    def pending_context(self) -> Any:
+        return self._pending.context
 
-    def submit(self, work: Callable[[Any, Any], Any], context: Any = None) -> list[_Evaluation]:
-        """Start ``work(copy, context)`` on a copy of the parameters as they are now. Returns evaluations
-        that had to be waited for to make room, oldest first (for the caller to take)."""
-        waited = []
-        while len(self._pending) >= self.limit:
-            waited += self._take(wait=True, only_one=True)
+    @property
+    def has_room(self) -> bool:
+        self._left = [e for e in self._left if not e.done]
+        return self._pending is None and len(self._left) + 1 <= self.limit
+
+    def running_longer_than(self, seconds: float) -> bool:
+        return self._pending is not None and time.perf_counter() - self._pending.asked_at > seconds
+
+    def submit(self, work: Callable[[Any, Any], Any], context: Any = None) -> None:
+        """Start ``work(copy, context)`` on a copy of the parameters as they are now (only when
+        :attr:`has_room`)."""
+        if not self.has_room:
+            raise RuntimeError("an evaluation is still running beside training")
         copy = self._idle.pop() if self._idle else self._make_copy()
-        self._copy_into(copy)
-        evaluation = _Evaluation(copy, work, context, self._pending[-1] if self._pending else None)
-        self._pending.append(evaluation)
-        evaluation.start()
-        return waited
+        self._copy_params(copy, None)
+        self._pending = _Evaluation(copy, work, context)
+        self._pending.start()
 
-    def finished(self) -> list[_Evaluation]:
-        """The evaluations done so far, in the order asked, up to the first still running."""
-        return self._take(wait=False)
+    def finished(self) -> _Evaluation | None:
+        """The pending evaluation if it is done (then it is no longer pending), else None."""
+        if self._pending is None or not self._pending.done:
+            return None
+        return self.take()
 
-    def wait(self) -> list[_Evaluation]:
-        """Every pending evaluation, once done, in the order asked."""
-        return self._take(wait=True)
-
-    def _take(self, wait: bool, only_one: bool = False) -> list[_Evaluation]:
-        taken = []
-        while self._pending and (wait or self._pending[0].done):
-            evaluation = self._pending.popleft()
-            evaluation.join()
+    def take(self) -> _Evaluation | None:
+        """The pending evaluation, now: as its thread made it if done, else made on this thread
+        from the same parameters (``seconds`` is then this thread's time)."""
+        evaluation, self._pending = self._pending, None
+        if evaluation is None:
+            return None
+        if evaluation.done:
             self._idle.append(evaluation.copy)
             evaluation.copy = None
-            taken.append(evaluation)
-            if only_one:
-                break
-        return taken
+            return evaluation
+        self._left.append(evaluation)
+        copy = self._idle.pop() if self._idle else self._make_copy()
+        self._copy_params(copy, evaluation.copy)  # (the thread only reads them)
+        instead = _Evaluation(copy, evaluation.work, evaluation.context)
+        started = time.perf_counter()
+        instead.compute()
+        instead.seconds = time.perf_counter() - started
+        self._idle.append(copy)
+        instead.copy = None
+        return instead

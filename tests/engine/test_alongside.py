@@ -3,6 +3,7 @@ order, without changing training, with bounded memory, and their errors reach th
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 import nn.trainer
 from nn.checkpoint import checkpoint_arrays
 from nn.config import TrainConfig
-from nn.fast.alongside import EvaluationsAlongside, pending_limit, wait_for_all
+from nn.fast.alongside import EvaluationsAlongside, copy_limit
 from nn.trainer import EARLY_EVALUATION_STEPS, Trainer
 
 CONFIG = TrainConfig(hidden=(32, 16), activation="relu", optimizer="adam", lr=0.003, batch_size=50,
@@ -21,8 +22,9 @@ CONFIG = TrainConfig(hidden=(32, 16), activation="relu", optimizer="adam", lr=0.
 @pytest.fixture
 def every_step_due(monkeypatch):
     """Past the early steps, an evaluation is due whenever none is running beside training (and
-    the thread path is taken on any machine)."""
+    the thread path is taken on any machine; one running is never taken over for being slow)."""
     monkeypatch.setattr(nn.trainer, "MIN_EVAL_INTERVAL_S", 0.0)
+    monkeypatch.setattr(nn.trainer, "STARVED_S", math.inf)
     monkeypatch.setattr(nn.trainer, "EVAL_BUDGET_ALONGSIDE", 1e9)
     monkeypatch.setattr(nn.trainer, "spare_core", lambda: True)
 
@@ -62,11 +64,13 @@ def test_evaluations_beside_training_equal_evaluations_in_place_and_leave_traini
 
 
 def gate_evaluations_beside(trainer: Trainer) -> threading.Event:
-    """From now on, evaluations wait for the returned event before they start."""
+    """From now on, evaluations in a thread beside training wait for the returned event before
+    they start (as if starved of a core); those made in place do not."""
     gate, measure = threading.Event(), trainer._measure_test
 
     def measure_when_let(net, request):
-        gate.wait()
+        if threading.current_thread() is not threading.main_thread():
+            gate.wait()
         return measure(net, request)
 
     trainer._measure_test = measure_when_let
@@ -82,9 +86,9 @@ def test_training_goes_on_while_an_evaluation_runs_and_takes_its_result_once_don
         trainer.run(max_steps=5, evaluate_alongside=True)
         snap = trainer.snapshot()  # never waits for the evaluation
         assert snap.test.step == 64
-    assert trainer.step_count == 114 and trainer._alongside.pending == 1  # asked at step 65
+    assert trainer.step_count == 114 and trainer._alongside.pending  # asked at step 65
     gate.set()
-    trainer._alongside._pending[0].join()
+    trainer._alongside._pending._thread.join()
     trainer.run(max_steps=1, evaluate_alongside=True)
     assert 65 in history_steps(trainer) and trainer.last_test.step >= 65
 
@@ -98,7 +102,7 @@ def test_a_drawing_pinned_while_an_evaluation_runs_keeps_its_curve_in_order(smal
     trainer.run(max_steps=64, evaluate_alongside=True)
     gate = gate_evaluations_beside(trainer)
     trainer.run(max_steps=10, evaluate_alongside=True)
-    assert trainer._alongside.pending == 1  # asked at step 65, before the drawing was pinned
+    assert trainer._alongside.pending  # asked at step 65, before the drawing was pinned
     trainer.pin_drawn(small_mnist.test_images[0].reshape(-1), int(small_mnist.test_y[0]))
     gate.set()
     trainer.run(max_steps=40, evaluate_alongside=True)
@@ -127,18 +131,18 @@ def test_a_checkpoint_includes_the_evaluations_still_running(small_mnist, every_
     trainer.run(max_steps=64, evaluate_alongside=True)
     gate = gate_evaluations_beside(trainer)
     trainer.run(max_steps=10, evaluate_alongside=True)
-    assert trainer._alongside.pending == 1 and trainer.last_test.step == 64
-    gate.set()
-    arrays = checkpoint_arrays(trainer)  # (without taking it, the checkpoint would say step 64)
-    assert trainer._alongside.pending == 0 and trainer.last_test.step == 65
+    assert trainer._alongside.pending and trainer.last_test.step == 64
+    arrays = checkpoint_arrays(trainer)  # made in place: a checkpoint never waits for the thread
+    assert not trainer._alongside.pending and trainer.last_test.step == 65
     assert arrays["test_history"].size > 0
+    gate.set()
 
 
 def test_the_network_copy_has_the_same_layout_and_outputs(small_mnist):
     trainer = Trainer(small_mnist, CONFIG)
     trainer.run(max_steps=20)
     copy = trainer._network_copy()
-    trainer._copy_parameters_into(copy)
+    trainer._copy_parameters(copy)
     assert copy.storage.layout is not None and trainer.net.storage.layout is not None
     np.testing.assert_array_equal(copy.storage.layout.order, trainer.net.storage.layout.order)
     assert not np.shares_memory(copy.storage.flat_params, trainer.net.storage.flat_params)
@@ -146,36 +150,61 @@ def test_the_network_copy_has_the_same_layout_and_outputs(small_mnist):
     np.testing.assert_array_equal(copy.predict_proba(x), trainer.net.predict_proba(x))
 
 
-def test_asking_past_the_limit_waits_for_the_oldest_evaluation():
+def test_an_evaluation_starved_of_a_core_is_made_in_place_and_its_thread_ignored(small_mnist, every_step_due,
+                                                                                 monkeypatch):
+    """Other programs keep every core busy: the low-priority thread hardly runs, so the trainer
+    makes the same evaluation itself, and what the thread gives later is dropped."""
+    trainer = Trainer(small_mnist, CONFIG)
+    trainer.run(max_steps=64, evaluate_alongside=True)
+    gate = gate_evaluations_beside(trainer)
+    trainer.run(max_steps=1, evaluate_alongside=True)  # asked at step 65, its thread held
+    stuck = trainer._alongside._pending
+    monkeypatch.setattr(nn.trainer, "STARVED_S", 0.0)
+    trainer.run(max_steps=1, evaluate_alongside=True)  # step 66: starved, so made in place
+    assert trainer.last_test.step == 65 and not trainer._alongside.pending
+    in_place = Trainer(small_mnist, CONFIG)
+    in_place.run(max_steps=65)
+    assert trainer.last_test.loss == in_place.evaluate_test().loss  # from the step's own parameters
+    gate.set()
+    stuck._thread.join()
+    trainer.run(max_steps=20, evaluate_alongside=True)
+    steps = history_steps(trainer)
+    assert steps.count(65) == 1 and steps == sorted(steps)
+
+
+def test_threads_starved_of_a_core_hold_a_bounded_number_of_copies():
     release = threading.Event()
-    copies = []
+    made = []
 
     def make_copy():
-        copies.append(np.zeros(4))
-        return copies[-1]
-
-    alongside = EvaluationsAlongside(make_copy, lambda copy: None, limit=2)
+        made.append(np.zeros(4))
+        return made[-1]
 
     def work(copy, context):
-        release.wait()
+        if context == "held" and threading.current_thread() is not threading.main_thread():
+            release.wait()  # (a thread that gets no core)
         return context
 
-    alongside.submit(work, "first")
-    alongside.submit(work, "second")
-    returned = []
-    third = threading.Thread(target=lambda: returned.append(alongside.submit(work, "third")))
-    third.start()
-    third.join(0.3)
-    assert third.is_alive() and not returned  # waiting for room: no third copy meanwhile
-    assert len(copies) == 2
+    alongside = EvaluationsAlongside(make_copy, lambda copy, source: None, limit=2)
+    alongside.submit(work, "held")
+    assert alongside.pending and not alongside.has_room
+    assert alongside.take().result == "held"  # made here instead
+    assert alongside.has_room  # one thread holds one copy: one more may run
+    alongside.submit(work, "held")
+    alongside.take()
+    assert not alongside.has_room  # two threads hold their copies: the caller evaluates in place
+    copies = len(made)
     release.set()
-    third.join()
-    assert [e.result for e in returned[0]] == ["first"]  # handed to the caller to record
-    assert len(copies) == 2  # the first's copy was reused
-    assert [e.result for e in alongside.wait()] == ["second", "third"]
-    wait_for_all()
+    for thread in list(threading.enumerate()):
+        if thread.name == "test evaluation":
+            thread.join()
+    assert alongside.has_room
+    alongside.submit(work, "free")
+    while not alongside._pending.done:
+        alongside._pending._thread.join()
+    assert alongside.finished().result == "free" and len(made) == copies  # copies reused
 
 
 def test_the_limit_keeps_copies_of_a_big_network_few():
-    assert pending_limit(100_000) == 4
-    assert pending_limit(40 * 2**20) == 1  # a 10-million-parameter network: one copy at a time
+    assert copy_limit(100_000) == 4
+    assert copy_limit(40 * 2**20) == 1  # a 10-million-parameter network: one copy at a time
