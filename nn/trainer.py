@@ -220,6 +220,7 @@ class _TestRequest:
 
     step: int
     samples_seen: int
+    train_seconds: float
     rows: tuple | None  # the test set in ink order (see Trainer._ink_sorted_rows), or None
     drawn: tuple  # the pinned drawings, (input, label) each
     histograms: bool  # also the weight histograms
@@ -229,6 +230,7 @@ class _TestRequest:
 @dataclass(frozen=True)
 class _TestResult:
     evaluation: Evaluation
+    train_seconds: float  # the trainer's, at the evaluated step
     inactive: np.ndarray | None  # per hidden layer, the share of dead or saturated units
     drawn_pins: tuple  # the request's drawings ...
     drawn: tuple[float, ...]  # ... and each one's true-class probability
@@ -384,7 +386,9 @@ class Trainer:
                 raise ConfigError(f"digit index {i} is outside the test set (0-{len(self.test_y) - 1})")
         self._pin_points = {i: self._pin_points.get(i, []) for i in indices}
         self.pins = indices
-        if self.last_test is not None:
+        # (with an evaluation running beside training, its result gives new pins their first point)
+        pending = getattr(self, "_alongside", None) is not None and self._alongside.pending
+        if self.last_test is not None and not pending:
             for i in indices:
                 if not self._pin_points[i]:
                     self._record_pin(i, self.last_test)
@@ -577,7 +581,9 @@ class Trainer:
         # The first evaluation pays one-time costs (buffers, caches) and the early steps' are
         # extra: leave both out of the budget, or they would silence the test curve for seconds.
         spent = self.eval_seconds - self._unbudgeted_eval_seconds
-        budget = EVAL_BUDGET_ALONGSIDE if alongside else EVAL_BUDGET
+        # (where no thread may run, evaluations are made in place: the in-place budget)
+        beside = alongside and (self._alongside is None or self._alongside.has_room)
+        budget = EVAL_BUDGET_ALONGSIDE if beside else EVAL_BUDGET
         return spent + self._last_eval_cost <= budget * self.train_seconds
 
     def _newest_evaluation_step(self) -> int | None:
@@ -596,10 +602,9 @@ class Trainer:
         started = time.perf_counter()
         measured = self._measure_test(self.net, self._test_request())
         finished = time.perf_counter()
-        self._record_test(measured, finished - started, finished, budgeted=budgeted)
+        self._record_test(measured, finished - started, finished, budgeted=budgeted, in_place=True)
         self.train_seconds += finished - started
         self._window.seconds += finished - started
-        self._check_98()
         return self.last_test
 
     def _evaluate_alongside(self) -> None:
@@ -623,26 +628,19 @@ class Trainer:
         elapsed = time.perf_counter() - started
         self.train_seconds += elapsed
         self._window.seconds += elapsed
-        self._check_98()
 
     def _take_finished_evaluations(self) -> None:
         if self._alongside is not None and self._alongside.pending:
             finished = self._alongside.finished()
             if finished is not None:
                 self._record_evaluations([finished])
-                self._check_98()
 
     def _record_evaluations(self, evaluations) -> None:
         for evaluation in evaluations:
             if evaluation.error is not None:
                 raise evaluation.error
             self._record_test(evaluation.result, evaluation.seconds, evaluation.finished_at,
-                              budgeted=evaluation.context.budgeted)
-
-    def _check_98(self) -> None:
-        # Counted when the trainer knows it: in training time, evaluations beside included.
-        if self.seconds_to_98 is None and self.last_test is not None and self.last_test.accuracy >= 0.98:
-            self.seconds_to_98 = self.train_seconds
+                              budgeted=evaluation.context.budgeted, in_place=evaluation.made_here)
 
     def _test_request(self, budgeted: bool = True) -> "_TestRequest":
         """What a test evaluation of this moment needs besides the network, fixed now: the
@@ -650,7 +648,7 @@ class Trainer:
         histograms = time.perf_counter() - self._histograms_time >= HISTOGRAM_INTERVAL_S
         if histograms:
             self._histograms_time = time.perf_counter()
-        return _TestRequest(self.step_count, self.samples_seen, self._ink_sorted_rows("test"),
+        return _TestRequest(self.step_count, self.samples_seen, self.train_seconds, self._ink_sorted_rows("test"),
                             tuple(self.drawn_pins), histograms, budgeted)
 
     def _measure_test(self, net: Network, request: "_TestRequest") -> "_TestResult":
@@ -666,10 +664,14 @@ class Trainer:
             inactive = inactive_fractions(net, self.test_x[:PROBE_BATCH]) if net.n_layers > 1 else None
             drawn = tuple(float(net.predict_proba(image[None, :])[0, label]) for image, label in request.drawn)
             histograms = weight_histograms(net.weights, self.initial_weights) if request.histograms else None
-        return _TestResult(evaluation, inactive, request.drawn, drawn, histograms)
+        return _TestResult(evaluation, request.train_seconds, inactive, request.drawn, drawn, histograms)
 
-    def _record_test(self, result: "_TestResult", seconds: float, finished_at: float, budgeted: bool) -> None:
+    def _record_test(self, result: "_TestResult", seconds: float, finished_at: float, budgeted: bool,
+                     in_place: bool) -> None:
         evaluation = self.last_test = result.evaluation
+        if self.seconds_to_98 is None and evaluation.accuracy >= 0.98:
+            # training time at the evaluated step, and the evaluation's own where it held training up
+            self.seconds_to_98 = result.train_seconds + (seconds if in_place else 0.0)
         self.test_history.add(evaluation.step, evaluation.samples_seen, evaluation.loss, evaluation.accuracy, 1)
         for i in self.pins:
             self._record_pin(i, evaluation)

@@ -429,6 +429,7 @@ def _segment(trainer, conn: Connection, sender: _Sender, state, between_chunks) 
                 t = clock()
                 between_chunks(trainer)
                 seconds["between chunks"] += clock() - t
+        trainer.settle_evaluations()  # (here, an evaluation's error fails the segment, its steps kept)
     except (EOFError, OSError):
         return False
     except Exception as exc:  # noqa: BLE001 - reaches the user through the parent

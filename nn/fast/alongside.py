@@ -36,6 +36,12 @@ _running: "weakref.WeakSet[threading.Thread]" = weakref.WeakSet()
 _running_lock = threading.Lock()
 
 
+def _alive() -> int:
+    """Evaluation threads of this process still running (each holds a copy of a network)."""
+    with _running_lock:
+        return sum(1 for thread in _running if thread.is_alive())
+
+
 def wait_for_all() -> None:
     """Wait until no evaluation thread of this process runs (before a fork)."""
     with _running_lock:
@@ -77,6 +83,7 @@ class _Evaluation:
         self.seconds = 0.0  # its own CPU time in the thread (not the time it waited for a core)
         self.asked_at = time.perf_counter()
         self.finished_at = 0.0
+        self.made_here = False  # on the caller's thread, instead of its own (see take)
         self._thread = threading.Thread(target=self._run, name="test evaluation", daemon=True)
 
     def _run(self) -> None:
@@ -113,15 +120,14 @@ class EvaluationsAlongside:
     Where the machine has no core to spare after all (other programs keep both busy), a thread at
     the lowest priority hardly runs: :meth:`take` then evaluates the same parameters on the
     caller's thread, and the thread's own result is dropped when it comes. Such a thread keeps its
-    copy until it ends; while ``limit`` copies are held so, :attr:`has_room` is False and the
-    caller evaluates in place.
+    copy until it ends; while ``limit`` threads of this process run, :attr:`has_room` is False and
+    the caller evaluates in place.
     """
 
     def __init__(self, make_copy: Callable[[], Any], copy_params: Callable[[Any, Any], None], limit: int):
         self._make_copy, self._copy_params = make_copy, copy_params
         self.limit = max(1, limit)
         self._pending: _Evaluation | None = None
-        self._left: list[_Evaluation] = []  # taken over while still running
         self._idle: list = []
 
     @property
@@ -134,8 +140,7 @@ class EvaluationsAlongside:
 
     @property
     def has_room(self) -> bool:
-        self._left = [e for e in self._left if not e.done]
-        return self._pending is None and len(self._left) + 1 <= self.limit
+        return self._pending is None and _alive() < self.limit
 
     def running_longer_than(self, seconds: float) -> bool:
         return self._pending is not None and time.perf_counter() - self._pending.asked_at > seconds
@@ -166,10 +171,10 @@ class EvaluationsAlongside:
             self._idle.append(evaluation.copy)
             evaluation.copy = None
             return evaluation
-        self._left.append(evaluation)
         copy = self._idle.pop() if self._idle else self._make_copy()
         self._copy_params(copy, evaluation.copy)  # (the thread only reads them)
         instead = _Evaluation(copy, evaluation.work, evaluation.context)
+        instead.made_here = True
         started = time.perf_counter()
         instead.compute()
         instead.seconds = time.perf_counter() - started
