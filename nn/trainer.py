@@ -59,6 +59,7 @@ STATS_EVERY = 8  # mini-batch steps between gradient-norm records (full batch: e
 PROBE_BATCH = 500  # test digits on which dead/saturated units are counted
 MAP_SAMPLE = 1000  # test digits in the PCA map
 HISTOGRAM_INTERVAL_S = 1.0
+_LOOK_UP = object()  # see Trainer._evaluate_split
 _last_run_id = 0
 
 
@@ -229,11 +230,10 @@ class _TestRequest:
 
 @dataclass(frozen=True)
 class _TestResult:
+    request: _TestRequest
     evaluation: Evaluation
-    train_seconds: float  # the trainer's, at the evaluated step
     inactive: np.ndarray | None  # per hidden layer, the share of dead or saturated units
-    drawn_pins: tuple  # the request's drawings ...
-    drawn: tuple[float, ...]  # ... and each one's true-class probability
+    drawn: tuple[float, ...]  # each of the request's drawings' true-class probability
     histograms: tuple | None
 
 
@@ -560,7 +560,7 @@ class Trainer:
                 early = self.last_test is None or self.step_count in EARLY_EVALUATION_STEPS
                 if not early and self._alongside is not None and self._alongside.pending:
                     self.settle_evaluations()  # (starved: made in place now)
-                elif alongside and not early and (self._alongside is None or self._alongside.has_room):
+                elif alongside and not early and self._thread_free():
                     self._evaluate_alongside()
                 else:
                     self.evaluate_test()
@@ -580,11 +580,15 @@ class Trainer:
             return False
         # The first evaluation pays one-time costs (buffers, caches) and the early steps' are
         # extra: leave both out of the budget, or they would silence the test curve for seconds.
-        spent = self.eval_seconds - self._unbudgeted_eval_seconds
-        # (where no thread may run, evaluations are made in place: the in-place budget)
-        beside = alongside and (self._alongside is None or self._alongside.has_room)
-        budget = EVAL_BUDGET_ALONGSIDE if beside else EVAL_BUDGET
-        return spent + self._last_eval_cost <= budget * self.train_seconds
+        cost = self.eval_seconds - self._unbudgeted_eval_seconds + self._last_eval_cost
+        if cost <= EVAL_BUDGET * self.train_seconds:
+            return True
+        # (where no thread may run, evaluations are made in place: the in-place budget above)
+        return alongside and cost <= EVAL_BUDGET_ALONGSIDE * self.train_seconds and self._thread_free()
+
+    def _thread_free(self) -> bool:
+        """Whether an evaluation may start beside training now."""
+        return self._alongside is None or self._alongside.has_room
 
     def _newest_evaluation_step(self) -> int | None:
         """The step of the newest test evaluation, recorded or still running."""
@@ -624,7 +628,7 @@ class Trainer:
         if self._alongside is None or not self._alongside.pending:
             return
         started = time.perf_counter()
-        self._record_evaluations([self._alongside.take()])
+        self._record_evaluation(self._alongside.take())
         elapsed = time.perf_counter() - started
         self.train_seconds += elapsed
         self._window.seconds += elapsed
@@ -633,14 +637,14 @@ class Trainer:
         if self._alongside is not None and self._alongside.pending:
             finished = self._alongside.finished()
             if finished is not None:
-                self._record_evaluations([finished])
+                self._record_evaluation(finished)
 
-    def _record_evaluations(self, evaluations) -> None:
-        for evaluation in evaluations:
-            if evaluation.error is not None:
-                raise evaluation.error
-            self._record_test(evaluation.result, evaluation.seconds, evaluation.finished_at,
-                              budgeted=evaluation.context.budgeted, in_place=evaluation.made_here)
+    def _record_evaluation(self, evaluation) -> None:
+        """Record an evaluation made beside training (or taken over), or raise its error."""
+        if evaluation.error is not None:
+            raise evaluation.error
+        self._record_test(evaluation.result, evaluation.seconds, evaluation.finished_at,
+                          budgeted=evaluation.context.budgeted, in_place=evaluation.made_here)
 
     def _test_request(self, budgeted: bool = True) -> "_TestRequest":
         """What a test evaluation of this moment needs besides the network, fixed now: the
@@ -655,23 +659,20 @@ class Trainer:
         """Evaluate ``net`` (the trainer's own network, or a copy of it in another thread) on
         the test set: reads the network, the data and ``request``, and writes nothing else."""
         with np.errstate(all="ignore"):
-            if request.rows is None:
-                loss, accuracy, probs = net.evaluate(self.test_x, self.test_y)
-            else:
-                loss, accuracy, probs = evaluate_in_ink_order(net, *request.rows, self.test_y)
+            loss, accuracy, probs = self._evaluate_split("test", net, request.rows)
             evaluation = Evaluation.from_probs(request.step, request.samples_seen, loss, accuracy, probs,
                                                self.test_y, self.dataset.n_classes)
             inactive = inactive_fractions(net, self.test_x[:PROBE_BATCH]) if net.n_layers > 1 else None
             drawn = tuple(float(net.predict_proba(image[None, :])[0, label]) for image, label in request.drawn)
             histograms = weight_histograms(net.weights, self.initial_weights) if request.histograms else None
-        return _TestResult(evaluation, request.train_seconds, inactive, request.drawn, drawn, histograms)
+        return _TestResult(request, evaluation, inactive, drawn, histograms)
 
     def _record_test(self, result: "_TestResult", seconds: float, finished_at: float, budgeted: bool,
                      in_place: bool) -> None:
         evaluation = self.last_test = result.evaluation
         if self.seconds_to_98 is None and evaluation.accuracy >= 0.98:
             # training time at the evaluated step, and the evaluation's own where it held training up
-            self.seconds_to_98 = result.train_seconds + (seconds if in_place else 0.0)
+            self.seconds_to_98 = result.request.train_seconds + (seconds if in_place else 0.0)
         self.test_history.add(evaluation.step, evaluation.samples_seen, evaluation.loss, evaluation.accuracy, 1)
         for i in self.pins:
             self._record_pin(i, evaluation)
@@ -679,7 +680,7 @@ class Trainer:
             self.inactive_history.add(evaluation.samples_seen, result.inactive)
         for k, pin in enumerate(self.drawn_pins):
             points = self._pin_points.setdefault(-1 - k, [])
-            for asked, prob in zip(result.drawn_pins, result.drawn):
+            for asked, prob in zip(result.request.drawn, result.drawn):
                 # (a drawing pinned after the evaluation was asked for has a newer first point)
                 if asked is pin and (not points or points[-1][0] < evaluation.samples_seen):
                     points.append((evaluation.samples_seen, prob))
@@ -709,18 +710,22 @@ class Trainer:
                                                      self.train_y, self.dataset.n_classes)
         return self.last_train_eval
 
-    def _evaluate_split(self, split: str) -> tuple[float, float, np.ndarray]:
-        """(mean loss, accuracy, softmax outputs) on the whole training or test set.
+    def _evaluate_split(self, split: str, net: Network | None = None,
+                        rows: object = _LOOK_UP) -> tuple[float, float, np.ndarray]:
+        """(mean loss, accuracy, softmax outputs) of ``net`` (the trainer's own by default) on
+        the whole training or test set; ``rows``: :meth:`_ink_sorted_rows` of the split, if
+        already looked up (another thread may not: the lookup fills a cache).
 
         With an input layout, the rows go through the network in the order of their ink's
         extent, in blocks each only as wide as its rows need (see nn.fast.batches): the test
         curve gets more points for the same share of training time.
         """
+        net = self.net if net is None else net
         labels = self.test_y if split == "test" else self.train_y
-        rows = self._ink_sorted_rows(split)
+        rows = self._ink_sorted_rows(split) if rows is _LOOK_UP else rows
         if rows is None:
-            return self.net.evaluate(self.test_x if split == "test" else self.train_x, labels)
-        return evaluate_in_ink_order(self.net, *rows, labels)
+            return net.evaluate(self.test_x if split == "test" else self.train_x, labels)
+        return evaluate_in_ink_order(net, *rows, labels)
 
     def _ink_sorted_rows(self, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(uint8 pixels in the network's internal input order, the rows' order by extent, the
