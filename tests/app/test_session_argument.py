@@ -45,8 +45,11 @@ def test_a_missing_session_file_is_one_line_and_exit_2(tmp_path, capsys):
 def test_the_session_opens_once_the_data_is_there(qtbot, small_mnist, saved_session, autostart):
     win = MainWindow(preset="fast", data=small_mnist, ask_to_save=False, autosave=False, autostart=autostart)
     qtbot.addWidget(win)
-    open_session_at_start(win, str(saved_session))
-    win.show()
+    # The fields take the session's settings on ``opened``. Its snapshot may be shown a moment
+    # before: a notice of an older snapshot, still queued, takes the newest from the mailbox.
+    with qtbot.waitSignal(win.worker.opened, timeout=TIMEOUT_MS):
+        open_session_at_start(win, str(saved_session))
+        win.show()
     qtbot.waitUntil(lambda: win.last_snapshot is not None and win.last_snapshot.step >= 3, timeout=TIMEOUT_MS)
     assert win.last_snapshot.layer_sizes == (784, 64, 32, 10)
     assert win.controls.hidden.text() == "64, 32"
