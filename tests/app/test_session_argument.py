@@ -54,8 +54,8 @@ def test_the_session_opens_once_the_data_is_there(qtbot, small_mnist, saved_sess
     assert win.last_snapshot.layer_sizes == (784, 64, 32, 10)
     assert win.controls.hidden.text() == "64, 32"
     if autostart:  # a scripted start continues the session
-        qtbot.waitUntil(lambda: win.last_snapshot.step > 3, timeout=TIMEOUT_MS)
-        assert win.state in (State.TRAINING, State.FINISHED)
+        qtbot.waitUntil(lambda: win.last_snapshot.step > 3 and win.state in (State.TRAINING, State.FINISHED),
+                        timeout=TIMEOUT_MS)
         win.commands.pause()
     else:
         assert win.last_snapshot.step == 3 and win.state == State.PAUSED
