@@ -387,8 +387,7 @@ class Trainer:
         self._pin_points = {i: self._pin_points.get(i, []) for i in indices}
         self.pins = indices
         # (with an evaluation running beside training, its result gives new pins their first point)
-        pending = getattr(self, "_alongside", None) is not None and self._alongside.pending
-        if self.last_test is not None and not pending:
+        if self.last_test is not None and not self._evaluation_running():
             for i in indices:
                 if not self._pin_points[i]:
                     self._record_pin(i, self.last_test)
@@ -558,7 +557,7 @@ class Trainer:
                 # The first evaluation and the early ones come many to a second, more than a
                 # spare core (in the app: the window's) can take: they are evaluated in place.
                 early = self.last_test is None or self.step_count in EARLY_EVALUATION_STEPS
-                if not early and self._alongside is not None and self._alongside.pending:
+                if not early and self._evaluation_running():
                     self.settle_evaluations()  # (starved: made in place now)
                 elif alongside and not early and self._thread_free():
                     self._evaluate_alongside()
@@ -574,7 +573,7 @@ class Trainer:
             return False
         if asked is None or self.step_count in EARLY_EVALUATION_STEPS:
             return True
-        if self._alongside is not None and self._alongside.pending:
+        if self._evaluation_running():
             return self._alongside.running_longer_than(STARVED_S)  # past the early points, one at a time
         if time.perf_counter() - self._last_eval_time < MIN_EVAL_INTERVAL_S:
             return False
@@ -586,13 +585,17 @@ class Trainer:
         # (where no thread may run, evaluations are made in place: the in-place budget above)
         return alongside and cost <= EVAL_BUDGET_ALONGSIDE * self.train_seconds and self._thread_free()
 
+    def _evaluation_running(self) -> bool:
+        """Whether a test evaluation asked for beside training is still to be recorded."""
+        return self._alongside is not None and self._alongside.pending
+
     def _thread_free(self) -> bool:
         """Whether an evaluation may start beside training now."""
         return self._alongside is None or self._alongside.has_room
 
     def _newest_evaluation_step(self) -> int | None:
         """The step of the newest test evaluation, recorded or still running."""
-        if self._alongside is not None and self._alongside.pending:
+        if self._evaluation_running():
             return self._alongside.pending_context.step
         return None if self.last_test is None else self.last_test.step
 
@@ -625,7 +628,7 @@ class Trainer:
     def settle_evaluations(self) -> None:
         """Record the test evaluation running beside training now: as the thread made it if it
         is done, else made in place from the same parameters."""
-        if self._alongside is None or not self._alongside.pending:
+        if not self._evaluation_running():
             return
         started = time.perf_counter()
         self._record_evaluation(self._alongside.take())
@@ -634,7 +637,7 @@ class Trainer:
         self._window.seconds += elapsed
 
     def _take_finished_evaluations(self) -> None:
-        if self._alongside is not None and self._alongside.pending:
+        if self._evaluation_running():
             finished = self._alongside.finished()
             if finished is not None:
                 self._record_evaluation(finished)

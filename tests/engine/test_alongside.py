@@ -43,7 +43,7 @@ def every_step_due(monkeypatch):
 
 
 def join_running(trainer: Trainer) -> None:
-    if trainer._alongside is not None and trainer._alongside.pending:
+    if trainer._evaluation_running():
         trainer._alongside._pending._thread.join()
 
 
